@@ -1,0 +1,96 @@
+"""The registration flow: sign up, activate, ask for a new link.
+
+Views call these functions and nothing else; the email itself is sent by a
+worker through ``jobs.services.enqueue_confirmation``.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+
+from accounts.tokens import activation_token
+from jobs.services import enqueue_confirmation
+
+
+class ActivationError(Exception):
+    """Why an activation link was refused: ``code`` is invalid_key, expired or already_activated."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def register_user(*, email, password):
+    """Create an inactive user and its confirmation job; return the user or None.
+
+    An address that already has an account is left untouched and gets no
+    email, and the caller answers exactly as for a new account, so the signup
+    form does not tell who is registered. The password is hashed either way,
+    so the response time does not tell either.
+    """
+    User = get_user_model()
+    if User._default_manager.filter(email=email).exists():
+        make_password(password)
+        return None
+    try:
+        with transaction.atomic():
+            user = User._default_manager.create_user(email=email, password=password, is_active=False)
+            enqueue_confirmation(user=user)
+    except IntegrityError:
+        return None  # the same address signed up a moment ago, in another request
+    return user
+
+
+def request_new_link(*, email):
+    """Send a new confirmation email if ``email`` belongs to an unconfirmed account.
+
+    Returns the job or None; callers answer the same either way.
+    """
+    User = get_user_model()
+    with transaction.atomic():
+        user = User._default_manager.filter(email=email, is_active=False).first()
+        if user is None:
+            return None
+        return enqueue_confirmation(user=user)
+
+
+def user_from_uidb64(uidb64):
+    """The user a link's uidb64 names, or None for a malformed or unknown id."""
+    User = get_user_model()
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+        return None
+    if not 0 < pk < 2**63:
+        return None
+    return User._default_manager.filter(pk=pk).first()
+
+
+def activate(*, uidb64, token):
+    """Activate the account a link names, once; return the user.
+
+    Raises :class:`ActivationError` for a malformed, tampered, expired or
+    already used link.
+    """
+    user = user_from_uidb64(uidb64)
+    if user is None:
+        raise ActivationError("This activation link is not valid.", "invalid_key")
+    if user.is_active:
+        raise ActivationError("This account is already active. You can log in.", "already_activated")
+    problem = activation_token.token_problem(user, token)
+    if problem == "expired":
+        raise ActivationError("This activation link has expired.", "expired")
+    if problem is not None:
+        raise ActivationError("This activation link is not valid.", "invalid_key")
+    # Conditional update: of two clicks racing, one activates.
+    activated = get_user_model()._default_manager.filter(pk=user.pk, is_active=False).update(
+        is_active=True, activated_at=timezone.now()
+    )
+    if not activated:
+        raise ActivationError("This account is already active. You can log in.", "already_activated")
+    user.refresh_from_db()
+    return user

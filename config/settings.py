@@ -1,0 +1,220 @@
+"""Herald's settings, read from environment variables (django-environ).
+
+Every name read here is part of the public interface documented in README.md.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+# --------------------------------------------------------------------------
+# Core
+# --------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable "
+            "(make run creates one in var/secret_key for local use)."
+        )
+    SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is not set. Set it to the host names this site answers to, "
+        "comma-separated (for example ALLOWED_HOSTS=herald.example.com)."
+    )
+
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_dramatiq",
+    "accounts",
+    "jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --------------------------------------------------------------------------
+# Database
+# --------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several worker threads write job rows at once. WAL lets readers run
+    # beside the writer, IMMEDIATE takes the write lock at BEGIN (no deadlocking
+    # upgrade from a read lock), and the busy timeout queues writers instead of
+    # failing them with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    # A file, not memory, so that worker processes started by tests share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env("TEST_DATABASE_PATH", default=str(VAR_DIR / "test.sqlite3")),
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --------------------------------------------------------------------------
+# Accounts
+# --------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:welcome"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Activation links expire after this many seconds (default three days).
+ACCOUNT_ACTIVATION_TIMEOUT = env.int("ACCOUNT_ACTIVATION_TIMEOUT", default=3 * 24 * 3600)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Rate limits in django-ratelimit's "count/period" form; "0" turns one off.
+RATE_LIMIT_SIGNUP = env("RATE_LIMIT_SIGNUP", default="20/m")
+RATE_LIMIT_RESEND = env("RATE_LIMIT_RESEND", default="1/3m")
+
+# --------------------------------------------------------------------------
+# Redis: broker, results, cache
+# --------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "herald",
+    }
+}
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "accounts.views.rate_limited"
+
+# --------------------------------------------------------------------------
+# Email and jobs
+# --------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+    # Same transport, plus the server's final reply recorded on each attempt.
+    EMAIL_BACKEND = "jobs.mail.RecordingSMTPBackend"
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Herald <no-reply@herald.localhost>")
+
+JOBS_MAX_RETRIES = env.int("JOBS_MAX_RETRIES", default=8)
+JOBS_MIN_BACKOFF_MS = env.int("JOBS_MIN_BACKOFF_MS", default=15_000)
+JOBS_MAX_BACKOFF_MS = env.int("JOBS_MAX_BACKOFF_MS", default=3_600_000)
+# An attempt longer than this is killed by Dramatiq's TimeLimit middleware.
+JOBS_TIME_LIMIT_MS = env.int("JOBS_TIME_LIMIT_MS", default=int(EMAIL_TIMEOUT * 1000 * 3 + 10_000))
+# A worker whose broker heartbeat is older than this is dead; its messages are requeued.
+JOBS_HEARTBEAT_TIMEOUT_MS = env.int("JOBS_HEARTBEAT_TIMEOUT_MS", default=15_000)
+# How often the relay inside each worker sweeps for jobs the broker lost.
+JOBS_RELAY_INTERVAL_S = env.float("JOBS_RELAY_INTERVAL_S", default=30)
+# A queued or retrying job overdue by this long lost its message; the relay sends it again.
+JOBS_REQUEUE_AFTER_S = env.int("JOBS_REQUEUE_AFTER_S", default=900)
+# A job whose worker died this many times while sending it is failed (poison message).
+JOBS_MAX_LOST_ATTEMPTS = env.int("JOBS_MAX_LOST_ATTEMPTS", default=3)
+# Extra Dramatiq middleware (dotted paths), for operators' own instrumentation.
+JOBS_EXTRA_MIDDLEWARE = env.list("JOBS_EXTRA_MIDDLEWARE", default=[])
+
+DRAMATIQ_BROKER = {
+    # Set explicitly: django-dramatiq's defaults name a middleware dramatiq 2 removed.
+    "BROKER": "config.broker.WakeupRedisBroker",
+    "OPTIONS": {
+        "url": REDIS_URL,
+        "heartbeat_timeout": JOBS_HEARTBEAT_TIMEOUT_MS,
+    },
+    "MIDDLEWARE": [
+        "dramatiq.middleware.AgeLimit",
+        "dramatiq.middleware.TimeLimit",
+        "dramatiq.middleware.ShutdownNotifications",
+        "dramatiq.middleware.Callbacks",
+        "dramatiq.middleware.Pipelines",
+        "dramatiq.middleware.Retries",
+        "dramatiq.middleware.CurrentMessage",
+        "django_dramatiq.middleware.DbConnectionsMiddleware",
+        "jobs.relay.RelayMiddleware",
+        *JOBS_EXTRA_MIDDLEWARE,
+    ],
+}
+DRAMATIQ_RESULT_BACKEND = {
+    "BACKEND": "dramatiq.results.backends.redis.RedisBackend",
+    "BACKEND_OPTIONS": {"url": REDIS_URL},
+    "MIDDLEWARE_OPTIONS": {"result_ttl": env.int("JOBS_RESULT_TTL_MS", default=24 * 3600 * 1000)},
+}
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+
+# --------------------------------------------------------------------------
+# Internationalisation, static files
+# --------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
+
+# --------------------------------------------------------------------------
+# Logging
+# --------------------------------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}

@@ -1,0 +1,82 @@
+"""Which failures are worth retrying: decided here, once.
+
+The actor's ``retry_when`` and the status it records both call
+:func:`should_retry`, so the job row and Dramatiq's Retries middleware never
+disagree about whether another attempt is coming.
+"""
+
+import smtplib
+import socket
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+
+class WorkerLostError(Exception):
+    """The worker process died while sending (recorded, never raised by a send)."""
+
+
+def smtp_code(exc):
+    """The SMTP reply code carried by ``exc``, or None."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        # The worst reply decides: one permanent refusal makes the send permanent.
+        return max(codes) if codes else None
+    code = getattr(exc, "smtp_code", None)
+    return code if isinstance(code, int) and code > 0 else None
+
+
+def is_transient(exc):
+    """True when the same send may succeed later.
+
+    Transient: connection refused/reset/closed, timeouts, SMTP 4xx replies,
+    a time limit, database errors before the send. Permanent: SMTP 5xx (the
+    server refuses the recipient or the message) and anything else, such as a
+    template bug, which no retry would fix.
+    """
+    code = smtp_code(exc)
+    if code is not None:
+        return 400 <= code < 500
+    transient_types = (
+        smtplib.SMTPServerDisconnected,
+        ConnectionError,
+        TimeoutError,
+        socket.timeout,
+        socket.gaierror,
+        TimeLimitExceeded,
+        OperationalError,
+        InterfaceError,
+    )
+    if isinstance(exc, transient_types):
+        return True
+    # Plain OSError covers "network unreachable" and friends, but not DB errors.
+    return isinstance(exc, OSError) and not isinstance(exc, DatabaseError)
+
+
+def should_retry(retries, exc):
+    """Dramatiq ``retry_when``: retry transient errors until the budget is spent."""
+    return retries < settings.JOBS_MAX_RETRIES and is_transient(exc)
+
+
+def describe(exc):
+    """A one-line description of ``exc`` for the job row and the admin."""
+    code = smtp_code(exc)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = "; ".join(f"{addr}: {c} {_text(m)}" for addr, (c, m) in exc.recipients.items())
+        return f"Recipient refused ({replies})"
+    if code is not None:
+        return f"SMTP {code} {_text(getattr(exc, 'smtp_error', b''))}".strip()
+    return str(exc) or type(exc).__name__
+
+
+def smtp_reply(exc):
+    """The SMTP server's reply text carried by ``exc``, or ''."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{c} {_text(m)}" for c, m in exc.recipients.values())
+    code = smtp_code(exc)
+    return f"{code} {_text(getattr(exc, 'smtp_error', b''))}" if code is not None else ""
+
+
+def _text(value):
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -1,0 +1,148 @@
+"""Creating, sending, resending and relaying email jobs.
+
+Signup, the resend page, the admin and ``manage.py jobs`` all go through
+:func:`enqueue_confirmation`: one path for one action.
+"""
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from jobs.models import EmailJob
+
+logger = logging.getLogger("jobs.services")
+
+Status = EmailJob.Status
+
+
+class ResendRefused(Exception):
+    """A resend that must not happen (the job succeeded, the user is active...)."""
+
+
+def enqueue_confirmation(*, user, resend_of=None):
+    """Record a confirmation job for ``user``; send its message after commit.
+
+    The row is written in the caller's transaction and the broker is only told
+    once that transaction commits, so a worker never sees a job (or a user)
+    that a rollback will remove. If the broker is unreachable the job stays
+    queued with no ``enqueued_at`` and the relay sends it later.
+    """
+    job = EmailJob.objects.create(
+        user=user, recipient=user.email, resend_of=resend_of, status=Status.QUEUED, due_at=timezone.now()
+    )
+    transaction.on_commit(partial(send_job_message, job.pk))
+    return job
+
+
+def send_job_message(job_id):
+    """Hand job ``job_id`` to the broker and note that it was accepted.
+
+    Returns the Dramatiq message id, or None when the broker is unreachable
+    (logged; the relay retries).
+    """
+    from jobs.actors import send_confirmation_email
+
+    message = send_confirmation_email.message(job_id)
+    try:
+        send_confirmation_email.broker.enqueue(message)
+    except RedisError as exc:
+        logger.warning("job=%s not enqueued, broker unreachable (%s); the relay will send it", job_id, exc)
+        return None
+    EmailJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now(), message_id=message.message_id)
+    return message.message_id
+
+
+def check_resendable(job):
+    """Raise :class:`ResendRefused` unless ``job`` may be sent again."""
+    if job.status == Status.SUCCEEDED:
+        raise ResendRefused(f"Job {job.pk} already succeeded; its email was delivered.")
+    if job.status != Status.FAILED:
+        raise ResendRefused(f"Job {job.pk} is {job.get_status_display().lower()}, not failed.")
+    if job.user is None:
+        raise ResendRefused(f"Job {job.pk} has no user any more.")
+    if job.user.is_active:
+        raise ResendRefused(f"The account {job.user.email} is already active.")
+
+
+@transaction.atomic
+def resend_job(job):
+    """Start a new job for the same user, linked to the failed ``job``.
+
+    The failed job and its attempts are kept as they are.
+    """
+    job = EmailJob.objects.select_related("user").select_for_update().get(pk=job.pk)
+    check_resendable(job)
+    if job.resends.exists():
+        raise ResendRefused(f"Job {job.pk} was already resent.")
+    return enqueue_confirmation(user=job.user, resend_of=job)
+
+
+def resendable_failed_jobs(*, since=None):
+    """Failed jobs that a resend would retry: not yet resent, user still inactive."""
+    jobs = EmailJob.objects.filter(status=Status.FAILED, user__is_active=False, resends__isnull=True)
+    if since is not None:
+        jobs = jobs.filter(finished_at__gte=since)
+    return jobs.select_related("user").order_by("id")
+
+
+def resend_failed_jobs(*, since=None):
+    """Resend every resendable failed job; return ``(resent, refused)`` lists of (job, new job or reason)."""
+    resent, refused = [], []
+    for job in resendable_failed_jobs(since=since):
+        try:
+            resent.append((job, resend_job(job)))
+        except ResendRefused as exc:
+            refused.append((job, str(exc)))
+    return resent, refused
+
+
+def relay_unsent(*, now=None, limit=500):
+    """Send to the broker the jobs it never got or lost; return their ids.
+
+    Three kinds of job are relayed:
+    - queued but never accepted by the broker (it was down at signup);
+    - queued or retrying, and overdue by ``JOBS_REQUEUE_AFTER_S`` (the message was lost);
+    - running under a worker that died (see ``tracking.claimant_is_dead``).
+    Sending twice is harmless: the claim on the job row lets one delivery send.
+    """
+    from jobs.tracking import claimant_is_dead
+
+    now = now or timezone.now()
+    never_sent = EmailJob.objects.filter(
+        status=Status.QUEUED, enqueued_at__isnull=True, created_at__lt=now - timedelta(seconds=2)
+    )
+    overdue = EmailJob.objects.filter(
+        status__in=EmailJob.PENDING_STATUSES,
+        enqueued_at__isnull=False,
+        due_at__lt=now - timedelta(seconds=settings.JOBS_REQUEUE_AFTER_S),
+    )
+    running = EmailJob.objects.filter(status=Status.RUNNING).values_list("pk", "claimed_by", "claimed_at")
+    ids = list(never_sent.values_list("pk", flat=True)[:limit])
+    ids += list(overdue.values_list("pk", flat=True)[:limit])
+    ids += [pk for pk, worker, at in running[:limit] if claimant_is_dead(worker, at, now)]
+    relayed = []
+    for job_id in dict.fromkeys(ids):
+        if send_job_message(job_id) is None:
+            break  # broker still down: try again next sweep
+        EmailJob.objects.filter(pk=job_id, status__in=EmailJob.PENDING_STATUSES).update(due_at=timezone.now())
+        relayed.append(job_id)
+    if relayed:
+        logger.info("relayed %d job(s) to the broker: %s", len(relayed), relayed[:20])
+    return relayed
+
+
+def prune_finished_jobs(*, older_than, dry_run=False):
+    """Delete succeeded and failed jobs (and attempts) finished before ``older_than``.
+
+    Queued, running and retrying jobs are never deleted. Returns the count.
+    """
+    jobs = EmailJob.objects.filter(status__in=EmailJob.FINAL_STATUSES, finished_at__lt=older_than)
+    count = jobs.count()
+    if not dry_run and count:
+        jobs.delete()
+    return count

@@ -1,0 +1,184 @@
+"""Every status change of a running job: claim it, then record how the attempt ended.
+
+Dramatiq delivers at least once: a message may arrive twice (a redelivery
+after a worker died, a retry enqueued before the original was acknowledged, a
+delayed message promoted twice). The claim is one conditional UPDATE, so of
+two deliveries exactly one gets the row; the other does nothing. On
+PostgreSQL the UPDATE takes the row lock and re-checks its WHERE clause after
+any concurrent writer commits, which is what ``SELECT ... FOR UPDATE SKIP
+LOCKED`` would give, in one statement.
+
+Writes are short transactions, retried on "database is locked", so that a
+burst of worker threads on SQLite loses none of them.
+"""
+
+import time
+import traceback as tb
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from jobs import errors
+from jobs.heartbeats import last_seen
+from jobs.models import EmailAttempt, EmailJob
+
+Status = EmailJob.Status
+Outcome = EmailAttempt.Outcome
+
+DB_WRITE_TRIES = 8
+
+
+@dataclass
+class Claim:
+    job: EmailJob
+    attempt: EmailAttempt
+    started: float
+
+
+def with_db_retry(fn, *args, **kwargs):
+    """Run a write, retrying a few times when the database is busy."""
+    for n in range(DB_WRITE_TRIES):
+        try:
+            return fn(*args, **kwargs)
+        except OperationalError:
+            if n == DB_WRITE_TRIES - 1:
+                raise
+            time.sleep(0.05 * 2**n)
+
+
+def claim_job(job_id, *, worker_id, message_id):
+    """Take the job for this worker, or return None if another delivery owns it.
+
+    A job is claimable when it is queued or retrying, or when it is running
+    under a worker that has died. Taking over from a dead worker counts a lost
+    attempt; after ``JOBS_MAX_LOST_ATTEMPTS`` the job is failed instead of sent
+    again (a message that kills its worker must not loop forever).
+    """
+    return with_db_retry(_claim_job, job_id, worker_id=worker_id, message_id=message_id)
+
+
+def _claim_job(job_id, *, worker_id, message_id):
+    now = timezone.now()
+    taking = {
+        "status": Status.RUNNING,
+        "claimed_by": worker_id,
+        "claimed_at": now,
+        "attempts": F("attempts") + 1,
+        "last_attempt_at": now,
+        "message_id": message_id,
+    }
+    with transaction.atomic():
+        pending = EmailJob.objects.filter(pk=job_id, status__in=EmailJob.PENDING_STATUSES)
+        if not pending.update(**taking):
+            if not _take_over_from_dead_worker(job_id, taking, now):
+                return None
+        job = EmailJob.objects.get(pk=job_id)
+        if job.status != Status.RUNNING:
+            return None  # failed as a poison message by the take-over
+        attempt = EmailAttempt.objects.create(
+            job=job, number=job.attempts, message_id=message_id, worker=worker_id, started_at=now
+        )
+    return Claim(job=job, attempt=attempt, started=time.monotonic())
+
+
+def _take_over_from_dead_worker(job_id, taking, now):
+    row = EmailJob.objects.filter(pk=job_id, status=Status.RUNNING).values("claimed_by", "claimed_at").first()
+    if row is None or not claimant_is_dead(row["claimed_by"], row["claimed_at"], now):
+        return False
+    held = EmailJob.objects.filter(
+        pk=job_id, status=Status.RUNNING, claimed_by=row["claimed_by"], claimed_at=row["claimed_at"]
+    )
+    if not held.update(**taking, lost_attempts=F("lost_attempts") + 1):
+        return False
+    message = f"The worker process {row['claimed_by'] or '?'} died during this attempt."
+    EmailAttempt.objects.filter(job_id=job_id, outcome=Outcome.RUNNING).update(
+        outcome=Outcome.LOST, finished_at=now, error_class="WorkerLostError", error_message=message
+    )
+    job = EmailJob.objects.get(pk=job_id)
+    if job.lost_attempts >= settings.JOBS_MAX_LOST_ATTEMPTS:
+        EmailJob.objects.filter(pk=job_id).update(
+            status=Status.FAILED,
+            attempts=F("attempts") - 1,
+            claimed_by="",
+            finished_at=now,
+            last_error=(
+                f"Gave up: the worker process died during {job.lost_attempts} attempts to send "
+                "this email. Check the worker logs for a crash while sending it."
+            ),
+        )
+    return True
+
+
+def claimant_is_dead(worker_id, claimed_at, now=None):
+    """True when the worker holding a claim has stopped heartbeating.
+
+    A claim older than the actor's time limit plus the heartbeat timeout is
+    dead whatever the heartbeat says: no attempt can legitimately run so long.
+    """
+    now = now or timezone.now()
+    timeout_s = settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
+    if claimed_at is None:
+        return True
+    held_for = (now - claimed_at).total_seconds()
+    if held_for > settings.JOBS_TIME_LIMIT_MS / 1000 + timeout_s:
+        return True
+    seen = last_seen(worker_id) if worker_id else None
+    if seen is None:
+        seen = claimed_at.timestamp()
+    return now.timestamp() - seen > timeout_s
+
+
+def record_success(claim, smtp_reply):
+    """Mark the attempt and the job succeeded."""
+    with_db_retry(_finish, claim, outcome=Outcome.SUCCEEDED, status=Status.SUCCEEDED, smtp_reply=smtp_reply)
+
+
+def record_failure(claim, exc, *, will_retry):
+    """Record a failed attempt; the job is retrying or failed accordingly."""
+    fields = {
+        "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",
+        "error_message": errors.describe(exc),
+        "smtp_reply": errors.smtp_reply(exc),
+        "traceback": "".join(tb.format_exception(exc, limit=30)),
+    }
+    if will_retry:
+        with_db_retry(_finish, claim, outcome=Outcome.RETRY, status=Status.RETRYING, **fields)
+    else:
+        with_db_retry(_finish, claim, outcome=Outcome.FAILED, status=Status.FAILED, **fields)
+
+
+def _finish(claim, *, outcome, status, smtp_reply="", error_class="", error_message="", traceback=""):
+    now = timezone.now()
+    duration_ms = int((time.monotonic() - claim.started) * 1000)
+    job_fields = {"status": status, "claimed_by": "", "result": smtp_reply}
+    if status == Status.RETRYING:
+        job_fields["due_at"] = now + retry_delay_bound(claim.job.attempts)
+    else:
+        job_fields["finished_at"] = now
+    if error_message:
+        job_fields.update(last_error=error_message, last_traceback=traceback)
+    with transaction.atomic():
+        EmailAttempt.objects.filter(pk=claim.attempt.pk).update(
+            outcome=outcome,
+            finished_at=now,
+            duration_ms=duration_ms,
+            smtp_reply=smtp_reply,
+            error_class=error_class,
+            error_message=error_message,
+            traceback=traceback,
+        )
+        # Only the claim holder writes the outcome: if a take-over happened
+        # meanwhile, the new holder's record wins.
+        EmailJob.objects.filter(pk=claim.job.pk, claimed_by=claim.attempt.worker, status=Status.RUNNING).update(
+            **job_fields
+        )
+
+
+def retry_delay_bound(attempts):
+    """The longest Dramatiq's Retries may wait before retry number ``attempts``."""
+    backoff_ms = min(settings.JOBS_MAX_BACKOFF_MS, settings.JOBS_MIN_BACKOFF_MS * 2**attempts)
+    return timedelta(milliseconds=backoff_ms)

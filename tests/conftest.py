@@ -1,0 +1,70 @@
+"""Shared fixtures: a clean Redis, a real SMTP server, real worker and web processes."""
+
+import dramatiq
+import pytest
+from django.core.cache import cache
+
+from tests import plugin
+from tests.support.processes import herald_env, start_web, start_worker
+from tests.support.smtp import SmtpSink
+
+
+@pytest.fixture(autouse=True)
+def clean_redis():
+    """Every test starts with an empty broker, results store and cache."""
+    dramatiq.get_broker().client.flushdb()
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def broker():
+    return dramatiq.get_broker()
+
+
+@pytest.fixture
+def redis_server():
+    """The redis-server the suite started (restartable), or fail if REDIS_URL pointed elsewhere."""
+    assert plugin.local_redis is not None, "this test restarts redis-server: leave REDIS_URL unset"
+    return plugin.local_redis
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def live_env(transactional_db, smtp_sink):
+    """Environment for Herald processes that share this test's database, Redis and SMTP sink."""
+    return herald_env(EMAIL_URL=smtp_sink.url)
+
+
+@pytest.fixture
+def processes():
+    """Start Herald processes with ``processes.worker(env)`` / ``processes.web(env)``; all stopped after."""
+    started = []
+
+    class Starter:
+        def worker(self, env, **options):
+            started.append(start_worker(env, **options))
+            return started[-1]
+
+        def web(self, env, **options):
+            started.append(start_web(env, **options))
+            return started[-1]
+
+    yield Starter()
+    for process in reversed(started):
+        process.stop()
+
+
+@pytest.fixture
+def in_process_worker(transactional_db, broker):
+    """A Dramatiq worker in this process's threads, against the real Redis broker."""
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
+    worker.start()
+    yield worker
+    worker.stop()

@@ -1,0 +1,63 @@
+"""A small cookie-keeping HTTP client for talking to a real Herald web server."""
+
+import http.cookiejar
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+CSRF_INPUT_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@dataclass
+class Response:
+    status: int
+    url: str
+    text: str
+    elapsed: float
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Client:
+    """One visitor: keeps cookies, fetches the CSRF token from the form page before posting."""
+
+    def __init__(self, base_url, follow_redirects=False):
+        self.base_url = base_url
+        self.jar = http.cookiejar.CookieJar()
+        handlers = [urllib.request.HTTPCookieProcessor(self.jar)]
+        if not follow_redirects:
+            handlers.append(_NoRedirect())
+        self.opener = urllib.request.build_opener(*handlers)
+
+    def request(self, path, data=None, timeout=30):
+        url = path if path.startswith("http") else self.base_url + path
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(url, data=body, headers={"Referer": url})
+        started = time.perf_counter()
+        try:
+            with self.opener.open(request, timeout=timeout) as response:
+                text = response.read().decode("utf-8", "replace")
+                status, final_url = response.status, response.url
+        except urllib.error.HTTPError as error:
+            text = error.read().decode("utf-8", "replace")
+            status, final_url = error.code, error.headers.get("Location") or url
+        return Response(status, final_url, text, time.perf_counter() - started)
+
+    def get(self, path, **kwargs):
+        return self.request(path, **kwargs)
+
+    def post_form(self, path, data, **kwargs):
+        """GET the form page for its CSRF token, then POST ``data`` with it."""
+        page = self.get(path)
+        match = CSRF_INPUT_RE.search(page.text)
+        assert match, f"no CSRF token on {path} ({page.status})"
+        return self.request(path, {**data, "csrfmiddlewaretoken": match.group(1)}, **kwargs)
+
+    def signup(self, email, password="correct-Horse-battery-9"):
+        return self.post_form("/accounts/signup/", {"email": email, "password1": password, "password2": password})
