@@ -1,5 +1,7 @@
 """Shared fixtures: a clean Redis, a real SMTP server, real worker and web processes."""
 
+import logging
+
 import dramatiq
 import pytest
 from django.core.cache import cache
@@ -7,6 +9,9 @@ from django.core.cache import cache
 from tests import plugin
 from tests.support.processes import herald_env, start_web, start_worker
 from tests.support.smtp import SmtpSink
+
+# aiosmtpd logs every SMTP command at INFO.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @pytest.fixture(autouse=True)

@@ -83,6 +83,7 @@ def test_550_fails_after_one_attempt(live_env, smtp_sink, processes):
 
 def test_signup_does_not_wait_for_a_slow_mail_server(live_env, smtp_sink, processes):
     smtp_sink.delay = 5.0
+    live_env["EMAIL_TIMEOUT"] = "15"
     web = processes.web(live_env)
     processes.worker(live_env)
 

@@ -1,0 +1,102 @@
+"""``make run``: everything Herald needs on one machine, in one terminal.
+
+Migrates, starts redis-server when ``REDIS_URL`` is unset, then a Dramatiq
+worker (``manage.py rundramatiq``) and the web server (gunicorn), prints the
+URL, and stops all of them on Ctrl-C.
+"""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+
+def local_defaults():
+    """Settings a developer's machine needs that production must set itself."""
+    VAR_DIR.mkdir(exist_ok=True)
+    key_file = VAR_DIR / "secret_key"
+    if not os.environ.get("SECRET_KEY"):
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(50))
+            key_file.chmod(0o600)
+        os.environ["SECRET_KEY"] = key_file.read_text().strip()
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+    port = os.environ.setdefault("PORT", "8000")
+    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
+
+
+def start_redis():
+    from config.localredis import LocalRedis, free_port
+
+    port = 6379 if _port_free(6379) else free_port()
+    server = LocalRedis(VAR_DIR / "redis", port=port).start()
+    os.environ["REDIS_URL"] = server.url
+    print(f"* redis-server (append-only, data in var/redis) on {server.url}", flush=True)
+    return server
+
+
+def _port_free(port):
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main():
+    local_defaults()
+    redis_server = None if os.environ.get("REDIS_URL") else start_redis()
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    children = []
+    try:
+        subprocess.run([*manage, "migrate", "--noinput"], check=True, cwd=BASE_DIR)
+        subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], check=True, cwd=BASE_DIR)
+        threads = os.environ.get("WORKER_THREADS", "8")
+        children.append(
+            subprocess.Popen([*manage, "rundramatiq", "--processes", "1", "--threads", threads], cwd=BASE_DIR)
+        )
+        bind = f"127.0.0.1:{os.environ['PORT']}"
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind, "--workers", "2",
+                 "--threads", "4", "--access-logfile", "-"],
+                cwd=BASE_DIR,
+            )
+        )
+        print(
+            f"\n  Herald is running at {os.environ['SITE_URL']}/\n"
+            f"  Sign up at {os.environ['SITE_URL']}/accounts/signup/ ; the admin is at /admin/\n"
+            "  (create a staff account with: .venv/bin/python manage.py createsuperuser)\n"
+            "  Emails are printed here by the worker unless EMAIL_URL is set. Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        signal.signal(signal.SIGTERM, _interrupt)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("* a child process exited; stopping the rest", flush=True)
+    except KeyboardInterrupt:
+        print("\n* stopping", flush=True)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if redis_server is not None:
+            redis_server.stop()
+
+
+if __name__ == "__main__":
+    main()
