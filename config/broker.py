@@ -12,7 +12,7 @@ import time
 
 import redis
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
-from dramatiq.common import compute_backoff, q_name
+from dramatiq.common import compute_backoff, current_millis, q_name
 from dramatiq.errors import ConnectionClosed
 
 # Tokens left unconsumed (no consumer waiting) are trimmed to this many.
@@ -42,6 +42,24 @@ class WakeupRedisBroker(RedisBroker):
             pipe.ltrim(key, 0, MAX_WAKE_TOKENS - 1)
             pipe.execute()
         return message
+
+
+    def requeue_dead_workers(self):
+        """Run the broker's maintenance pass now, on every queue.
+
+        Dramatiq runs it at random (``maintenance_chance``, 0.1% of broker
+        calls), so the messages of a worker killed mid-job can wait many
+        minutes. The relay calls this every sweep: messages held by workers
+        silent for longer than ``heartbeat_timeout`` go back to their queues.
+        """
+        dispatch = self.scripts["dispatch"]
+        now = current_millis()
+        for queue_name in sorted(self.queues | self.delay_queues):
+            args = [
+                "qsize", now, queue_name, self.broker_id, self.heartbeat_timeout,
+                self.dead_message_ttl, 1, self._max_unpack_size(),
+            ]
+            dispatch(args=args, keys=[self.namespace])
 
 
 class _WakeupConsumer(_RedisConsumer):
