@@ -2,7 +2,9 @@
 
 It needs no process of its own: ``rundramatiq`` starts it through this
 middleware. Every ``JOBS_RELAY_INTERVAL_S`` one relay (a Redis lock picks it
-among all worker processes) runs ``jobs.services.relay_unsent``. Each worker
+among all worker processes) puts the messages of dead workers back on their
+queues (the broker's maintenance pass, which Dramatiq otherwise runs only at
+random) and runs ``jobs.services.relay_unsent``. Each worker
 also stamps its liveness for the admin and the health check.
 """
 
@@ -42,6 +44,7 @@ def sweep_if_due(broker):
     if not broker.client.set(relay_lock_key(broker), broker.broker_id, nx=True, px=lock_ms):
         return []
     try:
+        broker.requeue_dead_workers()
         return relay_unsent()
     finally:
         db.connections.close_all()

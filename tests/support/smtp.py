@@ -48,8 +48,9 @@ class SmtpSink:
         return self
 
     def stop(self):
+        """Stop listening (new connections are refused); safe to call twice."""
         self._released.set()
-        self.controller.stop()
+        self.controller.stop(no_assert=True)
 
     def fail_next(self, count, reply="421 4.3.2 Service not available, try again later"):
         self.replies.extend([reply] * count)

@@ -1,0 +1,114 @@
+"""The actor against the real Redis broker and a real SMTP server, in a worker thread."""
+
+import pytest
+from django.db import transaction
+
+from jobs.actors import send_confirmation_email
+from jobs.models import EmailAttempt, EmailJob
+from jobs.services import enqueue_confirmation
+from tests.jobs.factories import make_user
+
+Status = EmailJob.Status
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp_sink):
+    settings.EMAIL_BACKEND = "jobs.mail.RecordingSMTPBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_sink.port
+    return settings
+
+
+def enqueue_for(email):
+    with transaction.atomic():
+        return enqueue_confirmation(user=make_user(email))
+
+
+def finish(broker, worker):
+    broker.join("emails", timeout=20_000)
+    broker.join("emails.DQ", timeout=20_000)
+    broker.join("emails", timeout=20_000)
+    worker.join()
+
+
+def test_sends_once_and_records_the_smtp_reply(smtp_settings, smtp_sink, broker, in_process_worker):
+    job = enqueue_for("one@example.com")
+
+    finish(broker, in_process_worker)
+
+    job.refresh_from_db()
+    assert job.status == Status.SUCCEEDED and job.attempts == 1
+    assert job.result.startswith("250") and job.message_id
+    assert smtp_sink.recipients() == ["one@example.com"]
+
+
+def test_result_is_stored_in_the_results_backend(smtp_settings, smtp_sink, broker, in_process_worker):
+    from dramatiq.results import Results
+
+    job = enqueue_for("result@example.com")
+    finish(broker, in_process_worker)
+    job.refresh_from_db()
+
+    backend = next(m.backend for m in broker.middleware if isinstance(m, Results))
+    message = send_confirmation_email.message(job.pk).copy(message_id=job.message_id)
+    result = backend.get_result(message, block=True, timeout=5000)
+
+    assert result == {"job_id": job.pk, "status": "succeeded", "smtp_reply": job.result}
+
+
+def test_a_message_delivered_twice_sends_one_email(smtp_settings, smtp_sink, broker, in_process_worker):
+    job = enqueue_for("twice@example.com")
+    finish(broker, in_process_worker)
+
+    # A redelivery of the same message, as after a lost acknowledgement.
+    broker.enqueue(send_confirmation_email.message(job.pk))
+    finish(broker, in_process_worker)
+
+    assert smtp_sink.recipients() == ["twice@example.com"]
+    assert EmailJob.objects.get(pk=job.pk).attempts == 1
+
+
+def test_transient_failures_are_retried_then_delivered(smtp_settings, smtp_sink, broker, in_process_worker):
+    smtp_sink.fail_next(2, "451 4.3.0 Temporary local problem")
+    job = enqueue_for("retry@example.com")
+
+    finish(broker, in_process_worker)
+
+    job.refresh_from_db()
+    assert job.status == Status.SUCCEEDED and job.attempts == 3
+    assert list(job.attempt_set.values_list("outcome", flat=True)) == ["retry", "retry", "succeeded"]
+    assert len(smtp_sink.messages) == 1
+
+
+def test_retries_exhausted_fail_the_job(smtp_settings, smtp_sink, broker, in_process_worker):
+    smtp_sink.fail_next(10)
+    job = enqueue_for("never@example.com")
+
+    finish(broker, in_process_worker)
+
+    job.refresh_from_db()
+    # JOBS_MAX_RETRIES is 3 in the tests: one attempt and three retries.
+    assert job.status == Status.FAILED and job.attempts == 4
+    assert job.attempt_set.filter(outcome=EmailAttempt.Outcome.FAILED).count() == 1
+    assert "421" in job.last_error
+
+
+def test_permanent_refusal_fails_at_once(smtp_settings, smtp_sink, broker, in_process_worker):
+    smtp_sink.reject("gone@example.com", "550 5.1.1 Mailbox does not exist")
+    job = enqueue_for("gone@example.com")
+
+    finish(broker, in_process_worker)
+
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and job.attempts == 1
+    assert "550" in job.last_error and "550" in job.attempt_set.get().smtp_reply
+
+
+def test_connection_refused_is_transient(smtp_settings, smtp_sink, broker, in_process_worker):
+    smtp_sink.stop()
+    job = enqueue_for("down@example.com")
+
+    finish(broker, in_process_worker)
+
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and job.attempts == 4
+    assert job.attempt_set.first().error_class == "builtins.ConnectionRefusedError"
