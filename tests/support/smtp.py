@@ -34,6 +34,7 @@ class SmtpSink:
         self.delay = 0.0
         self.on_rcpt = None
         self.data_commands = 0
+        self.running = False
         self._released = threading.Event()
         self._released.set()
         self._arrived = threading.Condition()
@@ -45,12 +46,15 @@ class SmtpSink:
 
     def start(self):
         self.controller.start()
+        self.running = True
         return self
 
     def stop(self):
         """Stop listening (new connections are refused); safe to call twice."""
         self._released.set()
-        self.controller.stop(no_assert=True)
+        if self.running:
+            self.controller.stop()
+            self.running = False
 
     def fail_next(self, count, reply="421 4.3.2 Service not available, try again later"):
         self.replies.extend([reply] * count)
