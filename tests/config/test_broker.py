@@ -1,0 +1,48 @@
+"""The wake-up broker: an idle consumer fetches as soon as a message is enqueued."""
+
+import threading
+import time
+
+import dramatiq
+
+from config.broker import WakeupRedisBroker
+from jobs.relay import RelayMiddleware
+
+
+def test_idle_consumer_wakes_on_enqueue_instead_of_sleeping(settings):
+    broker = WakeupRedisBroker(url=settings.REDIS_URL, namespace="wake-test")
+    broker.declare_queue("q")
+    consumer = broker.consume("q", prefetch=1, timeout=5000)
+    consumer.misses = 20  # a long-idle consumer: Dramatiq would now sleep for seconds
+
+    received = []
+    sender = threading.Timer(0.3, lambda: broker.enqueue(dramatiq.Message("q", "a", (), {}, {})))
+    sender.start()
+    started = time.monotonic()
+    while not received and time.monotonic() - started < 10:
+        message = next(consumer)
+        if message is not None:
+            received.append(time.monotonic() - started)
+    sender.join()
+
+    # Without the wake-up the consumer would sleep 2.5-5 s before fetching again.
+    assert received and received[0] < 1.5, received
+
+
+def test_requeue_dead_workers_returns_their_messages(settings):
+    dead = WakeupRedisBroker(url=settings.REDIS_URL, namespace="dead-test", heartbeat_timeout=100)
+    dead.declare_queue("q")
+    dead.enqueue(dramatiq.Message("q", "a", (), {}, {}))
+    assert dead.consume("q", prefetch=1, timeout=100).__next__() is not None  # fetched, never acked
+    assert dead.client.llen("dead-test:q") == 0
+
+    live = WakeupRedisBroker(url=settings.REDIS_URL, namespace="dead-test", heartbeat_timeout=100)
+    live.declare_queue("q")
+    time.sleep(0.2)
+    live.requeue_dead_workers()
+
+    assert live.client.llen("dead-test:q") == 1
+
+
+def test_relay_middleware_is_installed(broker):
+    assert any(isinstance(m, RelayMiddleware) for m in broker.middleware)
