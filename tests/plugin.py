@@ -27,11 +27,28 @@ TEST_ENV = {
 }
 
 local_redis = None
+local_postgres = None
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--postgres",
+        action="store_true",
+        help="run against a throwaway PostgreSQL server started on 127.0.0.1 (needs PostgreSQL's server binaries)",
+    )
+
+
+def pytest_report_header(config):
+    if local_postgres is not None:
+        return f"database: PostgreSQL ({local_postgres.bin_dir}) on 127.0.0.1:{local_postgres.port}"
+    return f"database: {os.environ.get('DATABASE_URL', 'SQLite').split('://')[0]}"
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     global local_redis
+    if early_config.known_args_namespace.postgres:
+        start_postgres()
     for key, value in TEST_ENV.items():
         os.environ.setdefault(key, value)
     work_dir = Path(tempfile.mkdtemp(prefix="herald-tests-"))
@@ -43,3 +60,17 @@ def pytest_load_initial_conftests(early_config, parser, args):
         local_redis = LocalRedis(work_dir / "redis").start()
         atexit.register(local_redis.stop)
         os.environ["REDIS_URL"] = local_redis.url
+
+
+def start_postgres():
+    """Start a throwaway PostgreSQL server and point DATABASE_URL at it; stopped at exit."""
+    global local_postgres
+    from tests.support.postgres import LocalPostgres, PostgresUnavailable
+
+    try:
+        local_postgres = LocalPostgres()
+        atexit.register(local_postgres.stop)
+        local_postgres.start()
+    except PostgresUnavailable as exc:
+        raise pytest.UsageError(f"--postgres: {exc}") from None
+    os.environ["DATABASE_URL"] = local_postgres.url
