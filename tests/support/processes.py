@@ -34,6 +34,7 @@ def herald_env(**overrides):
         DATABASE_URL=subprocess_database_url(),
         REDIS_URL=settings.REDIS_URL,
         SITE_URL=f"http://127.0.0.1:{free_port()}",
+        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "tests.settings"),
         PYTHONUNBUFFERED="1",
     )
     env.update({key: str(value) for key, value in overrides.items()})
