@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test bench worker system-test-deps clean
+.PHONY: run test bench worker system-test-deps postgres-test-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m config.runner
 
-## make test: install what the suite needs and run all of it.
-test: $(STAMP) system-test-deps
-	$(PY) -m pytest
+## make test: install what the suite needs and run all of it, on SQLite and then on PostgreSQL.
+## Both runs go to the end; the target fails if either failed.
+test: $(STAMP) system-test-deps postgres-test-deps
+	@status=0; \
+	echo "== test suite on SQLite"; env -u DATABASE_URL $(PY) -m pytest || status=1; \
+	echo "== test suite on PostgreSQL"; env -u DATABASE_URL $(PY) -m pytest --postgres || status=1; \
+	exit $$status
 
 ## make bench: the benchmark (real processes; prints a table, writes bench/results.json).
 bench: $(STAMP)
@@ -30,6 +34,12 @@ system-test-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## Debian's PostgreSQL server for the second run (Debian keeps initdb off PATH, under /usr/lib/postgresql).
+postgres-test-deps:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "Installing Debian's postgresql for the PostgreSQL test run..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 clean:
 	rm -rf $(VENV) var/test-logs staticfiles
