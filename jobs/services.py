@@ -67,6 +67,8 @@ def check_resendable(job):
         raise ResendRefused(f"Job {job.pk} has no user any more.")
     if job.user.is_active:
         raise ResendRefused(f"The account {job.user.email} is already active.")
+    if job.resends.exists():
+        raise ResendRefused(f"Job {job.pk} was already resent.")
 
 
 @transaction.atomic
@@ -77,8 +79,6 @@ def resend_job(job):
     """
     job = EmailJob.objects.select_related("user").select_for_update().get(pk=job.pk)
     check_resendable(job)
-    if job.resends.exists():
-        raise ResendRefused(f"Job {job.pk} was already resent.")
     return enqueue_confirmation(user=job.user, resend_of=job)
 
 
