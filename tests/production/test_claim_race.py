@@ -1,0 +1,114 @@
+"""Two deliveries of one job claim it at the same moment: exactly one of them sends.
+
+``make test`` runs these on SQLite and on PostgreSQL. On PostgreSQL the claim's
+conditional UPDATE waits for the row lock of a concurrent, uncommitted claim
+and then re-checks its WHERE clause, so the second delivery gets nothing.
+"""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg
+from django.db import connection, transaction
+
+from jobs import tracking
+from jobs.models import EmailAttempt, EmailJob
+from tests.jobs.factories import make_job, make_user
+from tests.support.processes import PROJECT_DIR, herald_env
+
+CLAIMER = """
+import json, sys
+import django
+django.setup()
+from django.db import connection
+from jobs import tracking
+job_ids = json.loads(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+won = [job_id for job_id in job_ids if tracking.claim_job(job_id, worker_id=sys.argv[2], message_id="m") is not None]
+connection.close()
+print(json.dumps(won), flush=True)
+"""
+
+
+def wait_until_blocked_on_the_row(thread):
+    """Return once ``thread``'s claim is waiting for the lock the open transaction holds."""
+    if connection.vendor == "postgresql":
+        settings = connection.settings_dict
+        conninfo = {
+            "host": settings["HOST"], "port": settings["PORT"], "user": settings["USER"],
+            "password": settings["PASSWORD"], "dbname": settings["NAME"], "autocommit": True,
+        }
+        deadline = time.monotonic() + 10
+        with psycopg.connect(**conninfo) as watcher:
+            while True:
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = %s",
+                    [settings["NAME"]],
+                ).fetchone()[0]
+                if waiting:
+                    break
+                assert time.monotonic() < deadline, "the second claim never waited for the row lock"
+                time.sleep(0.02)
+    else:
+        # SQLite: the second claim's BEGIN IMMEDIATE waits for the database write lock.
+        thread.join(0.5)
+    assert thread.is_alive(), "the second claim finished while the first was uncommitted"
+
+
+def test_a_claim_waiting_behind_an_uncommitted_claim_gets_nothing(transactional_db):
+    job = make_job()
+    results = {}
+
+    def second_delivery():
+        try:
+            results["second"] = tracking.claim_job(job.pk, worker_id="second", message_id="m")
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        results["first"] = tracking.claim_job(job.pk, worker_id="first", message_id="m")
+        thread = threading.Thread(target=second_delivery)
+        thread.start()
+        wait_until_blocked_on_the_row(thread)
+    thread.join(30)
+
+    assert not thread.is_alive()
+    assert results["first"] is not None
+    assert results["second"] is None
+    job.refresh_from_db()
+    assert (job.status, job.claimed_by, job.attempts) == (EmailJob.Status.RUNNING, "first", 1)
+    assert list(EmailAttempt.objects.filter(job=job).values_list("worker", flat=True)) == ["first"]
+
+
+def test_processes_racing_over_the_same_jobs_claim_each_once(transactional_db):
+    user = make_user("racer@example.com")
+    job_ids = [make_job(user=user).pk for _ in range(100)]
+    env = herald_env()
+    claimers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, json.dumps(job_ids), f"worker-{n}"],
+            cwd=PROJECT_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        for n in range(4)
+    ]
+    try:
+        for claimer in claimers:
+            assert claimer.stdout.readline().strip() == "ready"
+        for claimer in claimers:  # all four start claiming at once
+            claimer.stdin.write("go\n")
+            claimer.stdin.flush()
+        won = [json.loads(claimer.communicate(timeout=120)[0]) for claimer in claimers]
+    finally:
+        for claimer in claimers:
+            if claimer.poll() is None:
+                claimer.kill()
+                claimer.wait()
+
+    assert all(claimer.returncode == 0 for claimer in claimers)
+    assert sorted(job_id for ids in won for job_id in ids) == sorted(job_ids)
+    assert set(EmailJob.objects.filter(pk__in=job_ids).values_list("attempts", flat=True)) == {1}
+    assert EmailAttempt.objects.filter(job_id__in=job_ids).count() == len(job_ids)
