@@ -51,3 +51,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.email
+
+    def clean(self):
+        """Lower-case the address as signup does, so forms (the admin's too) cannot add a case twin."""
+        super().clean()
+        self.email = type(self).objects.normalize_email(self.email).lower()

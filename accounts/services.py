@@ -33,7 +33,7 @@ def register_user(*, email, password):
     so the response time does not tell either.
     """
     User = get_user_model()
-    if User._default_manager.filter(email=email).exists():
+    if User._default_manager.filter(email__iexact=email).exists():
         make_password(password)
         return None
     try:
@@ -46,13 +46,15 @@ def register_user(*, email, password):
 
 
 def request_new_link(*, email):
-    """Send a new confirmation email if ``email`` belongs to an unconfirmed account.
+    """Send a new confirmation email if ``email`` belongs to a never confirmed account.
 
-    Returns the job or None; callers answer the same either way.
+    Returns the job or None; callers answer the same either way. An account
+    that was confirmed and then deactivated by staff gets no link: it must
+    not be able to reactivate itself.
     """
     User = get_user_model()
     with transaction.atomic():
-        user = User._default_manager.filter(email=email, is_active=False).first()
+        user = User._default_manager.filter(email__iexact=email, is_active=False, activated_at__isnull=True).first()
         if user is None:
             return None
         return enqueue_confirmation(user=user)
@@ -79,17 +81,19 @@ def activate(*, uidb64, token):
     user = user_from_uidb64(uidb64)
     if user is None:
         raise ActivationError("This activation link is not valid.", "invalid_key")
-    if user.is_active:
-        raise ActivationError("This account is already active. You can log in.", "already_activated")
+    if user.is_active or user.activated_at is not None:
+        # Only a genuine link learns that the account is active.
+        if activation_token.was_issued_before_activation(user, token):
+            raise ActivationError("This account is already active. You can log in.", "already_activated")
+        raise ActivationError("This activation link is not valid.", "invalid_key")
     problem = activation_token.token_problem(user, token)
     if problem == "expired":
         raise ActivationError("This activation link has expired.", "expired")
     if problem is not None:
         raise ActivationError("This activation link is not valid.", "invalid_key")
     # Conditional update: of two clicks racing, one activates.
-    activated = get_user_model()._default_manager.filter(pk=user.pk, is_active=False).update(
-        is_active=True, activated_at=timezone.now()
-    )
+    never_activated = get_user_model()._default_manager.filter(pk=user.pk, is_active=False, activated_at__isnull=True)
+    activated = never_activated.update(is_active=True, activated_at=timezone.now())
     if not activated:
         raise ActivationError("This account is already active. You can log in.", "already_activated")
     user.refresh_from_db()

@@ -2,11 +2,14 @@
 
 Django's ``PasswordResetTokenGenerator`` hashes the user's state; the token dies
 when that state changes. Confirming an email changes none of the fields it
-hashes (password, last login), so ``is_active`` is added here: once the
-account is active, every link sent before is dead. Our own ``key_salt`` keeps
+hashes (password, last login), so ``is_active`` and ``activated_at`` are added
+here: once the account is active, every link sent before is dead, and stays
+dead if staff deactivate the account later. Our own ``key_salt`` keeps
 these tokens from being accepted as password-reset tokens and vice versa, and
 their lifetime is ``ACCOUNT_ACTIVATION_TIMEOUT``, not the password reset one.
 """
+
+import copy
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
@@ -18,7 +21,9 @@ class ActivationTokenGenerator(PasswordResetTokenGenerator):
     key_salt = "accounts.tokens.ActivationTokenGenerator"
 
     def _make_hash_value(self, user, timestamp):
-        return f"{user.pk}{user.password}{user.is_active}{user.email}{timestamp}"
+        # Whole seconds: the same value whether activated_at comes from memory or the database.
+        activated = "" if user.activated_at is None else int(user.activated_at.timestamp())
+        return f"{user.pk}{user.password}{user.is_active}{activated}{user.email}{timestamp}"
 
     def check_token(self, user, token):
         return self.token_problem(user, token) is None
@@ -40,6 +45,19 @@ class ActivationTokenGenerator(PasswordResetTokenGenerator):
         if self._num_seconds(self._now()) - ts > settings.ACCOUNT_ACTIVATION_TIMEOUT:
             return "expired"
         return None
+
+    def was_issued_before_activation(self, user, token):
+        """True when ``token`` is a genuine link of ``user`` from before the account was activated.
+
+        Tells "this link was already used" apart from "this link was never
+        valid" without telling a visitor holding a made-up token whether the
+        account behind a user id is active.
+        """
+        if user.activated_at is None:
+            return False
+        before = copy.copy(user)
+        before.is_active, before.activated_at = False, None
+        return self.token_problem(before, token) in (None, "expired")
 
 
 activation_token = ActivationTokenGenerator()

@@ -1,0 +1,57 @@
+"""The resend page: one answer for every address, a job only for an unconfirmed account."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from jobs.models import EmailJob
+
+pytestmark = pytest.mark.django_db
+
+
+def resend(email, client=None):
+    client = client or Client()
+    response = client.post(reverse("accounts:resend"), {"email": email})
+    page = client.get(response["Location"]) if response.status_code == 302 else response
+    return response, page
+
+
+def answer(email):
+    response, page = resend(email)
+    return response.status_code, response.get("Location"), page.status_code, page.text.replace(email, "ADDRESS")
+
+
+def test_resend_page_has_an_email_field(client):
+    response = client.get(reverse("accounts:resend"))
+
+    assert response.status_code == 200 and list(response.context["form"].fields) == ["email"]
+
+
+def test_unconfirmed_account_gets_a_new_queued_job(inactive_user):
+    response, page = resend(inactive_user.email)
+
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:resend_done")
+    assert "Check your inbox" in page.text and inactive_user.email in page.text
+    [job] = EmailJob.objects.all()
+    assert (job.user, job.recipient, job.status) == (inactive_user, inactive_user.email, EmailJob.Status.QUEUED)
+
+
+def test_any_spelling_of_the_address_finds_the_account(inactive_user):
+    resend("  WAITING@Example.com ")
+
+    assert EmailJob.objects.get().user == inactive_user
+
+
+def test_unknown_active_and_inactive_addresses_get_the_same_answer(inactive_user, active_user):
+    answers = {email: answer(email) for email in ["nobody@example.com", active_user.email, inactive_user.email]}
+
+    assert len(set(answers.values())) == 1, answers
+    assert list(EmailJob.objects.values_list("recipient", flat=True)) == [inactive_user.email]
+
+
+def test_invalid_address_is_a_form_error_and_creates_nothing(client):
+    response = client.post(reverse("accounts:resend"), {"email": "not an address"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["email"] == ["Enter a valid email address."]
+    assert not EmailJob.objects.exists()

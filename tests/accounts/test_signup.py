@@ -1,0 +1,135 @@
+"""Signup: an inactive user and one queued job, the message sent on commit, no enumeration."""
+
+import pytest
+from django.contrib.auth import authenticate
+from dramatiq import Message
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from jobs.models import EmailJob
+from jobs.services import send_job_message
+from tests.accounts.conftest import PASSWORD, signup, user_in_state
+
+pytestmark = pytest.mark.django_db
+
+
+def queued_messages(broker, queue="emails"):
+    """(message id, actor, args) of every message waiting in the real Redis queue."""
+    stored = broker.client.hvals(f"{broker.namespace}:{queue}.msgs")
+    return [(m.message_id, m.actor_name, tuple(m.args)) for m in map(Message.decode, stored)]
+
+
+def test_signup_page_has_the_three_fields(client):
+    response = client.get(reverse("accounts:signup"))
+
+    assert response.status_code == 200
+    assert set(response.context["form"].fields) == {"email", "password1", "password2"}
+
+
+def test_signup_saves_inactive_user_and_one_queued_job_then_redirects(client):
+    response = signup(client, "ada@example.com")
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:signup_done")
+    user = User.objects.get(email="ada@example.com")
+    assert not user.is_active and user.activated_at is None
+    assert user.check_password(PASSWORD)
+    [job] = EmailJob.objects.all()
+    assert (job.user, job.recipient, job.status) == (user, "ada@example.com", EmailJob.Status.QUEUED)
+
+
+def test_check_your_inbox_page_names_the_address(client):
+    signup(client, "ada@example.com")
+
+    page = client.get(reverse("accounts:signup_done"))
+
+    assert page.status_code == 200
+    assert "Check your inbox" in page.text and "ada@example.com" in page.text
+
+
+def test_message_goes_to_the_broker_only_when_the_transaction_commits(
+    client, broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        signup(client, "ada@example.com")
+
+    job = EmailJob.objects.get()
+    assert job.enqueued_at is None and job.message_id == ""
+    assert queued_messages(broker) == []
+    [callback] = callbacks
+    assert callback.func is send_job_message and callback.args == (job.pk,)
+
+    callback()
+
+    job.refresh_from_db()
+    assert job.enqueued_at is not None
+    assert queued_messages(broker) == [(job.message_id, "send_confirmation_email", (job.pk,))]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_signup_puts_the_message_on_the_broker(client, broker):
+    signup(client, "ada@example.com")
+
+    job = EmailJob.objects.get()
+    assert job.enqueued_at is not None
+    assert queued_messages(broker) == [(job.message_id, "send_confirmation_email", (job.pk,))]
+
+
+def test_address_is_stored_lower_case(client):
+    signup(client, "  Ada.Lovelace@Example.COM ")
+
+    assert User.objects.filter(email="ada.lovelace@example.com").exists()
+
+
+def test_full_width_domain_is_the_same_mailbox_as_the_plain_one(client, active_user):
+    response = signup(client, "active@ｅｘａｍｐｌｅ.com")
+
+    assert response.status_code == 302
+    assert User.objects.count() == 1 and not EmailJob.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "password, password2, error_field",
+    [
+        ("short7", None, "password2"),  # MinimumLengthValidator
+        ("password123", None, "password2"),  # CommonPasswordValidator
+        ("83920174652019", None, "password2"),  # NumericPasswordValidator
+        ("ada.lovelace.example", None, "password2"),  # UserAttributeSimilarityValidator
+        (PASSWORD, PASSWORD + "x", "password2"),  # mismatch
+        ("", "", "password1"),
+    ],
+)
+def test_password_validators_refuse_and_nothing_is_created(client, password, password2, error_field):
+    response = signup(client, "ada.lovelace@example.com", password=password, password2=password2)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors[error_field]
+    assert not User.objects.exists() and not EmailJob.objects.exists()
+
+
+def _answer(client, email):
+    response = signup(client, email, password="Another-Passw0rd-42")
+    page = client.get(response["Location"])
+    return response.status_code, response["Location"], page.status_code, page.text.replace(email.lower(), "ADDRESS")
+
+
+@pytest.mark.parametrize("active", [False, True], ids=["inactive", "active"])
+@pytest.mark.parametrize("spelling", ["taken@example.com", "Taken@EXAMPLE.com"])
+def test_existing_address_answers_like_a_new_one_and_changes_nothing(active, spelling):
+    existing = user_in_state("taken@example.com", active=active)
+    before = User.objects.values().get(pk=existing.pk)
+
+    new_answer = _answer(Client(), "fresh@example.com")
+    EmailJob.objects.all().delete()
+    taken_answer = _answer(Client(), spelling)
+
+    assert taken_answer == new_answer
+    assert User.objects.values().get(pk=existing.pk) == before
+    assert authenticate(username="taken@example.com", password=PASSWORD) == (existing if active else None)
+    assert User.objects.filter(email__iexact="taken@example.com").count() == 1
+    assert not EmailJob.objects.exists()
+
+
+def test_get_and_post_only(client):
+    assert client.put(reverse("accounts:signup")).status_code == 405

@@ -1,0 +1,134 @@
+"""The one table that decides which failures are retried, and how they are described."""
+
+import smtplib
+import socket
+
+import pytest
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+from jobs.errors import describe, is_transient, should_retry, smtp_code, smtp_reply
+
+
+def refused(*replies):
+    """SMTPRecipientsRefused with one (code, message) reply per recipient."""
+    return smtplib.SMTPRecipientsRefused(
+        {f"r{n}@example.com": (code, message.encode()) for n, (code, message) in enumerate(replies)}
+    )
+
+
+TRANSIENT = {
+    "421 service closing": smtplib.SMTPResponseException(421, b"4.7.0 Try again later"),
+    "450 mailbox busy": smtplib.SMTPDataError(450, b"4.2.1 Mailbox busy"),
+    "451 local error": smtplib.SMTPSenderRefused(451, b"4.3.0 Local error", "no-reply@herald.localhost"),
+    "452 recipients 4xx": refused((452, "4.5.3 Too many recipients"), (450, "4.2.1 Busy")),
+    "server disconnected": smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
+    "connection refused": ConnectionRefusedError(111, "Connection refused"),
+    "connection reset": ConnectionResetError(104, "Connection reset by peer"),
+    "socket timeout": socket.timeout("timed out"),
+    "TimeoutError": TimeoutError(),
+    "name resolution": socket.gaierror(-3, "Temporary failure in name resolution"),
+    "time limit": TimeLimitExceeded(),
+    "database locked": OperationalError("database is locked"),
+    "database gone": InterfaceError("connection already closed"),
+}
+PERMANENT = {
+    "550 no such user": smtplib.SMTPResponseException(550, b"5.1.1 No such user"),
+    "552 too big": smtplib.SMTPDataError(552, b"5.3.4 Message too big"),
+    "554 rejected": smtplib.SMTPDataError(554, b"5.7.1 Rejected"),
+    "535 authentication": smtplib.SMTPAuthenticationError(535, b"5.7.8 Bad credentials"),
+    "recipients 5xx": refused((550, "5.1.1 No such user")),
+    "recipients 4xx and one 5xx": refused((451, "4.3.0 Later"), (550, "5.1.1 No such user"), (421, "4.7.0 Busy")),
+    "ValueError": ValueError("Invalid address; address parts cannot contain newlines."),
+    "UnicodeError (IDNA)": UnicodeError("encoding with 'idna' codec failed"),
+    "TemplateDoesNotExist": TemplateDoesNotExist("emails/confirmation.txt"),
+    "TemplateSyntaxError": TemplateSyntaxError("Invalid block tag"),
+    "LookupError (user deleted)": LookupError("The user of job 1 has been deleted."),
+    "IntegrityError": IntegrityError("UNIQUE constraint failed"),
+    "DatabaseError": DatabaseError("syntax error"),
+}
+
+
+@pytest.mark.parametrize("exc", TRANSIENT.values(), ids=TRANSIENT.keys())
+def test_transient(exc):
+    assert is_transient(exc) is True
+
+
+@pytest.mark.parametrize("exc", PERMANENT.values(), ids=PERMANENT.keys())
+def test_permanent(exc):
+    assert is_transient(exc) is False
+
+
+@pytest.mark.parametrize(
+    "exc, code",
+    [
+        (smtplib.SMTPResponseException(421, b"x"), 421),
+        (refused((450, "a"), (550, "b")), 550),
+        (refused((452, "a"), (421, "b")), 452),
+        (smtplib.SMTPResponseException(-1, b"no reply"), None),
+        (smtplib.SMTPServerDisconnected("gone"), None),
+        (ValueError("x"), None),
+    ],
+)
+def test_smtp_code_is_the_worst_reply(exc, code):
+    assert smtp_code(exc) == code
+
+
+def test_should_retry_transient_errors_until_the_budget_is_spent(settings):
+    settings.JOBS_MAX_RETRIES = 3
+    exc = TRANSIENT["421 service closing"]
+
+    assert [should_retry(retries, exc) for retries in range(5)] == [True, True, True, False, False]
+
+
+def test_should_retry_follows_the_setting(settings):
+    settings.JOBS_MAX_RETRIES = 0
+
+    assert should_retry(0, TRANSIENT["connection refused"]) is False
+
+
+@pytest.mark.parametrize("exc", PERMANENT.values(), ids=PERMANENT.keys())
+def test_should_retry_never_retries_a_permanent_error(settings, exc):
+    settings.JOBS_MAX_RETRIES = 8
+
+    assert should_retry(0, exc) is False
+
+
+@pytest.mark.parametrize(
+    "exc, description",
+    [
+        (smtplib.SMTPResponseException(421, b"4.7.0 Try again later"), "SMTP 421 4.7.0 Try again later"),
+        (smtplib.SMTPDataError(554, "5.7.1 Rejected"), "SMTP 554 5.7.1 Rejected"),
+        (
+            refused((550, "5.1.1 No such user")),
+            "Recipient refused (r0@example.com: 550 5.1.1 No such user)",
+        ),
+        (
+            refused((450, "4.2.1 Busy"), (550, "5.1.1 Unknown")),
+            "Recipient refused (r0@example.com: 450 4.2.1 Busy; r1@example.com: 550 5.1.1 Unknown)",
+        ),
+        (smtplib.SMTPResponseException(550, b"\xff\xfe caf\xc3\xa9"), "SMTP 550 \ufffd\ufffd caf\u00e9"),
+        (ConnectionRefusedError(111, "Connection refused"), "[Errno 111] Connection refused"),
+        (TimeLimitExceeded(), "TimeLimitExceeded"),
+        (TimeoutError(), "TimeoutError"),
+        (ValueError("bad address"), "bad address"),
+    ],
+)
+def test_describe_is_one_readable_line(exc, description):
+    assert describe(exc) == description
+    assert "\n" not in describe(exc)
+
+
+@pytest.mark.parametrize(
+    "exc, reply",
+    [
+        (smtplib.SMTPResponseException(421, b"4.7.0 Try again later"), "421 4.7.0 Try again later"),
+        (refused((450, "4.2.1 Busy"), (550, "5.1.1 Unknown")), "450 4.2.1 Busy; 550 5.1.1 Unknown"),
+        (smtplib.SMTPServerDisconnected("gone"), ""),
+        (ConnectionResetError(104, "reset"), ""),
+        (ValueError("x"), ""),
+    ],
+)
+def test_smtp_reply_is_the_servers_text_or_empty(exc, reply):
+    assert smtp_reply(exc) == reply
