@@ -36,9 +36,14 @@ def register_user(*, email, password):
     if User._default_manager.filter(email__iexact=email).exists():
         make_password(password)
         return None
+    # Hashed before the transaction: SQLite's IMMEDIATE transactions take the
+    # write lock at BEGIN, and a hash inside would hold off every other writer
+    # (other signups, the workers recording jobs) for its whole duration.
+    user = User(email=User._default_manager.normalize_email(email).lower(), is_active=False)
+    user.set_password(password)
     try:
         with transaction.atomic():
-            user = User._default_manager.create_user(email=email, password=password, is_active=False)
+            user.save()
             enqueue_confirmation(user=user)
     except IntegrityError:
         return None  # the same address signed up a moment ago, in another request
