@@ -211,10 +211,46 @@ WHITENOISE_USE_FINDERS = True
 # Logging
 # --------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# "plain" text, or "json": one JSON object per line (jobs.logs.JsonFormatter),
+# with job_id, message_id, attempt, outcome and duration_ms on job attempt lines.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "jobs.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+# --------------------------------------------------------------------------
+# Monitoring
+# --------------------------------------------------------------------------
+# GET /metrics/ (Prometheus text) answers 404 unless this is on.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+
+# --------------------------------------------------------------------------
+# Production hardening (HTTPS)
+# --------------------------------------------------------------------------
+# Cookies only over HTTPS. On by default when the site is served over https,
+# so that `make run` keeps working over plain http on 127.0.0.1.
+SECURE_COOKIES = env.bool("SECURE_COOKIES", default=SITE_URL.startswith("https://"))
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+# Redirect http to https (same default); the health check and metrics stay
+# reachable over plain http for probes inside the private network.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SECURE_COOKIES)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^metrics/$"]
+# Behind a proxy that terminates TLS, name the header it sets to "https"
+# (e.g. X-Forwarded-Proto). Only set it if the proxy always sets or strips it.
+_proxy_ssl_header = env("SECURE_PROXY_SSL_HEADER", default="")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# HTTP Strict Transport Security: 0 (off) until the site is known to work over HTTPS.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)

@@ -2,8 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from jobs.health import healthz
+from jobs.metrics import metrics
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="accounts:signup", permanent=False)),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("healthz/", healthz, name="healthz"),
+    path("metrics/", metrics, name="metrics"),
 ]

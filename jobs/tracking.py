@@ -22,7 +22,7 @@ from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs import errors
+from jobs import errors, logs
 from jobs.heartbeats import last_seen
 from jobs.models import EmailAttempt, EmailJob
 
@@ -110,7 +110,14 @@ def _take_over_from_dead_worker(job_id, taking, now):
                 "this email. Check the worker logs for a crash while sending it."
             ),
         )
+    logs.log_lost_attempts(job_id, finished_at=now)
     return True
+
+
+def is_suspect(job_id):
+    """True when the job's last worker died while sending it (or its claim is about to be taken over)."""
+    row = EmailJob.objects.filter(pk=job_id).values_list("status", "lost_attempts").first()
+    return row is not None and (row[1] > 0 or row[0] == Status.RUNNING)
 
 
 def claimant_is_dead(worker_id, claimed_at, now=None):
@@ -176,6 +183,7 @@ def _finish(claim, *, outcome, status, smtp_reply="", error_class="", error_mess
         EmailJob.objects.filter(pk=claim.job.pk, claimed_by=claim.attempt.worker, status=Status.RUNNING).update(
             **job_fields
         )
+    logs.log_attempt(claim.attempt, outcome=outcome, duration_ms=duration_ms, error_class=error_class)
 
 
 def retry_delay_bound(attempts):

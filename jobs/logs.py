@@ -1,0 +1,74 @@
+"""One log line per job attempt, and the JSON formatter behind ``LOG_FORMAT=json``.
+
+``jobs.tracking`` calls :func:`log_attempt` when it records how an attempt
+ended and :func:`log_lost_attempts` when it takes a job over from a dead
+worker. Each line carries ``job_id``, ``message_id``, ``attempt``,
+``outcome`` and ``duration_ms`` (plus ``worker`` and ``error_class``): as
+``key=value`` text by default, as one JSON object per line with
+``LOG_FORMAT=json``.
+
+This module is loaded while Django configures logging, before the apps are
+ready: it must not import models at the top.
+"""
+
+import json
+import logging
+from datetime import datetime, timezone
+
+logger = logging.getLogger("jobs.attempts")
+
+QUIET_OUTCOMES = {"succeeded"}
+
+
+def log_attempt(attempt, *, outcome, duration_ms, error_class=""):
+    """Log how ``attempt`` (an ``EmailAttempt``) ended: INFO if it succeeded, WARNING otherwise."""
+    fields = {
+        "job_id": attempt.job_id,
+        "message_id": attempt.message_id,
+        "attempt": attempt.number,
+        "outcome": str(outcome),
+        "duration_ms": duration_ms,
+        "worker": attempt.worker,
+        "error_class": error_class,
+    }
+    level = logging.INFO if fields["outcome"] in QUIET_OUTCOMES else logging.WARNING
+    logger.log(
+        level,
+        "job=%s message=%s attempt=%s outcome=%s duration_ms=%s%s",
+        fields["job_id"], fields["message_id"], fields["attempt"], fields["outcome"], fields["duration_ms"],
+        f" error={error_class}" if error_class else "",
+        extra={"fields": fields},
+    )
+
+
+def log_lost_attempts(job_id, *, finished_at):
+    """Log the attempts of ``job_id`` that a take-over just marked lost (finished at ``finished_at``)."""
+    from jobs.models import EmailAttempt
+
+    lost = EmailAttempt.objects.filter(job_id=job_id, outcome=EmailAttempt.Outcome.LOST, finished_at=finished_at)
+    for attempt in lost:
+        duration_ms = int((finished_at - attempt.started_at).total_seconds() * 1000)
+        log_attempt(attempt, outcome=attempt.outcome, duration_ms=duration_ms, error_class=attempt.error_class)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, and the record's ``fields``.
+
+    ``fields`` is what a caller passed as ``extra={"fields": {...}}``; other
+    records (Django's, Dramatiq's) get the four base keys, and ``exception``
+    when they carry one, so every line of a process parses.
+    """
+
+    def format(self, record):
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", None) or {})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, default=str)

@@ -1,0 +1,141 @@
+"""``GET /metrics/``: Prometheus text, when ``METRICS_ENABLED`` is on (404 otherwise).
+
+Web servers and workers are separate processes, so nothing is counted in
+memory: every scrape reads the job and attempt rows and the broker's queues.
+Job and attempt figures are gauges (pruning old jobs lowers them); the send
+duration histogram covers the attempts still in the database.
+
+- ``herald_email_jobs{status}``: jobs by status.
+- ``herald_email_attempts{outcome}``: attempts by outcome.
+- ``herald_email_send_duration_seconds{outcome}``: how long finished attempts took.
+- ``herald_broker_up``: 1 when Redis answered this scrape; the metrics below need it.
+- ``herald_queue_depth{queue}``: messages waiting for a worker.
+- ``herald_queue_delayed{queue}``: messages waiting out a retry back-off.
+- ``herald_queue_dead_letters{queue}``: messages Dramatiq gave up on.
+- ``herald_workers_alive``: worker processes with a fresh liveness stamp.
+"""
+
+import logging
+
+import dramatiq
+import redis
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Count, Q, Sum
+from django.http import Http404, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from dramatiq.common import dq_name, q_name, xq_name
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+
+from jobs.health import live_worker_count, probe_client
+from jobs.models import EmailAttempt, EmailJob
+
+logger = logging.getLogger("jobs.metrics")
+
+# Upper bounds of the send duration buckets, in milliseconds (SMTP sends take
+# tens of milliseconds to tens of seconds; EMAIL_TIMEOUT defaults to 30 s).
+DURATION_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+
+
+def jobs_by_status():
+    counts = dict(EmailJob.objects.order_by().values_list("status").annotate(n=Count("id")))
+    family = GaugeMetricFamily("herald_email_jobs", "Email jobs in the database, by status.", labels=["status"])
+    for status in EmailJob.Status.values:
+        family.add_metric([status], counts.get(status, 0))
+    return family
+
+
+def attempts_by_outcome():
+    counts = dict(EmailAttempt.objects.order_by().values_list("outcome").annotate(n=Count("id")))
+    family = GaugeMetricFamily(
+        "herald_email_attempts", "Email attempts in the database, by outcome.", labels=["outcome"]
+    )
+    for outcome in EmailAttempt.Outcome.values:
+        family.add_metric([outcome], counts.get(outcome, 0))
+    return family
+
+
+def send_duration_histogram():
+    """One query: per outcome, the count at or under each bucket bound, the total and the sum."""
+    bounds = {f"le_{ms}": Count("id", filter=Q(duration_ms__lte=ms)) for ms in DURATION_BUCKETS_MS}
+    rows = (
+        EmailAttempt.objects.order_by()
+        .filter(duration_ms__isnull=False)
+        .values("outcome")
+        .annotate(total=Count("id"), sum_ms=Sum("duration_ms"), **bounds)
+    )
+    family = HistogramMetricFamily(
+        "herald_email_send_duration_seconds",
+        "Time from claiming a job to recording the attempt's outcome (render and SMTP send).",
+        labels=["outcome"],
+    )
+    for row in rows:
+        buckets = [(str(ms / 1000), row[f"le_{ms}"]) for ms in DURATION_BUCKETS_MS]
+        buckets.append(("+Inf", row["total"]))
+        family.add_metric([row["outcome"]], buckets, (row["sum_ms"] or 0) / 1000)
+    return family
+
+
+def broker_metrics():
+    """Queue gauges read from Redis; only ``herald_broker_up 0`` when it does not answer."""
+    from jobs import actors  # noqa: F401 - declares the actors' queues on the broker
+
+    broker = dramatiq.get_broker()
+    queues = sorted(broker.get_declared_queues())
+    up = GaugeMetricFamily("herald_broker_up", "1 when the broker (Redis) answered this scrape.")
+    try:
+        pipe = probe_client().pipeline(transaction=False)
+        for queue in queues:
+            pipe.llen(f"{broker.namespace}:{q_name(queue)}")
+            pipe.hlen(f"{broker.namespace}:{dq_name(queue)}.msgs")
+            pipe.zcard(f"{broker.namespace}:{xq_name(queue)}")
+        counts = pipe.execute()
+        workers = live_worker_count()
+    except redis.RedisError:
+        logger.warning("metrics: broker unavailable", exc_info=True)
+        workers = None
+    if workers is None:
+        up.add_metric([], 0)
+        return [up]
+    up.add_metric([], 1)
+    depth = GaugeMetricFamily("herald_queue_depth", "Messages waiting for a worker.", labels=["queue"])
+    delayed = GaugeMetricFamily(
+        "herald_queue_delayed", "Messages waiting out a retry back-off (delayed).", labels=["queue"]
+    )
+    dead = GaugeMetricFamily("herald_queue_dead_letters", "Messages Dramatiq dead-lettered.", labels=["queue"])
+    for n, queue in enumerate(queues):
+        depth.add_metric([queue], counts[3 * n])
+        delayed.add_metric([queue], counts[3 * n + 1])
+        dead.add_metric([queue], counts[3 * n + 2])
+    alive = GaugeMetricFamily("herald_workers_alive", "Worker processes with a fresh liveness stamp.")
+    alive.add_metric([], workers)
+    return [up, depth, delayed, dead, alive]
+
+
+class HeraldCollector:
+    """Reads every figure at scrape time (see the module docstring)."""
+
+    def collect(self):
+        yield jobs_by_status()
+        yield attempts_by_outcome()
+        yield send_duration_histogram()
+        yield from broker_metrics()
+
+
+registry = CollectorRegistry(auto_describe=False)
+registry.register(HeraldCollector())
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    if not settings.METRICS_ENABLED:
+        raise Http404("Metrics are turned off (METRICS_ENABLED).")
+    try:
+        body = generate_latest(registry)
+    except DatabaseError:
+        logger.warning("metrics: database unavailable", exc_info=True)
+        return HttpResponse("database unavailable\n", status=503, content_type="text/plain; charset=utf-8")
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
