@@ -1,0 +1,216 @@
+"""``manage.py jobs``: the admin's job view, for operators at a shell.
+
+    jobs stats [--json]                           counts, broker queues, live workers
+    jobs resend --failed [--since 2h] [--dry-run] resend every failed job (finished in the window)
+    jobs resend ID [ID ...] [--dry-run]           resend these failed jobs
+    jobs prune --older-than 30d [--dry-run]       delete finished jobs and their attempts
+    jobs relay [--once]                           send the broker the jobs it never got or lost
+
+Every action is a call to ``jobs.services`` or ``jobs.selectors``, the
+functions the admin uses. Bad arguments exit with status 1 and one line on
+stderr saying why, and change nothing. ``resend`` also exits 1 when a job
+was refused (it succeeded, its account is active, it was resent already).
+"""
+
+import json
+import re
+import signal
+import sys
+import threading
+from argparse import ArgumentTypeError
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
+from django.utils import timezone
+
+from jobs import selectors
+from jobs.models import EmailJob
+from jobs.services import (
+    ResendRefused,
+    check_resendable,
+    prune_finished_jobs,
+    relay_unsent,
+    resend_failed_jobs,
+    resend_job,
+    resendable_failed_jobs,
+)
+
+DURATION_RE = re.compile(r"^(\d+)([smhdw])$")
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+LONGEST_DURATION = timedelta(days=100 * 365)
+
+
+def duration(text):
+    """``30d``, ``12h``, ``90m``, ``45s``, ``2w`` as a timedelta; more than zero, at most a century."""
+    match = DURATION_RE.match(text.strip())
+    if not match:
+        raise ArgumentTypeError(f"'{text}' is not a duration: use a whole number and a unit, e.g. 30m, 2h, 7d, 2w")
+    amount, unit = int(match.group(1)), DURATION_UNITS[match.group(2)]
+    if amount == 0:
+        raise ArgumentTypeError(f"'{text}' is not a duration: it must be more than zero")
+    try:
+        span = timedelta(**{unit: amount})
+    except OverflowError:
+        span = None
+    if span is None or span > LONGEST_DURATION:
+        raise ArgumentTypeError(f"'{text}' is too long: at most 100 years")
+    return span
+
+
+def job_id(text):
+    """A job id: a positive whole number."""
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
+        raise ArgumentTypeError(f"'{text}' is not a job id (a positive whole number)")
+    return int(text)
+
+
+class Command(BaseCommand):
+    help = "Email jobs: stats, resend failed ones, prune old ones, relay lost ones."
+
+    def add_arguments(self, parser):
+        # Argument errors raise CommandError, printed as one line (see run_from_argv).
+        parser.called_from_command_line = False
+        commands = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+        stats = commands.add_parser("stats", help="job counts, broker queues and live workers")
+        stats.add_argument("--json", action="store_true", help="print one JSON object")
+
+        resend = commands.add_parser("resend", help="resend failed jobs: --failed, or by id")
+        resend.add_argument("ids", nargs="*", type=job_id, metavar="ID", help="ids of failed jobs")
+        resend.add_argument("--failed", action="store_true", help="every failed job not yet resent")
+        resend.add_argument("--since", type=duration, help="with --failed: only jobs that failed this recently")
+        resend.add_argument("--dry-run", action="store_true", help="print what would be resent, resend nothing")
+
+        prune = commands.add_parser("prune", help="delete finished jobs (and their attempts) past retention")
+        prune.add_argument("--older-than", type=duration, required=True, help="e.g. 30d")
+        prune.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+
+        relay = commands.add_parser("relay", help="send the broker the jobs it never got or lost")
+        relay.add_argument("--once", action="store_true", help="one sweep, then exit")
+
+    def run_from_argv(self, argv):
+        try:
+            super().run_from_argv(argv)
+        except CommandError as exc:  # raised while parsing the arguments
+            self.stderr.write(f"CommandError: {exc}".replace("Error: ", "", 1))
+            sys.exit(exc.returncode)
+
+    def handle(self, *args, action, **options):
+        return getattr(self, f"handle_{action}")(**options)
+
+    # stats -------------------------------------------------------------------
+
+    def handle_stats(self, **options):
+        summary = selectors.stats()
+        if options["json"]:
+            self.stdout.write(json.dumps(summary, default=str))
+            return
+        jobs, broker, workers = summary["jobs"], summary["broker"], summary["workers"]
+        lines = [
+            ("Jobs", ", ".join(f"{status} {count}" for status, count in jobs.items()) + f" (total {summary['total']})"),
+            ("Sent", f"last hour {summary['sent']['last_hour']}, last day {summary['sent']['last_day']}"),
+            ("Failed", f"last hour {summary['failed']['last_hour']}, last day {summary['failed']['last_day']}"),
+            (
+                "Broker",
+                f"{broker['queue_depth']} waiting, {broker['in_progress']} in progress, "
+                f"{broker['delayed']} delayed, {broker['dead_lettered']} dead-lettered"
+                if broker["reachable"]
+                else f"unreachable ({broker['error']})",
+            ),
+            ("Workers", "unknown (broker unreachable)" if workers["alive"] is None else f"{workers['alive']} alive"),
+        ]
+        for label, text in lines:
+            self.stdout.write(f"{label + ':':9}{text}")
+
+    # resend ------------------------------------------------------------------
+
+    def handle_resend(self, *, ids, failed, since, dry_run, **options):
+        if failed and ids:
+            raise CommandError("give either --failed or job ids, not both")
+        if not failed and not ids:
+            raise CommandError("nothing to resend: give --failed or job ids")
+        if since is not None and not failed:
+            raise CommandError("--since goes with --failed")
+        if failed:
+            self.resend_all_failed(since=None if since is None else timezone.now() - since, dry_run=dry_run)
+        else:
+            self.resend_ids(list(dict.fromkeys(ids)), dry_run=dry_run)
+
+    def resend_all_failed(self, *, since, dry_run):
+        if dry_run:
+            jobs = list(resendable_failed_jobs(since=since))
+            for job in jobs:
+                self.stdout.write(f"would resend job {job.pk} to {job.recipient}")
+            self.stdout.write(f"{len(jobs)} failed job(s) would be resent (dry run: nothing changed).")
+            return
+        resent, refused = resend_failed_jobs(since=since)
+        self.report(resent, refused)
+
+    def resend_ids(self, ids, *, dry_run):
+        jobs = EmailJob.objects.select_related("user").in_bulk(ids)
+        missing = [str(pk) for pk in ids if pk not in jobs]
+        if missing:
+            raise CommandError(f"no email job with id {', '.join(missing)}; nothing resent")
+        if dry_run:
+            refused = []
+            for pk in ids:
+                try:
+                    check_resendable(jobs[pk])
+                    self.stdout.write(f"would resend job {pk} to {jobs[pk].recipient}")
+                except ResendRefused as exc:
+                    refused.append((jobs[pk], str(exc)))
+            self.report([], refused, dry_run=True)
+            return
+        resent, refused = [], []
+        for pk in ids:
+            try:
+                resent.append((jobs[pk], resend_job(jobs[pk])))
+            except ResendRefused as exc:
+                refused.append((jobs[pk], str(exc)))
+        self.report(resent, refused)
+
+    def report(self, resent, refused, *, dry_run=False):
+        for job, new_job in resent:
+            self.stdout.write(f"resent job {job.pk} to {job.recipient} as job {new_job.pk}")
+        for job, reason in refused:
+            self.stderr.write(f"refused job {job.pk}: {reason}")
+        if not dry_run:
+            self.stdout.write(f"{len(resent)} job(s) resent.")
+        if refused:
+            raise CommandError(f"{len(refused)} job(s) refused" + (" (dry run: nothing changed)" if dry_run else ""))
+
+    # prune -------------------------------------------------------------------
+
+    def handle_prune(self, *, older_than, dry_run, **options):
+        cutoff = timezone.now() - older_than
+        count = prune_finished_jobs(older_than=cutoff, dry_run=dry_run)
+        when = cutoff.isoformat(timespec="seconds")
+        if dry_run:
+            self.stdout.write(f"{count} finished job(s) from before {when} would be deleted (dry run: nothing changed).")
+        else:
+            self.stdout.write(f"Deleted {count} finished job(s) from before {when}, with their attempts.")
+
+    # relay -------------------------------------------------------------------
+
+    def handle_relay(self, *, once, **options):
+        if once:
+            self.relay_once()
+            return
+        stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        self.stdout.write(f"Relaying every {settings.JOBS_RELAY_INTERVAL_S:g} s; Ctrl-C to stop.")
+        try:
+            while not stopping.is_set():
+                close_old_connections()
+                self.relay_once(quiet=True)
+                stopping.wait(settings.JOBS_RELAY_INTERVAL_S)
+        except KeyboardInterrupt:
+            pass
+
+    def relay_once(self, *, quiet=False):
+        relayed = relay_unsent()
+        if relayed or not quiet:
+            shown = ", ".join(str(pk) for pk in relayed[:20]) + (" ..." if len(relayed) > 20 else "")
+            self.stdout.write(f"Relayed {len(relayed)} job(s) to the broker" + (f": {shown}" if relayed else "."))

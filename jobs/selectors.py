@@ -1,0 +1,270 @@
+"""Reads about email jobs: counts, the broker's queues, live workers, stored results.
+
+The admin summary and ``manage.py jobs stats`` both call :func:`stats`, so
+they always show the same numbers. Every count here is a range over one of
+``EmailJob``'s indexes (never a scan of the whole table), so a summary stays
+fast with millions of rows; the only unbounded counts are the totals of
+succeeded and failed jobs, which walk the (status, ...) index and nothing else.
+
+Broker reads never raise: when Redis is unreachable they say so (``reachable``
+False) and the database half of the summary still renders.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import dramatiq
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from dramatiq.common import dq_name, xq_name
+from dramatiq.results import Results, ResultFailure, ResultMissing
+from redis.exceptions import RedisError
+
+from jobs.heartbeats import worker_heartbeats
+from jobs.models import EmailJob
+from jobs.relay import STAMP_EVERY_S, workers_key
+
+Status = EmailJob.Status
+
+CHART_HOURS = 24
+# Longer search terms cannot be an address or a message id (254 is an address's limit).
+MAX_SEARCH_LENGTH = 254
+# Above every character: ``prefix <= value < prefix + PREFIX_END`` is "starts with prefix".
+PREFIX_END = "\U0010ffff"
+
+
+def job_search_q(term):
+    """The filter for a search box term: indexed look-ups only, never a scan.
+
+    - the start of a recipient address (``ada@ex`` or ``ada``), as a range on
+      the recipient index (addresses are stored lower-case);
+    - a Dramatiq message id, exact;
+    - a job id, when the term is a number.
+    """
+    term = term.strip()
+    if not term:
+        return Q()
+    if len(term) > MAX_SEARCH_LENGTH:
+        return Q(pk__in=[])
+    prefix = term.lower()
+    q = Q(recipient__gte=prefix, recipient__lt=prefix + PREFIX_END) | Q(message_id=term)
+    if term.isascii() and term.isdigit() and int(term) < 2**63:
+        q |= Q(pk=int(term))
+    return q
+
+
+def status_counts():
+    """``{status: number of jobs}`` for every status, zeros included.
+
+    Succeeded jobs are most of the table, so they are counted as the total
+    (a bare COUNT, which SQLite answers without decoding a row) less the
+    other statuses (each a range of the status index). The counts are read
+    one after the other, not in one snapshot: under a burst of writes they
+    may be off by the few jobs that changed meanwhile.
+    """
+    counts = dict.fromkeys(Status.values, 0)
+    for status in counts:
+        if status != Status.SUCCEEDED:
+            counts[status] = EmailJob.objects.filter(status=status).count()
+    counts[Status.SUCCEEDED] = max(EmailJob.objects.count() - sum(counts.values()), 0)
+    return counts
+
+
+def finished_between(status, start, end=None):
+    """How many jobs reached ``status`` (succeeded or failed) in [start, end)."""
+    jobs = EmailJob.objects.filter(status=status, finished_at__gte=start)
+    if end is not None:
+        jobs = jobs.filter(finished_at__lt=end)
+    return jobs.count()
+
+
+def hourly_outcomes(*, hours=CHART_HOURS, now=None):
+    """Jobs sent and failed in each of the last ``hours`` clock hours, oldest first.
+
+    Each item is ``{"start": datetime, "sent": int, "failed": int}``; the last
+    one is the current, unfinished hour.
+    """
+    now = now or timezone.now()
+    current = now.replace(minute=0, second=0, microsecond=0)
+    buckets = []
+    for n in range(hours - 1, -1, -1):
+        start = current - timedelta(hours=n)
+        end = start + timedelta(hours=1)
+        buckets.append(
+            {
+                "start": start,
+                "sent": finished_between(Status.SUCCEEDED, start, end),
+                "failed": finished_between(Status.FAILED, start, end),
+            }
+        )
+    return buckets
+
+
+def queue_name():
+    from jobs.actors import send_confirmation_email
+
+    return send_confirmation_email.queue_name
+
+
+def broker_queue_stats(broker=None):
+    """What the broker holds for the email queue right now.
+
+    - ``queue_depth``: messages waiting for a worker;
+    - ``in_progress``: messages a worker has fetched and not yet acknowledged;
+    - ``delayed``: messages waiting for their time (retry back-off), fetched or not;
+    - ``dead_lettered``: messages Dramatiq gave up on and keeps for a week.
+
+    With Redis unreachable every number is None and ``reachable`` is False.
+    """
+    broker = broker or dramatiq.get_broker()
+    name = queue_name()
+    prefix = f"{broker.namespace}:"
+    try:
+        pipe = broker.client.pipeline(transaction=False)
+        pipe.llen(prefix + name)
+        pipe.hlen(prefix + name + ".msgs")
+        pipe.hlen(prefix + dq_name(name) + ".msgs")
+        pipe.zcard(prefix + xq_name(name))
+        waiting, held, delayed, dead = pipe.execute()
+    except RedisError as exc:
+        return {
+            "reachable": False,
+            "error": str(exc),
+            "queue_depth": None,
+            "in_progress": None,
+            "delayed": None,
+            "dead_lettered": None,
+        }
+    return {
+        "reachable": True,
+        "error": "",
+        "queue_depth": waiting,
+        "in_progress": max(held - waiting, 0),
+        "delayed": delayed,
+        "dead_lettered": dead,
+    }
+
+
+def worker_alive_within_s():
+    """A worker whose last stamp is older than this is counted dead."""
+    return max(settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000, 2 * STAMP_EVERY_S)
+
+
+def live_workers(broker=None):
+    """Worker processes that stamped recently, freshest first.
+
+    Every ``rundramatiq`` process stamps ``<namespace>:herald:workers`` every
+    few seconds (``jobs.relay``). Web processes that only enqueue appear in
+    the broker's heartbeats but never stamp, so they are not counted. Each
+    item: ``{"id", "last_seen_s", "broker_heartbeat_s"}`` (ages in seconds;
+    the broker heartbeat is None if the broker forgot the worker). Returns
+    None when Redis is unreachable.
+    """
+    broker = broker or dramatiq.get_broker()
+    now = time.time()
+    limit = worker_alive_within_s()
+    try:
+        stamps = broker.client.zrangebyscore(workers_key(broker), now - limit, "+inf", withscores=True)
+        heartbeats = worker_heartbeats(broker) if stamps else {}
+    except RedisError:
+        return None
+    workers = [
+        {
+            "id": member.decode(),
+            "last_seen_s": round(max(now - score, 0.0), 1),
+            "broker_heartbeat_s": _rounded(heartbeats.get(member.decode())),
+        }
+        for member, score in stamps
+    ]
+    return sorted(workers, key=lambda worker: worker["last_seen_s"])
+
+
+def _rounded(age):
+    return None if age is None else round(max(age, 0.0), 1)
+
+
+def stats(*, now=None):
+    """The job summary the admin and ``manage.py jobs stats --json`` show.
+
+    Shape::
+
+        {"generated_at": ISO 8601 str,
+         "jobs": {"queued": int, "running": int, "retrying": int, "succeeded": int, "failed": int},
+         "total": int,
+         "sent": {"last_hour": int, "last_day": int},
+         "failed": {"last_hour": int, "last_day": int},
+         "broker": {"reachable": bool, "error": str, "queue_depth": int|None, "in_progress": int|None,
+                    "delayed": int|None, "dead_lettered": int|None},
+         "workers": {"alive": int|None, "processes": [{"id": str, "last_seen_s": float,
+                                                       "broker_heartbeat_s": float|None}]}}
+    """
+    now = now or timezone.now()
+    counts = status_counts()
+    hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
+    workers = live_workers()
+    return {
+        "generated_at": now.isoformat(),
+        "jobs": counts,
+        "total": sum(counts.values()),
+        "sent": {
+            "last_hour": finished_between(Status.SUCCEEDED, hour_ago),
+            "last_day": finished_between(Status.SUCCEEDED, day_ago),
+        },
+        "failed": {
+            "last_hour": finished_between(Status.FAILED, hour_ago),
+            "last_day": finished_between(Status.FAILED, day_ago),
+        },
+        "broker": broker_queue_stats(),
+        "workers": {"alive": None if workers is None else len(workers), "processes": workers or []},
+    }
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """What Dramatiq's results backend holds for a job's message.
+
+    ``state`` is ``"stored"`` (``value`` is what the actor returned),
+    ``"failed"`` (``value`` is the stored error), ``"missing"`` (expired, or
+    not stored yet), ``"none"`` (the job has no message id) or
+    ``"unavailable"`` (no results backend, or Redis unreachable).
+    """
+
+    state: str
+    value: object = None
+
+
+def results_backend(broker=None):
+    broker = broker or dramatiq.get_broker()
+    for middleware in broker.middleware:
+        if isinstance(middleware, Results):
+            return middleware.backend
+    return None
+
+
+def stored_result(job, broker=None):
+    """The result Dramatiq stored for ``job``'s last message, if it is still there."""
+    from jobs.actors import send_confirmation_email
+
+    if not job.message_id:
+        return StoredResult("none")
+    backend = results_backend(broker)
+    if backend is None:
+        return StoredResult("unavailable", "no results backend is configured")
+    message = dramatiq.Message(
+        queue_name=send_confirmation_email.queue_name,
+        actor_name=send_confirmation_email.actor_name,
+        args=(job.pk,),
+        kwargs={},
+        options={},
+        message_id=job.message_id,
+    )
+    try:
+        return StoredResult("stored", backend.get_result(message, block=False))
+    except ResultMissing:
+        return StoredResult("missing")
+    except ResultFailure as exc:
+        return StoredResult("failed", f"{exc.orig_exc_type}: {exc.orig_exc_msg}")
+    except RedisError as exc:
+        return StoredResult("unavailable", str(exc))
