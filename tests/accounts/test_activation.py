@@ -200,3 +200,14 @@ def test_link_in_the_email_is_the_activation_url(client, inactive_user, settings
     assert url.startswith("https://herald.example.org/accounts/activate/")
     response = client.get(url.removeprefix(settings.SITE_URL))
     assert response.status_code == 302 and User.objects.get(pk=inactive_user.pk).is_active
+
+
+def test_token_dies_with_the_state_it_was_made_for(inactive_user):
+    token = activation_token.make_token(inactive_user)
+    assert activation_token.check_token(inactive_user, token)
+
+    inactive_user.is_active = True
+    assert not activation_token.check_token(inactive_user, token)
+    inactive_user.is_active = False
+    inactive_user.activated_at = datetime(2026, 1, 1).astimezone()
+    assert not activation_token.check_token(inactive_user, token)

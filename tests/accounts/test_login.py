@@ -86,3 +86,12 @@ def test_welcome_page_needs_login(client):
     response = client.get(reverse("accounts:welcome"))
 
     assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"])
+def test_login_never_redirects_off_site(active_user, next_url):
+    response = Client().post(
+        reverse("accounts:login"), {"username": active_user.email, "password": PASSWORD, "next": next_url}
+    )
+
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:welcome")

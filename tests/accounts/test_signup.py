@@ -133,3 +133,14 @@ def test_existing_address_answers_like_a_new_one_and_changes_nothing(active, spe
 
 def test_get_and_post_only(client):
     assert client.put(reverse("accounts:signup")).status_code == 405
+
+
+def test_address_stored_in_mixed_case_is_still_taken(client):
+    legacy = user_in_state("ada@example.com", active=False)
+    User.objects.filter(pk=legacy.pk).update(email="Ada@Example.com")
+
+    signup(client, "ada@example.com")
+    client.post(reverse("accounts:resend"), {"email": "ada@example.com"})
+
+    assert User.objects.count() == 1
+    assert list(EmailJob.objects.values_list("user", flat=True)) == [legacy.pk]

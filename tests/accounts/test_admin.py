@@ -1,0 +1,39 @@
+"""The user admin: an address typed in any case is stored as signup stores it."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import User
+from tests.accounts.conftest import PASSWORD, signup
+
+pytestmark = pytest.mark.django_db
+
+
+def add_user(admin_client, email):
+    return admin_client.post(
+        reverse("admin:accounts_user_add"), {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+    )
+
+
+def test_admin_stores_the_address_lower_case(admin_client):
+    response = add_user(admin_client, "Ada@Example.COM")
+
+    assert response.status_code == 302
+    assert User.objects.filter(email="ada@example.com").exists()
+
+
+def test_admin_cannot_add_a_case_twin(admin_client):
+    User.objects.create_user(email="ada@example.com", password=PASSWORD)
+
+    response = add_user(admin_client, "ADA@example.com")
+
+    assert response.status_code == 200 and response.context["adminform"].form.errors["email"]
+    assert User.objects.filter(email__iexact="ada@example.com").count() == 1
+
+
+def test_signup_after_an_admin_added_the_address_creates_no_twin(admin_client, client):
+    add_user(admin_client, "Ada@Example.COM")
+
+    signup(client, "ada@example.com")
+
+    assert User.objects.filter(email__iexact="ada@example.com").count() == 1
