@@ -13,6 +13,7 @@ from dramatiq.middleware import CurrentMessage
 
 from jobs import errors, tracking
 from jobs.mail import send_message
+from jobs.slots import send_slots
 
 logger = logging.getLogger("jobs.actors")
 
@@ -30,24 +31,26 @@ def send_confirmation_email(job_id):
     """Send the confirmation email of job ``job_id`` once; return what happened.
 
     Transient failures are re-raised so that Dramatiq's Retries middleware
-    tries again with back-off; permanent ones fail the job at once.
+    tries again with back-off; permanent ones fail the job at once. A job that
+    lost an attempt to a dying worker sends alone in this process (``jobs.slots``).
     """
     from accounts.emails import build_confirmation_email
 
     message = CurrentMessage.get_current_message()
-    claim = tracking.claim_job(
-        job_id,
-        worker_id=dramatiq.get_broker().broker_id,
-        message_id=message.message_id if message else "",
-    )
-    if claim is None:
-        logger.info("job=%s skipped: already sent, failed or held by another delivery", job_id)
-        return {"job_id": job_id, "status": "skipped"}
-    try:
-        reply = send_message(build_confirmation_email(claim.job))
-    except BaseException as exc:
-        retries = message.options.get("retries", 0) if message else settings.JOBS_MAX_RETRIES
-        tracking.record_failure(claim, exc, will_retry=errors.should_retry(retries, exc))
-        raise
-    tracking.record_success(claim, reply)
+    with send_slots.slot(alone=tracking.is_suspect(job_id)):
+        claim = tracking.claim_job(
+            job_id,
+            worker_id=dramatiq.get_broker().broker_id,
+            message_id=message.message_id if message else "",
+        )
+        if claim is None:
+            logger.info("job=%s skipped: already sent, failed or held by another delivery", job_id)
+            return {"job_id": job_id, "status": "skipped"}
+        try:
+            reply = send_message(build_confirmation_email(claim.job))
+        except BaseException as exc:
+            retries = message.options.get("retries", 0) if message else settings.JOBS_MAX_RETRIES
+            tracking.record_failure(claim, exc, will_retry=errors.should_retry(retries, exc))
+            raise
+        tracking.record_success(claim, reply)
     return {"job_id": job_id, "status": "succeeded", "smtp_reply": reply}

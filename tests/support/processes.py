@@ -73,10 +73,14 @@ class HeraldProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
-        """Signal the whole process group and wait; SIGKILL what is left after ``timeout``."""
+        """Signal the main process (as a supervisor does) and wait; SIGKILL the group after ``timeout``.
+
+        Only the main process: it forwards the signal to its children, and a
+        dramatiq worker process that gets SIGTERM twice exits at once.
+        """
         if self.alive():
             try:
-                os.killpg(self.pid, sig)
+                os.kill(self.pid, sig)
             except ProcessLookupError:
                 pass
             try:

@@ -1,0 +1,62 @@
+"""Send slots: a job suspected of crashing its worker sends alone in its process.
+
+When a worker process dies, every job it had in flight is taken over later as
+a lost attempt, but only one of them may have caused the crash. Were they all
+retried side by side, the innocent ones would die with the culprit again and
+again and be failed as poison messages too. So a suspect job (one that has
+lost an attempt) waits until no other send runs in this process and keeps the
+process to itself while it sends: if the process dies then, the suspect is the
+one that killed it, and nobody else is blamed.
+"""
+
+import threading
+from contextlib import contextmanager
+
+# Waits wake up this often, so that Dramatiq's time limit can interrupt them.
+WAIT_STEP_S = 0.5
+
+
+class SendSlots:
+    """A reader-writer lock: ordinary sends share, suspect sends are exclusive."""
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._sharing = 0
+        self._exclusive = False
+        self._exclusive_waiting = 0
+
+    @contextmanager
+    def shared(self):
+        with self._changed:
+            while self._exclusive or self._exclusive_waiting:
+                self._changed.wait(WAIT_STEP_S)
+            self._sharing += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._sharing -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def exclusive(self):
+        with self._changed:
+            self._exclusive_waiting += 1
+            try:
+                while self._exclusive or self._sharing:
+                    self._changed.wait(WAIT_STEP_S)
+            finally:
+                self._exclusive_waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._exclusive = False
+                self._changed.notify_all()
+
+    def slot(self, *, alone):
+        return self.exclusive() if alone else self.shared()
+
+
+send_slots = SendSlots()

@@ -1,0 +1,136 @@
+"""Workers killed mid-send, between retry and acknowledgement, by a poison message; graceful stop."""
+
+import os
+import time
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+
+from jobs.actors import send_confirmation_email
+from jobs.models import EmailAttempt, EmailJob
+from jobs.services import enqueue_confirmation
+from tests.jobs.factories import make_user
+from tests.support.checks import assert_exactly_one_email_each
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.reliability
+
+Status = EmailJob.Status
+
+
+def enqueue_for(*emails):
+    with transaction.atomic():
+        return [enqueue_confirmation(user=make_user(email)) for email in emails]
+
+
+def redelivery_bound_s():
+    """The documented bound: heartbeat timeout + relay interval + 10 s."""
+    return settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000 + settings.JOBS_RELAY_INTERVAL_S + 10
+
+
+def test_worker_killed_while_the_server_holds_the_data_reply(live_env, smtp_sink, processes):
+    smtp_sink.hold()
+    worker = processes.worker(live_env)
+    [job] = enqueue_for("held@example.com")
+    wait_until(lambda: smtp_sink.data_commands >= 1, 20, "the worker sent DATA")
+
+    worker.kill_children()
+    killed_at = time.monotonic()
+    smtp_sink.release()
+    assert smtp_sink.messages == []  # the server never answered: nothing was delivered
+    processes.worker(live_env, name="worker-2")
+
+    smtp_sink.wait_for(1, timeout=redelivery_bound_s())
+    assert time.monotonic() - killed_at < redelivery_bound_s()
+    time.sleep(1)
+    assert_exactly_one_email_each(smtp_sink, ["held@example.com"])
+    job.refresh_from_db()
+    assert job.lost_attempts == 1
+    assert list(job.attempt_set.values_list("outcome", flat=True)) == [EmailAttempt.Outcome.LOST, "succeeded"]
+
+
+def test_worker_killed_between_retry_enqueued_and_ack_sends_once(live_env, smtp_sink, processes, tmp_path):
+    marker = tmp_path / "killed"
+    faulty = {
+        **live_env,
+        "JOBS_EXTRA_MIDDLEWARE": "tests.support.faults.KillAfterRetryEnqueued",
+        "HERALD_FAULT_MARKER": str(marker),
+    }
+    smtp_sink.fail_next(1, "421 4.4.2 Try again")
+    worker = processes.worker(faulty)
+    [job] = enqueue_for("retry-kill@example.com")
+    wait_until(lambda: not worker.alive(), 30, "the fault killed the worker")
+    assert marker.exists()
+    assert EmailJob.objects.get(pk=job.pk).status == Status.RETRYING
+
+    # Two copies now exist: the retry (delay queue) and the unacknowledged original.
+    processes.worker(live_env, name="worker-2")
+
+    smtp_sink.wait_for(1, timeout=redelivery_bound_s())
+    time.sleep(settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000 + 2 * settings.JOBS_RELAY_INTERVAL_S + 1)
+    assert_exactly_one_email_each(smtp_sink, ["retry-kill@example.com"])
+    assert EmailJob.objects.get(pk=job.pk).attempts == 2
+
+
+def test_a_delayed_message_promoted_twice_sends_once(live_env, smtp_sink, processes, broker):
+    user = make_user("twice@example.com")
+    job = EmailJob.objects.create(user=user, recipient=user.email)
+    message = send_confirmation_email.message(job.pk)
+    EmailJob.objects.filter(pk=job.pk).update(enqueued_at=job.created_at, message_id=message.message_id)
+    processes.worker(live_env, threads=4)
+
+    for _ in range(2):
+        broker.enqueue(message, delay=300)  # the same message in the delay queue twice
+    broker.enqueue(message)  # and a plain redelivery racing them
+
+    smtp_sink.wait_for(1, timeout=20)
+    time.sleep(1.5)
+    assert_exactly_one_email_each(smtp_sink, ["twice@example.com"])
+    assert EmailJob.objects.get(pk=job.pk).attempts == 1
+
+
+def test_a_message_that_kills_its_worker_ends_failed_and_others_still_go_out(live_env, smtp_sink, processes):
+    workers = []
+
+    def kill_on_poison(address):
+        if address == "poison@example.com":
+            for pid in workers[-1].children():
+                os.kill(pid, 9)
+
+    smtp_sink.on_rcpt = kill_on_poison
+    [poison] = enqueue_for("poison@example.com")
+    enqueue_for("fine1@example.com", "fine2@example.com")
+
+    def poison_failed():
+        if not workers or not workers[-1].alive():
+            workers.append(processes.worker(live_env, name=f"worker-{len(workers)}"))
+        return EmailJob.objects.get(pk=poison.pk).status == Status.FAILED
+
+    wait_until(poison_failed, 4 * redelivery_bound_s(), "the poison job failed")
+    smtp_sink.wait_for(2, timeout=redelivery_bound_s())
+
+    poison.refresh_from_db()
+    assert poison.lost_attempts == settings.JOBS_MAX_LOST_ATTEMPTS
+    assert "died during" in poison.last_error
+    assert sorted(smtp_sink.recipients()) == ["fine1@example.com", "fine2@example.com"]
+    assert EmailJob.objects.filter(status=Status.SUCCEEDED).count() == 2
+
+
+def test_sigterm_finishes_in_flight_work_and_loses_nothing(live_env, smtp_sink, processes):
+    smtp_sink.delay = 1.0
+    worker = processes.worker(live_env, threads=2)
+    addresses = [f"term{n}@example.com" for n in range(6)]
+    enqueue_for(*addresses)
+    wait_until(lambda: smtp_sink.data_commands >= 1, 20, "a send in flight")
+
+    worker.stop()  # SIGTERM, then wait
+
+    assert not EmailJob.objects.filter(status=Status.RUNNING).exists()
+    assert not EmailAttempt.objects.filter(outcome=EmailAttempt.Outcome.RUNNING).exists()
+    assert EmailJob.objects.filter(status=Status.SUCCEEDED).count() == len(smtp_sink.messages) >= 1
+    smtp_sink.delay = 0
+    processes.worker(live_env, name="worker-2")
+    smtp_sink.wait_for(len(addresses), timeout=30)
+    time.sleep(0.5)
+    assert_exactly_one_email_each(smtp_sink, addresses)
