@@ -50,6 +50,8 @@ def is_transient(exc):
     )
     if isinstance(exc, transient_types):
         return True
+    if isinstance(exc, smtplib.SMTPException):
+        return False  # no reply code: a client-side SMTP problem such as no usable AUTH method
     # Plain OSError covers "network unreachable" and friends, but not DB errors.
     return isinstance(exc, OSError) and not isinstance(exc, DatabaseError)
 

@@ -8,3 +8,6 @@ default hasher.
 from config.settings import *  # noqa: F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# WhiteNoise warns on every request when STATIC_ROOT is missing (make run collects static files).
+STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405

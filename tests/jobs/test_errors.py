@@ -34,6 +34,8 @@ TRANSIENT = {
     "database gone": InterfaceError("connection already closed"),
 }
 PERMANENT = {
+    "no usable AUTH method": smtplib.SMTPException("No suitable authentication method found."),
+    "STARTTLS not supported": smtplib.SMTPNotSupportedError("STARTTLS extension not supported by server."),
     "550 no such user": smtplib.SMTPResponseException(550, b"5.1.1 No such user"),
     "552 too big": smtplib.SMTPDataError(552, b"5.3.4 Message too big"),
     "554 rejected": smtplib.SMTPDataError(554, b"5.7.1 Rejected"),
