@@ -139,6 +139,8 @@ CACHES = {
     }
 }
 RATELIMIT_USE_CACHE = "default"
+# Behind a reverse proxy, the request header holding the client's IP (e.g. HTTP_X_FORWARDED_FOR).
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 RATELIMIT_VIEW = "accounts.views.rate_limited"
 
 # --------------------------------------------------------------------------
