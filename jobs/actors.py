@@ -9,6 +9,7 @@ import logging
 
 import dramatiq
 from django.conf import settings
+from django.db import DatabaseError
 from dramatiq.middleware import CurrentMessage
 
 from jobs import errors, tracking
@@ -16,6 +17,9 @@ from jobs.mail import send_message
 from jobs.slots import send_slots
 
 logger = logging.getLogger("jobs.actors")
+
+# Message option set when the email went out but recording that failed.
+SENT_REPLY = "herald_sent_reply"
 
 
 @dramatiq.actor(
@@ -34,9 +38,12 @@ def send_confirmation_email(job_id):
     tries again with back-off; permanent ones fail the job at once. A job that
     lost an attempt to a dying worker sends alone in this process (``jobs.slots``).
     """
-    from accounts.emails import build_confirmation_email
-
     message = CurrentMessage.get_current_message()
+    options = message.options if message else {}
+    if SENT_REPLY in options:
+        # An earlier delivery of this message sent the email but could not record it.
+        tracking.record_sent_earlier(job_id, options[SENT_REPLY])
+        return {"job_id": job_id, "status": "succeeded", "smtp_reply": options[SENT_REPLY]}
     with send_slots.slot(alone=tracking.is_suspect(job_id)):
         claim = tracking.claim_job(
             job_id,
@@ -46,11 +53,22 @@ def send_confirmation_email(job_id):
         if claim is None:
             logger.info("job=%s skipped: already sent, failed or held by another delivery", job_id)
             return {"job_id": job_id, "status": "skipped"}
+        reply = _send(claim, retries=options.get("retries", 0) if message else settings.JOBS_MAX_RETRIES)
         try:
-            reply = send_message(build_confirmation_email(claim.job))
-        except BaseException as exc:
-            retries = message.options.get("retries", 0) if message else settings.JOBS_MAX_RETRIES
-            tracking.record_failure(claim, exc, will_retry=errors.should_retry(retries, exc))
+            tracking.record_success(claim, reply)
+        except DatabaseError:
+            # The retry of this message carries the reply, so it records instead of sending again.
+            options[SENT_REPLY] = reply
             raise
-        tracking.record_success(claim, reply)
     return {"job_id": job_id, "status": "succeeded", "smtp_reply": reply}
+
+
+def _send(claim, *, retries):
+    """Send the job's email; on failure record the attempt and re-raise."""
+    from accounts.emails import build_confirmation_email
+
+    try:
+        return send_message(build_confirmation_email(claim.job))
+    except BaseException as exc:
+        tracking.record_failure(claim, exc, will_retry=errors.should_retry(retries, exc))
+        raise

@@ -144,6 +144,22 @@ def record_success(claim, smtp_reply):
     with_db_retry(_finish, claim, outcome=Outcome.SUCCEEDED, status=Status.SUCCEEDED, smtp_reply=smtp_reply)
 
 
+def record_sent_earlier(job_id, smtp_reply):
+    """Mark succeeded a job whose email an earlier delivery sent but could not record."""
+    with_db_retry(_record_sent_earlier, job_id, smtp_reply)
+
+
+def _record_sent_earlier(job_id, smtp_reply):
+    now = timezone.now()
+    with transaction.atomic():
+        EmailAttempt.objects.filter(job_id=job_id, outcome=Outcome.RUNNING).update(
+            outcome=Outcome.SUCCEEDED, finished_at=now, smtp_reply=smtp_reply
+        )
+        EmailJob.objects.filter(pk=job_id).exclude(status__in=EmailJob.FINAL_STATUSES).update(
+            status=Status.SUCCEEDED, result=smtp_reply, finished_at=now, claimed_by=""
+        )
+
+
 def record_failure(claim, exc, *, will_retry):
     """Record a failed attempt; the job is retrying or failed accordingly."""
     fields = {
