@@ -1,0 +1,188 @@
+"""Job counts, hourly outcomes, broker queues, live workers, stored results and search."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from config.broker import WakeupRedisBroker
+from config.localredis import free_port
+from jobs import selectors
+from jobs.actors import send_confirmation_email
+from jobs.models import EmailJob
+from jobs.relay import stamp_alive, workers_key
+from jobs.services import send_job_message
+from tests.jobs.factories import make_job
+from tests.support.waiting import wait_until
+
+Status = EmailJob.Status
+
+
+def finished(email, status, ago):
+    return make_job(email, status=status, finished_at=timezone.now() - ago)
+
+
+def test_status_counts_counts_every_status(db):
+    for n, status in enumerate([Status.QUEUED, Status.RUNNING, Status.RETRYING, Status.SUCCEEDED, Status.FAILED]):
+        for i in range(n + 1):
+            make_job(f"{status}{i}@example.com", status=status)
+
+    assert selectors.status_counts() == {"queued": 1, "running": 2, "retrying": 3, "succeeded": 4, "failed": 5}
+
+
+def test_status_counts_are_zero_on_an_empty_table(db):
+    assert selectors.status_counts() == dict.fromkeys(Status.values, 0)
+
+
+def test_stats_counts_sent_and_failed_in_the_last_hour_and_day(db):
+    finished("a@example.com", Status.SUCCEEDED, timedelta(minutes=10))
+    finished("b@example.com", Status.SUCCEEDED, timedelta(hours=5))
+    finished("c@example.com", Status.SUCCEEDED, timedelta(days=3))
+    finished("d@example.com", Status.FAILED, timedelta(minutes=59))
+    finished("e@example.com", Status.FAILED, timedelta(hours=23))
+    finished("f@example.com", Status.FAILED, timedelta(hours=25))
+
+    summary = selectors.stats()
+
+    assert summary["sent"] == {"last_hour": 1, "last_day": 2}
+    assert summary["failed"] == {"last_hour": 1, "last_day": 2}
+    assert summary["total"] == 6
+
+
+def test_hourly_outcomes_puts_each_job_in_its_clock_hour(db):
+    now = timezone.now().replace(minute=30, second=0, microsecond=0)
+    make_job("a@example.com", status=Status.SUCCEEDED, finished_at=now - timedelta(minutes=10))
+    make_job("b@example.com", status=Status.SUCCEEDED, finished_at=now - timedelta(minutes=20))
+    make_job("c@example.com", status=Status.FAILED, finished_at=now - timedelta(hours=3))
+    make_job("d@example.com", status=Status.SUCCEEDED, finished_at=now - timedelta(hours=30))
+
+    hours = selectors.hourly_outcomes(now=now)
+
+    assert len(hours) == 24
+    assert hours[-1]["start"] == now.replace(minute=0)
+    assert hours[0]["start"] == now.replace(minute=0) - timedelta(hours=23)
+    assert (hours[-1]["sent"], hours[-1]["failed"]) == (2, 0)
+    assert (hours[-4]["sent"], hours[-4]["failed"]) == (0, 1)
+    assert sum(hour["sent"] for hour in hours) == 2
+
+
+def test_broker_queue_stats_reads_waiting_and_delayed_messages(db, broker):
+    broker.enqueue(send_confirmation_email.message(1))
+    broker.enqueue(send_confirmation_email.message(2))
+    broker.enqueue(send_confirmation_email.message(3), delay=60_000)
+
+    queues = selectors.broker_queue_stats()
+
+    assert queues == {
+        "reachable": True,
+        "error": "",
+        "queue_depth": 2,
+        "in_progress": 0,
+        "delayed": 1,
+        "dead_lettered": 0,
+    }
+
+
+def test_broker_queue_stats_says_when_redis_is_unreachable():
+    nowhere = WakeupRedisBroker(url=f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+
+    queues = selectors.broker_queue_stats(nowhere)
+
+    assert queues["reachable"] is False and queues["queue_depth"] is None
+    assert "127.0.0.1" in queues["error"]
+    assert selectors.live_workers(nowhere) is None
+
+
+def test_live_workers_counts_fresh_stamps_only(broker):
+    stamp_alive(broker)
+    broker.client.zadd(workers_key(broker), {"long-gone-worker": time.time() - 3600})
+
+    workers = selectors.live_workers()
+
+    assert [worker["id"] for worker in workers] == [broker.broker_id]
+    assert workers[0]["last_seen_s"] < 5
+
+
+def test_stats_shape_reports_workers_and_broker(db, broker):
+    stamp_alive(broker)
+
+    summary = selectors.stats()
+
+    assert set(summary) == {"generated_at", "jobs", "total", "sent", "failed", "broker", "workers"}
+    assert summary["workers"]["alive"] == 1
+    assert summary["broker"]["reachable"] is True
+
+
+def test_stored_result_of_a_job_without_a_message(db):
+    assert selectors.stored_result(make_job()).state == "none"
+
+
+def test_stored_result_is_missing_when_the_backend_has_none(db):
+    job = make_job(message_id="7f0c1d5e-0000-4000-8000-000000000000")
+
+    assert selectors.stored_result(job).state == "missing"
+
+
+def test_stored_result_reads_what_a_real_worker_stored(in_process_worker):
+    job = make_job("stored@example.com")
+    send_job_message(job.pk)
+
+    wait_until(lambda: EmailJob.objects.get(pk=job.pk).is_final, 20, "job finished")
+    job.refresh_from_db()
+    result = wait_until(lambda: selectors.stored_result(job).state == "stored" and selectors.stored_result(job), 5,
+                        "result stored")
+
+    assert job.status == Status.SUCCEEDED
+    assert result.value == {"job_id": job.pk, "status": "succeeded", "smtp_reply": job.result}
+
+
+def matching(term):
+    return set(EmailJob.objects.filter(selectors.job_search_q(term)).values_list("recipient", flat=True))
+
+
+@pytest.fixture
+def searchable(db):
+    make_job("ada@example.com", message_id="11111111-aaaa-4000-8000-000000000000")
+    make_job("adam@example.org")
+    make_job("bob@example.com")
+
+
+def test_search_by_whole_address(searchable):
+    assert matching("ada@example.com") == {"ada@example.com"}
+
+
+def test_search_by_the_start_of_an_address_ignores_case(searchable):
+    assert matching("ADA") == {"ada@example.com", "adam@example.org"}
+    assert matching("  bob@ ") == {"bob@example.com"}
+
+
+def test_search_by_message_id(searchable):
+    assert matching("11111111-aaaa-4000-8000-000000000000") == {"ada@example.com"}
+
+
+def test_search_by_job_id(searchable):
+    job = EmailJob.objects.get(recipient="bob@example.com")
+    assert matching(str(job.pk)) == {"bob@example.com"}
+
+
+def test_search_does_not_match_the_middle_of_an_address(searchable):
+    assert matching("example") == set()
+
+
+def test_search_with_an_absurdly_long_term_finds_nothing(searchable):
+    assert matching("a" * 1000) == set()
+
+
+def test_search_by_address_is_a_prefix_match_on_the_recipient_index(searchable):
+    """An address search walks the recipient index (SQLite) or is a LIKE 'prefix%' (elsewhere), never a contains."""
+    sql, params = EmailJob.objects.filter(selectors.job_search_q("ada@ex")).query.sql_with_params()
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "emailjob_recipient" in plan and "SCAN jobs_emailjob" not in plan, plan
+    else:
+        patterns = [param for param in params if isinstance(param, str) and "%" in param]
+        assert patterns == ["ada@ex%"], (sql, params)
