@@ -6,13 +6,19 @@ poll. Here every enqueue also pushes a token onto a per-queue wake-up list, and
 an idle consumer blocks on that list (BLPOP) for the same back-off period
 instead of sleeping: it fetches as soon as a message arrives, and an idle
 worker makes no more Redis calls than before.
+
+A queue and its delay queue (``emails`` and ``emails.DQ``) have a consumer
+each, so each has its own list: a token meant for one must never be taken by
+the other, which would leave the first asleep for up to a second. A delayed
+message (a retry) wakes the delay-queue consumer, and that consumer never
+blocks past the earliest due time of the delayed messages it holds.
 """
 
 import time
 
 import redis
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
-from dramatiq.common import compute_backoff, current_millis, q_name
+from dramatiq.common import compute_backoff, current_millis
 from dramatiq.errors import ConnectionClosed
 
 # Tokens left unconsumed (no consumer waiting) are trimmed to this many.
@@ -22,8 +28,8 @@ SATURATED_WAIT_S = 0.005
 
 
 def wake_key(namespace, queue_name):
-    """The Redis list an idle consumer of ``queue_name`` blocks on."""
-    return f"{namespace}:{q_name(queue_name)}.wake"
+    """The Redis list an idle consumer of ``queue_name`` (a queue or a delay queue) blocks on."""
+    return f"{namespace}:{queue_name}.wake"
 
 
 class WakeupRedisBroker(RedisBroker):
@@ -35,12 +41,12 @@ class WakeupRedisBroker(RedisBroker):
 
     def enqueue(self, message, *, delay=None):
         message = super().enqueue(message, delay=delay)
-        if delay is None:
-            key = wake_key(self.namespace, message.queue_name)
-            pipe = self.client.pipeline(transaction=False)
-            pipe.lpush(key, 1)
-            pipe.ltrim(key, 0, MAX_WAKE_TOKENS - 1)
-            pipe.execute()
+        # A delayed message is on the delay queue now: wake that queue's consumer.
+        key = wake_key(self.namespace, message.queue_name)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.lpush(key, 1)
+        pipe.ltrim(key, 0, MAX_WAKE_TOKENS - 1)
+        pipe.execute()
         return message
 
 
@@ -63,6 +69,20 @@ class WakeupRedisBroker(RedisBroker):
 
 
 class _WakeupConsumer(_RedisConsumer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Due times (ms) of the delayed messages this consumer handed out and
+        # its worker holds until then; acked once they are re-enqueued.
+        self.etas = {}
+
+    def ack(self, message):
+        self.etas.pop(message.message_id, None)
+        super().ack(message)
+
+    def nack(self, message):
+        self.etas.pop(message.message_id, None)
+        super().nack(message)
+
     def __next__(self):
         try:
             if not self.message_cache:
@@ -75,8 +95,21 @@ class _WakeupConsumer(_RedisConsumer):
                 self.message_cache = self.broker.do_fetch(self.queue_name, free)
                 if not self.message_cache:
                     self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
-                    self.broker.client.blpop([wake_key(self.broker.namespace, self.queue_name)], backoff_ms / 1000)
+                    self._wait_for_wake(backoff_ms)
                     return None
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None
-        return super().__next__()
+        message = super().__next__()
+        if message is not None and message.options.get("eta") is not None:
+            self.etas[message.message_id] = message.options["eta"]
+        return message
+
+    def _wait_for_wake(self, backoff_ms):
+        """Block until an enqueue wakes this consumer, the back-off ends or a delayed message is due."""
+        if self.etas:
+            due_in_ms = min(self.etas.values()) - current_millis()
+            if due_in_ms <= 0:
+                return  # the worker re-enqueues it as soon as we return
+            backoff_ms = min(backoff_ms, due_in_ms)
+        # BLPOP's timeout 0 would mean forever.
+        self.broker.client.blpop([wake_key(self.broker.namespace, self.queue_name)], max(backoff_ms, 1) / 1000)

@@ -1,0 +1,258 @@
+"""The benchmark's cases. Each returns plain figures (milliseconds, counts, rates) for the report."""
+
+import threading
+import time
+
+from bench import load
+
+FINAL = ("succeeded", "failed")
+
+
+def address(prefix, n):
+    return f"{prefix}-{n:07d}@bench.example"
+
+
+# --------------------------------------------------------------------------
+# Password hash
+# --------------------------------------------------------------------------
+def password_hash(*, repeat, concurrency):
+    """One ``make_password`` alone, and one among ``concurrency`` hashing at once (as the web tier's threads do)."""
+    from django.contrib.auth.hashers import make_password
+
+    make_password(load.PASSWORD)  # warm up (imports, hasher lookup)
+    alone = load.time_calls(lambda: make_password(load.PASSWORD), repeat)
+    together = []
+    lock = threading.Lock()
+
+    def hasher():
+        times = load.time_calls(lambda: make_password(load.PASSWORD), max(1, repeat // 2))
+        with lock:
+            together.extend(times)
+
+    threads = [threading.Thread(target=hasher) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "alone": load.percentiles(alone),
+        f"with_{concurrency}_at_once": load.percentiles(together),
+    }
+
+
+# --------------------------------------------------------------------------
+# Signup latency (and delivery latency of the same signups)
+# --------------------------------------------------------------------------
+def signups(stack, web, *, prefix, count, path="/accounts/signup/", rate=None, clients=8, tracked=True):
+    """``count`` signups from ``clients`` visitors: signup latency, delivery latency, and job rows against the sink.
+
+    Delivery latency runs from the signup response to the message at the
+    SMTP sink; it is negative when the worker sent before the response got
+    back to the visitor.
+    """
+    sink = stack.sink
+    sink.clear()
+    emails = [address(prefix, n) for n in range(count)]
+    answers = load.run_visitors(web.url, emails, load.signup(path), clients=clients, rate=rate)
+    bad = [a for a in answers if a.status != 302]
+    if bad:
+        raise RuntimeError(f"{len(bad)} signup(s) answered {bad[0].status}, not 302")
+    started = min(a.answered_at - a.latency for a in answers)
+    elapsed = max(a.answered_at for a in answers) - started
+    figures = {
+        "signup_ms": load.percentiles([a.latency for a in answers]),
+        "signups_per_s": round(len(answers) / elapsed, 2),
+    }
+    if rate:
+        figures["rate_asked"] = rate
+        figures["max_start_lateness_ms"] = round(max(a.late for a in answers) * 1000, 1)
+    timeout = 60 + count * sink.delay
+    if not sink.arrived(count, timeout=timeout):
+        raise RuntimeError(f"only {sink.count} of {count} emails arrived within {timeout:.0f} s")
+    arrivals = sink.arrivals()
+    figures["delivery_ms"] = load.percentiles([arrivals[a.key][0] - a.answered_at for a in answers])
+    if tracked:
+        from jobs.models import EmailJob
+
+        job_ids = list(EmailJob.objects.filter(recipient__in=emails).values_list("id", flat=True))
+        wait_final(job_ids, timeout=30)
+        figures["records"] = records_agree(job_ids, sink)
+    return figures
+
+
+# --------------------------------------------------------------------------
+# Throughput and tracking cost
+# --------------------------------------------------------------------------
+def create_inactive_users(prefix, count):
+    """``count`` inactive users in one bulk insert, sharing one real password hash; their ids."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+
+    User = get_user_model()
+    password = make_password(load.PASSWORD)
+    User.objects.bulk_create(
+        [User(email=address(prefix, n), password=password, is_active=False) for n in range(count)],
+        batch_size=500,
+    )
+    return list(User.objects.filter(email__startswith=f"{prefix}-").order_by("id").values_list("id", "email"))
+
+
+def enqueue_through_web(web, users, *, clients=8):
+    """Queue one job per user with ``POST /accounts/resend/`` (the web tier's enqueue path, no hash)."""
+    from jobs.models import EmailJob
+
+    before = EmailJob.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    answers = load.run_visitors(web.url, [email for _, email in users], load.resend(), clients=clients)
+    bad = [a for a in answers if a.status != 302]
+    if bad:
+        raise RuntimeError(f"{len(bad)} resend(s) answered {bad[0].status}, not 302")
+    started = min(a.answered_at - a.latency for a in answers)
+    elapsed = max(a.answered_at for a in answers) - started
+    job_ids = list(EmailJob.objects.filter(id__gt=before).values_list("id", flat=True))
+    return job_ids, {
+        "jobs": len(job_ids),
+        "enqueue_per_s": round(len(answers) / elapsed, 1),
+        "request_ms": load.percentiles([a.latency for a in answers]),
+    }
+
+
+def drain(stack, *, expected, processes, threads=8, timeout=180):
+    """Start a worker on a full queue; emails/s from the first to the last arrival at the sink."""
+    sink = stack.sink
+    worker = stack.worker(processes=processes, threads=threads)
+    try:
+        if not sink.arrived(expected, timeout=timeout):
+            raise RuntimeError(f"only {sink.count} of {expected} emails arrived within {timeout} s")
+        times = sink.times()
+        span = times[-1] - times[0]
+        return worker, {
+            "emails": len(times),
+            "emails_per_s": round((len(times) - 1) / span, 1) if span > 0 else None,
+            "span_s": round(span, 2),
+        }
+    except BaseException:
+        stack.stop(worker)
+        raise
+
+
+def wait_final(job_ids, timeout):
+    """Wait until every job in ``job_ids`` is succeeded or failed; seconds waited, or None on timeout."""
+    from jobs.models import EmailJob
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if not EmailJob.objects.filter(id__in=job_ids).exclude(status__in=FINAL).exists():
+            return time.monotonic() - started
+        time.sleep(0.02)
+    return None
+
+
+def records_agree(job_ids, sink):
+    """Job rows per status against the messages the SMTP sink received for them."""
+    from django.db.models import Count
+
+    from jobs.models import EmailJob
+
+    jobs = EmailJob.objects.filter(id__in=job_ids)
+    by_status = dict(jobs.values_list("status").annotate(n=Count("id")).order_by())
+    recipients = set(jobs.values_list("recipient", flat=True))
+    arrivals = sink.arrivals()
+    received = sum(len(arrivals.get(r, [])) for r in recipients)
+    duplicates = sum(len(arrivals.get(r, [])) - 1 for r in recipients if len(arrivals.get(r, [])) > 1)
+    succeeded = by_status.get("succeeded", 0)
+    not_final = sum(n for status, n in by_status.items() if status not in FINAL)
+    return {
+        "jobs": len(job_ids),
+        "rows_by_status": by_status,
+        "smtp_received": received,
+        "lost": len(job_ids) - received,
+        "duplicates": duplicates,
+        "stuck": not_final,
+        "agree": succeeded == received == len(job_ids) and not_final == 0 and duplicates == 0,
+    }
+
+
+def herald_burst(stack, web, users, *, processes):
+    """Queue a job per user through the web tier, then drain with ``processes`` worker processes."""
+    stack.sink.clear()
+    job_ids, enqueue = enqueue_through_web(web, users)
+    worker, delivered = drain(stack, expected=len(job_ids), processes=processes)
+    try:
+        lag = wait_final(job_ids, timeout=30)
+    finally:
+        stack.stop(worker)
+    delivered["all_rows_final_after_last_email_ms"] = None if lag is None else round(lag * 1000, 1)
+    return {"enqueue": enqueue, "delivery": delivered, "records": records_agree(job_ids, stack.sink)}
+
+
+def bare_burst(stack, users, *, processes=1):
+    """The same emails through the bare actor: ``send_mail``, no job row, no attempt row, no result."""
+    from bench.actors import send_confirmation_bare
+
+    stack.sink.clear()
+    for user_id, _ in users:
+        send_confirmation_bare.send(user_id)
+    worker, delivered = drain(stack, expected=len(users), processes=processes)
+    stack.stop(worker)
+    return {"delivery": delivered}
+
+
+# --------------------------------------------------------------------------
+# Admin at scale
+# --------------------------------------------------------------------------
+ADMIN_PASSWORD = "bench-Admin-password-7"
+
+
+def admin_pages(stack, web, *, rows, repeat):
+    """Seed ``rows`` job rows, then time the job admin's pages through HTTP as a logged-in superuser."""
+    from django.contrib.auth import get_user_model
+
+    from bench.seed import seed_address, seed_jobs
+    from tests.support.http import Client
+
+    seconds = seed_jobs(stack.database_path, rows)
+    email = "bench-admin@bench.example"
+    get_user_model().objects.create_superuser(email=email, password=ADMIN_PASSWORD)
+    staff = Client(web.url)
+    login = staff.post_form("/admin/login/?next=/admin/", {"username": email, "password": ADMIN_PASSWORD})
+    if login.status != 302:
+        raise RuntimeError(f"admin login answered {login.status}")
+    changelist = "/admin/jobs/emailjob/"
+    pages = {
+        "changelist": changelist,
+        "status_filter": f"{changelist}?status__exact=failed",
+        "search_by_email": f"{changelist}?q={seed_address(rows * 3 // 4)}",
+    }
+    figures = {"rows": rows, "seed_s": round(seconds, 1), "pages": {}}
+    for name, path in pages.items():
+        staff.get(path)  # warm: templates, query plans, page cache
+        answers = [staff.get(path) for _ in range(repeat)]
+        figures["pages"][name] = {
+            "path": path,
+            "status": answers[-1].status,
+            "median_ms": load.median_ms([a.elapsed for a in answers]),
+            "max_ms": round(max(a.elapsed for a in answers) * 1000, 1),
+        }
+    figures["summary_counts"] = summary_counts(repeat)
+    return figures
+
+
+def summary_counts(repeat):
+    """Time the admin summary's counts: ``jobs.selectors.stats()`` when it exists, else a count per status."""
+    from django.db.models import Count
+
+    from jobs.models import EmailJob
+
+    try:
+        from jobs.selectors import stats
+
+        stats()
+        what = "jobs.selectors.stats()"
+    except (ImportError, TypeError):
+
+        def stats():
+            return dict(EmailJob.objects.values_list("status").annotate(n=Count("id")).order_by())
+
+        what = "count per status (ORM)"
+    times = load.time_calls(stats, repeat)
+    return {"what": what, "median_ms": load.median_ms(times), "max_ms": round(max(times) * 1000, 1)}

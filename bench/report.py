@@ -1,0 +1,144 @@
+"""The machine, the figures derived from the cases, and the printed table."""
+
+import os
+import platform
+import subprocess
+import sys
+
+
+def cpu_summary():
+    model = _lscpu().get("Model name", platform.processor() or "?")
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}"
+
+
+def _lscpu():
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in text.splitlines())}
+
+
+def machine():
+    info = _lscpu()
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": info.get("Model name", platform.processor()),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _minus(latency, base):
+    return {p: round(latency[p] - base[p], 1) for p in ("p50", "p95", "p99") if latency.get(p) is not None}
+
+
+def derive(results):
+    """Signup latency less one password hash, and Herald's tracked rate as a ratio of the bare actor's."""
+    out = results["cases"]
+    hashes = out["password_hash"]
+    alone = hashes["alone"]["p50"]
+    together = next(v for k, v in hashes.items() if k.startswith("with_"))
+    derived = {"load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
+    for case in ("signup_instant", "signup_smtp_2s", "sync_instant", "sync_smtp_2s", "low_rate"):
+        latency = out[case]["signup_ms"]
+        derived[f"{case}_minus_hash_alone_ms"] = _minus(latency, {p: alone for p in ("p50", "p95", "p99")})
+        derived[f"{case}_minus_hash_at_same_concurrency_ms"] = _minus(latency, together)
+    herald = out["burst_1_process"]["delivery"]["emails_per_s"]
+    bare = out["bare_1_process"]["delivery"]["emails_per_s"]
+    derived["tracked_over_bare"] = round(herald / bare, 2) if herald and bare else None
+    derived["records_agree"] = all(
+        case["records"]["agree"] for case in out.values() if isinstance(case, dict) and "records" in case
+    )
+    return derived
+
+
+def _row(label, values, width=52):
+    return f"  {label:<{width}}" + "".join(f"{v:>10}" for v in values)
+
+
+def _fmt(value):
+    return "-" if value is None else f"{value:g}"
+
+
+def _latency_row(label, figures):
+    return _row(label, [_fmt(figures.get(p)) for p in ("p50", "p95", "p99")] + [_fmt(figures.get("n"))])
+
+
+def _records_row(label, records):
+    by_status = ", ".join(f"{status} {n}" for status, n in sorted(records["rows_by_status"].items()))
+    verdict = "agree" if records["agree"] else "DISAGREE"
+    return (
+        f"  {label:<26} rows: {by_status or 'none'} | SMTP sink: {records['smtp_received']} | "
+        f"lost {records['lost']}, stuck {records['stuck']}, duplicates {records['duplicates']}: {verdict}"
+    )
+
+
+def table(results):
+    out, derived, sizes = results["cases"], results["derived"], results["sizes"]
+    clients = sizes["clients"]
+    hashes = out["password_hash"]
+    together_key = next(k for k in hashes if k.startswith("with_"))
+    lines = [f"Herald benchmark ({results['size']}): {results['machine']['nproc']} CPUs "
+             f"{results['machine']['cpu']}, Python {results['machine']['python']}"]
+    if results["size"] != "full":
+        lines.append("  (tiny sizes: a smoke test, not figures to quote)")
+
+    lines += ["", _row(f"Signup latency, ms ({clients} concurrent visitors)", ["p50", "p95", "p99", "n"])]
+    lines.append(_latency_row("make_password alone", hashes["alone"]))
+    lines.append(_latency_row(f"make_password, {clients} at once", hashes[together_key]))
+    for case, label in (
+        ("signup_instant", "Herald, SMTP instant"),
+        ("signup_smtp_2s", "Herald, SMTP 2 s delay"),
+        ("sync_instant", "synchronous baseline, SMTP instant"),
+        ("sync_smtp_2s", "synchronous baseline, SMTP 2 s delay"),
+    ):
+        lines.append(_latency_row(label, out[case]["signup_ms"]))
+        lines.append(_latency_row("  minus one hash alone", derived[f"{case}_minus_hash_alone_ms"]))
+        lines.append(_latency_row(f"  minus one hash ({clients} at once)",
+                                  derived[f"{case}_minus_hash_at_same_concurrency_ms"]))
+    low = out["low_rate"]
+    lines.append(_latency_row(f"Herald at {low['rate_asked']} signups/s (paced)", low["signup_ms"]))
+    lines.append(_latency_row("  minus one hash alone", derived["low_rate_minus_hash_alone_ms"]))
+
+    lines += ["", _row("Delivery latency, ms (signup response -> SMTP sink)", ["p50", "p95", "p99", "n"])]
+    lines.append(_latency_row(f"{low['rate_asked']} signups/s (reached {low['signups_per_s']}/s)",
+                              low["delivery_ms"]))
+    lines.append(_latency_row(f"burst, {clients} visitors ({out['signup_instant']['signups_per_s']} signups/s)",
+                              out["signup_instant"]["delivery_ms"]))
+
+    one, two, bare = out["burst_1_process"], out["burst_2_processes"], out["bare_1_process"]
+    lines += ["", _row(f"Throughput ({one['enqueue']['jobs']} queued jobs, 8 threads per process)", ["per s"])]
+    lines.append(_row(f"web tier enqueue (POST /accounts/resend/, {clients} visitors)",
+                      [_fmt(one["enqueue"]["enqueue_per_s"])]))
+    lines.append(_row("Herald emails, 1 worker process", [_fmt(one["delivery"]["emails_per_s"])]))
+    lines.append(_row("Herald emails, 2 worker processes", [_fmt(two["delivery"]["emails_per_s"])]))
+    lines.append(_row("bare actor (send_mail, no tracking), 1 process", [_fmt(bare["delivery"]["emails_per_s"])]))
+    lines.append(_row("Herald / bare actor", [_fmt(derived["tracked_over_bare"])]))
+
+    lines += ["", "Job records against the SMTP sink"]
+    for case, label in (
+        ("burst_1_process", "burst, 1 worker process"),
+        ("burst_2_processes", "burst, 2 worker processes"),
+        ("low_rate", "low-rate signups"),
+        ("signup_instant", "signup burst, SMTP instant"),
+        ("signup_smtp_2s", "signup burst, SMTP 2 s"),
+    ):
+        lines.append(_records_row(label, out[case]["records"]))
+
+    admin = out["admin"]
+    lines += ["", _row(f"Admin with {admin['rows']:,} job rows (HTTP, superuser)", ["median ms", "max ms"])]
+    for name, page in admin["pages"].items():
+        lines.append(_row(f"{name.replace('_', ' ')} ({page['status']})", [_fmt(page["median_ms"]),
+                                                                         _fmt(page["max_ms"])]))
+    summary = admin["summary_counts"]
+    lines.append(_row(f"summary counts: {summary['what']}", [_fmt(summary["median_ms"]), _fmt(summary["max_ms"])]))
+
+    timeline = results["timeline_s"]
+    lines += [
+        "",
+        f"Run: {timeline['total']} s in total; load average at start {results['machine']['load_average_at_start']}, "
+        f"at end {derived['load_average_at_end']} (other work on the machine shows here).",
+    ]
+    return "\n".join(lines)

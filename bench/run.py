@@ -1,0 +1,142 @@
+"""``make bench``: what users feel, measured on real processes. Prints a table, writes bench/results.json.
+
+``--tiny`` (or ``BENCH_SIZE=tiny``) runs every case with a few dozen jobs, as
+the smoke test does.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from bench import cases, report
+from bench.stack import BENCH_SETTINGS, Stack, run_with_cleanup
+
+RESULTS_PATH = Path(__file__).resolve().parent / "results.json"
+
+SIZES = {
+    "full": {
+        "clients": 8,
+        "signups": 96,
+        "slow_signups": 48,
+        "low_rate": 5,
+        "low_rate_signups": 150,
+        "burst": 2000,
+        "admin_rows": 1_000_000,
+        "hash_repeat": 8,
+        "admin_repeat": 3,
+    },
+    "tiny": {
+        "clients": 8,
+        "signups": 16,
+        "slow_signups": 8,
+        "low_rate": 5,
+        "low_rate_signups": 10,
+        "burst": 40,
+        "admin_rows": 5_000,
+        "hash_repeat": 2,
+        "admin_repeat": 1,
+    },
+}
+SMTP_DELAY_S = 2.0
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--tiny", action="store_true", help="a few dozen jobs per case (smoke test)")
+    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where to write the JSON figures")
+    args = parser.parse_args(argv)
+    args.size = "tiny" if args.tiny or os.environ.get("BENCH_SIZE") == "tiny" else "full"
+    return args
+
+
+class Timeline:
+    """Seconds each part of the run took."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.parts = {}
+
+    def run(self, name, fn, *args, **kwargs):
+        print(f"* {name}...", flush=True)
+        started = time.monotonic()
+        result = fn(*args, **kwargs)
+        self.parts[name] = round(time.monotonic() - started, 1)
+        return result
+
+    @property
+    def total(self):
+        return round(time.monotonic() - self.started, 1)
+
+
+def benchmark(stack, size):
+    sizes = SIZES[size]
+    clients = sizes["clients"]
+    results = {"size": size, "sizes": sizes, "machine": report.machine(), "cases": {}}
+    out = results["cases"]
+    timeline = Timeline()
+    timeline.run("start redis-server, SMTP sink, scratch database", stack.start)
+    out["password_hash"] = timeline.run(
+        "password hash", cases.password_hash, repeat=sizes["hash_repeat"], concurrency=clients
+    )
+
+    web = timeline.run("start gunicorn", stack.web)
+    worker = timeline.run("start worker", stack.worker, processes=1, threads=8)
+    time.sleep(2)  # let the worker go idle: the low-rate case measures the idle path
+    out["low_rate"] = timeline.run(
+        "delivery at a low rate", cases.signups, stack, web,
+        prefix="low", count=sizes["low_rate_signups"], rate=sizes["low_rate"], clients=clients,
+    )
+    out["signup_instant"] = timeline.run(
+        "signup burst, SMTP instant", cases.signups, stack, web,
+        prefix="fast", count=sizes["signups"], clients=clients,
+    )
+    stack.sink.delay = SMTP_DELAY_S
+    out["signup_smtp_2s"] = timeline.run(
+        "signup burst, SMTP 2 s", cases.signups, stack, web,
+        prefix="slow", count=sizes["slow_signups"], clients=clients,
+    )
+    stack.sink.delay = 0
+    stack.stop(worker)
+
+    inline = timeline.run("start gunicorn (synchronous baseline)", stack.web, settings_module=BENCH_SETTINGS)
+    out["sync_instant"] = timeline.run(
+        "synchronous signup, SMTP instant", cases.signups, stack, inline,
+        prefix="sync-fast", count=sizes["signups"], clients=clients, path="/bench/signup-inline/", tracked=False,
+    )
+    stack.sink.delay = SMTP_DELAY_S
+    out["sync_smtp_2s"] = timeline.run(
+        "synchronous signup, SMTP 2 s", cases.signups, stack, inline,
+        prefix="sync-slow", count=sizes["slow_signups"], clients=clients, path="/bench/signup-inline/",
+        tracked=False,
+    )
+    stack.sink.delay = 0
+    stack.stop(inline)
+
+    users = timeline.run("create burst users", cases.create_inactive_users, "burst", sizes["burst"])
+    out["burst_1_process"] = timeline.run(
+        "burst, Herald, 1 worker process", cases.herald_burst, stack, web, users, processes=1
+    )
+    out["bare_1_process"] = timeline.run("burst, bare actor, 1 worker process", cases.bare_burst, stack, users)
+    out["burst_2_processes"] = timeline.run(
+        "burst, Herald, 2 worker processes", cases.herald_burst, stack, web, users, processes=2
+    )
+
+    out["admin"] = timeline.run(
+        "admin at scale", cases.admin_pages, stack, web, rows=sizes["admin_rows"], repeat=sizes["admin_repeat"]
+    )
+    results["timeline_s"] = {**timeline.parts, "total": timeline.total}
+    return results
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    print(f"Herald benchmark ({args.size}); real processes on 127.0.0.1, {report.cpu_summary()}", flush=True)
+    results = run_with_cleanup(lambda stack: benchmark(stack, args.size), Stack())
+    results["derived"] = report.derive(results)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(report.table(results))
+    print(f"\nFigures written to {args.output}")

@@ -1,0 +1,22 @@
+"""The synchronous baseline: signup that sends the confirmation email inside the request."""
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.forms import SignupForm
+from bench.mail import send_confirmation_with_send_mail
+
+
+@require_http_methods(["GET", "POST"])
+def signup_sending_inline(request):
+    """Herald's signup form and user, but the email goes out before the response does."""
+    form = SignupForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = get_user_model()._default_manager.create_user(
+            email=form.cleaned_data["email"], password=form.cleaned_data["password1"], is_active=False
+        )
+        send_confirmation_with_send_mail(user)
+        request.session["signup_email"] = user.email
+        return redirect("accounts:signup_done")
+    return render(request, "accounts/signup.html", {"form": form})
