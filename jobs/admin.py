@@ -213,7 +213,7 @@ class EmailJobAdmin(admin.ModelAdmin):
             return "–"
         url = reverse("admin:accounts_user_change", args=[job.user_id])
         state = "active" if job.user.is_active else "not activated"
-        return format_html('<a href="{}">{}</a> <span class="job-muted">({})</span>', url, job.user.email, state)
+        return format_html('<a href="{}" title="{}">#{} {}</a>', url, job.user.email, job.user_id, state)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, job):
