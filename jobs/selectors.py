@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import dramatiq
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from dramatiq.common import dq_name, xq_name
@@ -35,6 +36,17 @@ MAX_SEARCH_LENGTH = 254
 PREFIX_END = "\U0010ffff"
 
 
+def recipient_prefix_q(prefix):
+    """Recipients starting with ``prefix``, found through the recipient index."""
+    if connection.vendor == "sqlite":
+        # SQLite compares text byte by byte, so this range is exactly "starts
+        # with" and walks the index; its LIKE ignores case and cannot.
+        return Q(recipient__gte=prefix, recipient__lt=prefix + PREFIX_END)
+    # A linguistic collation does not order text byte by byte; LIKE 'prefix%'
+    # is right under any of them.
+    return Q(recipient__startswith=prefix)
+
+
 def job_search_q(term):
     """The filter for a search box term: indexed look-ups only, never a scan.
 
@@ -48,8 +60,7 @@ def job_search_q(term):
         return Q()
     if len(term) > MAX_SEARCH_LENGTH:
         return Q(pk__in=[])
-    prefix = term.lower()
-    q = Q(recipient__gte=prefix, recipient__lt=prefix + PREFIX_END) | Q(message_id=term)
+    q = recipient_prefix_q(term.lower()) | Q(message_id=term)
     if term.isascii() and term.isdigit() and int(term) < 2**63:
         q |= Q(pk=int(term))
     return q
