@@ -50,8 +50,8 @@ def recipient_prefix_q(prefix):
 def job_search_q(term):
     """The filter for a search box term: indexed look-ups only, never a scan.
 
-    - the start of a recipient address (``ada@ex`` or ``ada``), as a range on
-      the recipient index (addresses are stored lower-case);
+    - the start of a recipient address (``ada@ex`` or ``ada``), on the
+      recipient index, lower-cased (as addresses are stored) and as typed;
     - a Dramatiq message id, exact;
     - a job id, when the term is a number.
     """
@@ -61,6 +61,8 @@ def job_search_q(term):
     if len(term) > MAX_SEARCH_LENGTH:
         return Q(pk__in=[])
     q = recipient_prefix_q(term.lower()) | Q(message_id=term)
+    if term != term.lower():
+        q |= recipient_prefix_q(term)  # a row written before addresses were lower-cased
     if term.isascii() and term.isdigit() and int(term) < 2**63:
         q |= Q(pk=int(term))
     return q

@@ -158,6 +158,12 @@ def test_search_by_the_start_of_an_address_ignores_case(searchable):
     assert matching("  bob@ ") == {"bob@example.com"}
 
 
+def test_search_finds_a_mixed_case_address_as_typed(searchable):
+    EmailJob.objects.filter(recipient="bob@example.com").update(recipient="Bob@Example.com")
+
+    assert matching("Bob@Ex") == {"Bob@Example.com"}
+
+
 def test_search_by_message_id(searchable):
     assert matching("11111111-aaaa-4000-8000-000000000000") == {"ada@example.com"}
 
