@@ -3,10 +3,20 @@
 from collections import Counter
 
 from jobs.models import EmailAttempt, EmailJob
+from tests.support.waiting import wait_until
 
 
-def assert_exactly_one_email_each(smtp_sink, addresses):
-    """Every address received one email, nobody else got any, and the job rows agree."""
+def assert_exactly_one_email_each(smtp_sink, addresses, timeout=30):
+    """Every address received one email, nobody else got any, and the job rows agree.
+
+    The worker records a send just after the server accepts it: wait (bounded)
+    for every job to reach a final state before comparing.
+    """
+    wait_until(
+        lambda: not EmailJob.objects.exclude(status__in=EmailJob.FINAL_STATUSES).exists(),
+        timeout,
+        "every job finished",
+    )
     received = Counter(smtp_sink.recipients())
     expected = Counter(addresses)
     assert received == expected, {
