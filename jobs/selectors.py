@@ -10,22 +10,26 @@ Broker reads never raise: when Redis is unreachable they say so (``reachable``
 False) and the database half of the summary still renders.
 """
 
+import functools
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 import dramatiq
+import redis
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from dramatiq.common import dq_name, xq_name
 from dramatiq.results import Results, ResultFailure, ResultMissing
+from dramatiq.results.backends.redis import RedisBackend
 from redis.exceptions import RedisError
 
-from jobs.heartbeats import worker_heartbeats
+from jobs.health import PROBE_TIMEOUT_S, probe_client
+from jobs.heartbeats import heartbeats_key
 from jobs.models import EmailJob
-from jobs.relay import STAMP_EVERY_S, workers_key
+from jobs.relay import workers_key
 
 Status = EmailJob.Status
 
@@ -121,7 +125,7 @@ def queue_name():
     return send_confirmation_email.queue_name
 
 
-def broker_queue_stats(broker=None):
+def broker_queue_stats(client=None):
     """What the broker holds for the email queue right now.
 
     - ``queue_depth``: messages waiting for a worker;
@@ -129,13 +133,15 @@ def broker_queue_stats(broker=None):
     - ``delayed``: messages waiting for their time (retry back-off), fetched or not;
     - ``dead_lettered``: messages Dramatiq gave up on and keeps for a week.
 
-    With Redis unreachable every number is None and ``reachable`` is False.
+    Read with a client that gives up within seconds (``client`` defaults to
+    the health check's), so a hung Redis does not hang the admin. With Redis
+    unreachable every number is None and ``reachable`` is False.
     """
-    broker = broker or dramatiq.get_broker()
+    client = client or probe_client()
     name = queue_name()
-    prefix = f"{broker.namespace}:"
+    prefix = f"{dramatiq.get_broker().namespace}:"
     try:
-        pipe = broker.client.pipeline(transaction=False)
+        pipe = client.pipeline(transaction=False)
         pipe.llen(prefix + name)
         pipe.hlen(prefix + name + ".msgs")
         pipe.hlen(prefix + dq_name(name) + ".msgs")
@@ -160,42 +166,40 @@ def broker_queue_stats(broker=None):
     }
 
 
-def worker_alive_within_s():
-    """A worker whose last stamp is older than this is counted dead."""
-    return max(settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000, 2 * STAMP_EVERY_S)
-
-
-def live_workers(broker=None):
-    """Worker processes that stamped recently, freshest first.
+def live_workers(client=None):
+    """Worker processes alive by the health check's rule, freshest first.
 
     Every ``rundramatiq`` process stamps ``<namespace>:herald:workers`` every
-    few seconds (``jobs.relay``). Web processes that only enqueue appear in
-    the broker's heartbeats but never stamp, so they are not counted. Each
-    item: ``{"id", "last_seen_s", "broker_heartbeat_s"}`` (ages in seconds;
-    the broker heartbeat is None if the broker forgot the worker). Returns
-    None when Redis is unreachable.
+    few seconds (``jobs.relay``); one that stamped within
+    ``JOBS_HEARTBEAT_TIMEOUT_MS`` is alive. Web processes that only enqueue
+    appear in the broker's heartbeats but never stamp, so they are not
+    counted. Each item: ``{"id", "last_seen_s", "broker_heartbeat_s"}`` (ages
+    in seconds; the broker heartbeat, the worker's last fetch or ack, is None
+    if the broker forgot it). Returns None when Redis is unreachable.
     """
-    broker = broker or dramatiq.get_broker()
+    client = client or probe_client()
+    broker = dramatiq.get_broker()
     now = time.time()
-    limit = worker_alive_within_s()
+    fresh_since = now - settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
     try:
-        stamps = broker.client.zrangebyscore(workers_key(broker), now - limit, "+inf", withscores=True)
-        heartbeats = worker_heartbeats(broker) if stamps else {}
+        stamps = client.zrangebyscore(workers_key(broker), fresh_since, "+inf", withscores=True)
+        ids = [member for member, _ in stamps]
+        heartbeats_ms = client.zmscore(heartbeats_key(broker), ids) if ids else []
     except RedisError:
         return None
     workers = [
         {
             "id": member.decode(),
-            "last_seen_s": round(max(now - score, 0.0), 1),
-            "broker_heartbeat_s": _rounded(heartbeats.get(member.decode())),
+            "last_seen_s": _age(now, score),
+            "broker_heartbeat_s": None if beat is None else _age(now, beat / 1000),
         }
-        for member, score in stamps
+        for (member, score), beat in zip(stamps, heartbeats_ms)
     ]
     return sorted(workers, key=lambda worker: worker["last_seen_s"])
 
 
-def _rounded(age):
-    return None if age is None else round(max(age, 0.0), 1)
+def _age(now, timestamp):
+    return round(max(now - timestamp, 0.0), 1)
 
 
 def stats(*, now=None):
@@ -248,21 +252,41 @@ class StoredResult:
     value: object = None
 
 
-def results_backend(broker=None):
-    broker = broker or dramatiq.get_broker()
-    for middleware in broker.middleware:
+def results_backend():
+    """Dramatiq's results backend, or None when none is configured.
+
+    A Redis backend is returned reading through a client that gives up
+    within seconds, so that a hung Redis does not hang the job page.
+    """
+    for middleware in dramatiq.get_broker().middleware:
         if isinstance(middleware, Results):
-            return middleware.backend
+            return _quick(middleware.backend)
     return None
 
 
-def stored_result(job, broker=None):
+@functools.cache
+def _quick(backend):
+    if not isinstance(backend, RedisBackend):
+        return backend
+    pool = backend.client.connection_pool
+    timeouts = {"socket_timeout": PROBE_TIMEOUT_S, "socket_connect_timeout": PROBE_TIMEOUT_S}
+    quick_pool = type(pool)(connection_class=pool.connection_class, **{**pool.connection_kwargs, **timeouts})
+    client = redis.Redis(connection_pool=quick_pool)
+    return RedisBackend(
+        namespace=backend.namespace,
+        encoder=backend.encoder,
+        use_namespace_prefix_keys=backend.use_namespace_prefix_keys,
+        client=client,
+    )
+
+
+def stored_result(job):
     """The result Dramatiq stored for ``job``'s last message, if it is still there."""
     from jobs.actors import send_confirmation_email
 
     if not job.message_id:
         return StoredResult("none")
-    backend = results_backend(broker)
+    backend = results_backend()
     if backend is None:
         return StoredResult("unavailable", "no results backend is configured")
     message = dramatiq.Message(

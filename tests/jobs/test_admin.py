@@ -308,6 +308,21 @@ def test_summary_says_when_no_worker_is_alive(viewer):
     assert "None alive" in text(viewer.get(reverse(CHANGELIST)))
 
 
+def test_pages_render_while_redis_is_down(viewer, redis_server):
+    job = make_job("a@example.com", status=Status.SUCCEEDED, message_id="1e2d3c4b-0000-4000-8000-000000000000")
+    redis_server.stop()
+    try:
+        listing = viewer.get(reverse(CHANGELIST))
+        detail = viewer.get(change_url(job))
+    finally:
+        redis_server.start()
+
+    assert listing.status_code == 200 and 'id="broker-unreachable"' in text(listing)
+    assert "Unknown (broker unreachable)" in text(listing)
+    assert 'id="count-succeeded">1<' in text(listing)
+    assert detail.status_code == 200 and "Unavailable:" in text(detail)
+
+
 def test_chart_draws_the_last_24_hours(viewer):
     failed_job("a@example.com")
     make_job("b@example.com", status=Status.SUCCEEDED, finished_at=timezone.now())

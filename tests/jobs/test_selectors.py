@@ -1,16 +1,18 @@
 """Job counts, hourly outcomes, broker queues, live workers, stored results and search."""
 
+import signal
 import time
 from datetime import timedelta
 
 import pytest
+import redis
 from django.db import connection
 from django.utils import timezone
 
-from config.broker import WakeupRedisBroker
 from config.localredis import free_port
 from jobs import selectors
 from jobs.actors import send_confirmation_email
+from jobs.health import PROBE_TIMEOUT_S
 from jobs.models import EmailJob
 from jobs.relay import stamp_alive, workers_key
 from jobs.services import send_job_message
@@ -85,14 +87,32 @@ def test_broker_queue_stats_reads_waiting_and_delayed_messages(db, broker):
     }
 
 
-def test_broker_queue_stats_says_when_redis_is_unreachable():
-    nowhere = WakeupRedisBroker(url=f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+def test_broker_reads_say_when_redis_is_unreachable():
+    nowhere = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
 
     queues = selectors.broker_queue_stats(nowhere)
 
     assert queues["reachable"] is False and queues["queue_depth"] is None
-    assert "127.0.0.1" in queues["error"]
+    assert "Connection refused" in queues["error"]
     assert selectors.live_workers(nowhere) is None
+
+
+def test_broker_reads_give_up_on_a_hung_redis(db, redis_server):
+    """A Redis that accepts connections but never answers (SIGSTOP) costs the page seconds, not forever."""
+    job = make_job(message_id="7f0c1d5e-0000-4000-8000-000000000000")
+    selectors.stored_result(job)  # connect while Redis answers: the hang must not be in connecting
+    redis_server.process.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        queues = selectors.broker_queue_stats()
+        workers = selectors.live_workers()
+        result = selectors.stored_result(job)
+        waited = time.monotonic() - started
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)
+
+    assert queues["reachable"] is False and workers is None and result.state == "unavailable"
+    assert waited < 3 * PROBE_TIMEOUT_S + 2, waited
 
 
 def test_live_workers_counts_fresh_stamps_only(broker):
