@@ -369,6 +369,18 @@ def test_list_is_newest_first(viewer):
     assert [job.pk for job in cl.result_list] == [new.pk, old.pk]
 
 
+def test_only_indexed_columns_sort_even_by_a_hand_written_url(viewer):
+    old, new = make_job("old@example.com", attempts=1), make_job("new@example.com", attempts=5)
+    EmailJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=1))
+    columns = viewer.get(reverse(CHANGELIST)).context["cl"].list_display
+
+    by_attempts = viewer.get(reverse(CHANGELIST), {"o": columns.index("attempts")}).context["cl"]
+    by_created = viewer.get(reverse(CHANGELIST), {"o": columns.index("created_at")}).context["cl"]
+
+    assert [job.pk for job in by_attempts.result_list] == [new.pk, old.pk]
+    assert [job.pk for job in by_created.result_list] == [old.pk, new.pk]
+
+
 def at(year, month, day):
     return timezone.make_aware(datetime(year, month, day, 12))
 
