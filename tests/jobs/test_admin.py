@@ -419,6 +419,20 @@ def test_the_list_counts_at_most_the_cap(viewer, monkeypatch):
     assert [job.recipient for job in second_page] == ["3@example.com", "2@example.com"]
 
 
+def test_select_all_across_pages_is_offered_only_with_a_known_total(resender, monkeypatch):
+    monkeypatch.setattr(jobs_admin.LargeTablePaginator, "count_limit", 3)
+    monkeypatch.setattr(jobs_admin.EmailJobAdmin, "list_per_page", 2)
+    for n in range(3):
+        failed_job(f"{n}@example.com")
+
+    known = text(resender.get(reverse(CHANGELIST)))
+    failed_job("3@example.com")
+    capped = text(resender.get(reverse(CHANGELIST)))
+
+    assert "Select all 3 email jobs" in known
+    assert "Select all 4" not in capped and "Select all 1" not in capped and "0 of 2 selected" in capped
+
+
 def test_the_list_makes_the_same_queries_for_10_or_40_jobs(viewer):
     def queries():
         with CaptureQueriesContext(connection) as captured:
