@@ -9,27 +9,21 @@ Built for millions of rows: the list never COUNTs the whole table (a capped
 count, no full result count, no facets), search is an indexed prefix or
 exact match instead of ``icontains``, sorting is offered only on indexed
 columns, and the date drill-down probes the created_at index instead of
-listing the distinct dates of every row.
+listing the distinct dates of every row (see ``jobs.admin_list``).
 """
-
-import calendar
-from datetime import datetime, timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import formats, timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from jobs import selectors
+from jobs.admin_list import EmailJobChangeList, LargeTablePaginator, hourly_chart
 from jobs.models import EmailJob
 from jobs.services import ResendRefused, check_resendable, resend_failed_jobs, resend_job, resendable_failed_jobs
 
@@ -39,138 +33,6 @@ Status = EmailJob.Status
 MAX_BULK_RESEND = 1000
 # Per-row messages after a bulk resend; the rest are summed up in one line.
 MAX_ROW_MESSAGES = 20
-
-
-class LargeTablePaginator(Paginator):
-    """A paginator for a table of millions of rows.
-
-    - It counts at most ``count_limit + 1`` rows: past the limit the list
-      says "more than 10,000" and offers the first pages; the filters, the
-      search and the date drill-down narrow it down.
-    - A page is read in two steps, the ids in list order and then their rows,
-      so that ordering thousands of search matches sorts ids, not whole rows.
-    """
-
-    count_limit = 10_000
-
-    @cached_property
-    def count(self):
-        # Without ORDER BY the capped subquery walks the filter's own index.
-        return self.object_list.order_by()[: self.count_limit + 1].count()
-
-    @property
-    def count_is_capped(self):
-        return self.count > self.count_limit
-
-    def page(self, number):
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
-        rows = self.object_list.model._default_manager.filter(pk__in=ids)
-        rows.query.select_related = self.object_list.query.select_related
-        return self._get_page(rows.order_by(*self.object_list.query.order_by), number, self)
-
-
-class EmailJobChangeList(ChangeList):
-    """The changelist, with a date drill-down that probes the index."""
-
-    def get_filters(self, request):
-        # Keep the drill-down's own date range apart: probing a day inside a
-        # month filtered by that month's range makes SQLite walk the month.
-        specs, has_filters, lookups, may_have_duplicates, has_active = super().get_filters(request)
-        bounds = [f"{self.date_hierarchy}__gte", f"{self.date_hierarchy}__lt"] if self.date_hierarchy else []
-        self.date_range = {key: lookups.pop(key)[-1] for key in bounds if key in lookups}
-        return specs, has_filters, lookups, may_have_duplicates, has_active
-
-    def get_queryset(self, request, exclude_parameters=None):
-        undated = super().get_queryset(request, exclude_parameters)
-        self.undated_queryset = undated
-        return undated.filter(**self.date_range)
-
-    def get_ordering_field(self, field_name):
-        # A column outside sortable_by is not sorted, even by a hand-written ?o=.
-        if field_name not in self.sortable_by:
-            return None
-        return super().get_ordering_field(field_name)
-
-    @cached_property
-    def date_drilldown(self):
-        """The context of ``admin/date_hierarchy.html``, as Django's own tag builds it.
-
-        Django's tag lists the distinct dates of every matching row (a full
-        scan); here the bounds come from two index look-ups and each year,
-        month or day offered is one EXISTS probe on the created_at index.
-        Search results (a few rows by address or id) get no drill-down.
-        """
-        if self.query:
-            return {"show": False}
-        field = self.date_hierarchy
-        year, month, day = (self.params.get(f"{field}__{part}") for part in ("year", "month", "day"))
-        rows = self.undated_queryset.order_by()
-
-        def link(filters):
-            return self.get_query_string(filters, [f"{field}__"])
-
-        def has_rows(start, end):
-            return rows.filter(**{f"{field}__gte": start, f"{field}__lt": end}).exists()
-
-        if not year:
-            first = rows.order_by(field).values_list(field, flat=True).first()
-            last = rows.order_by(f"-{field}").values_list(field, flat=True).first()
-            if first is None:
-                return {"show": False}
-            first, last = timezone.localtime(first), timezone.localtime(last)
-            if first.year != last.year:
-                years = [y for y in range(first.year, last.year + 1) if has_rows(_local(y), _local(y + 1))]
-                return {
-                    "show": True,
-                    "choices": [{"link": link({f"{field}__year": y}), "title": str(y)} for y in years],
-                }
-            year = first.year
-            if first.month == last.month:
-                month = first.month
-        year = int(year)
-        if month and day:
-            shown = datetime(year, int(month), int(day))
-            return {
-                "show": True,
-                "back": {
-                    "link": link({f"{field}__year": year, f"{field}__month": month}),
-                    "title": formats.date_format(shown, "YEAR_MONTH_FORMAT"),
-                },
-                "choices": [{"title": formats.date_format(shown, "MONTH_DAY_FORMAT")}],
-            }
-        if month:
-            month = int(month)
-            days = range(1, calendar.monthrange(year, month)[1] + 1)
-            return {
-                "show": True,
-                "back": {"link": link({f"{field}__year": year}), "title": str(year)},
-                "choices": [
-                    {
-                        "link": link({f"{field}__year": year, f"{field}__month": month, f"{field}__day": d}),
-                        "title": formats.date_format(datetime(year, month, d), "MONTH_DAY_FORMAT"),
-                    }
-                    for d in days
-                    if has_rows(_local(year, month, d), _local(year, month, d) + timedelta(days=1))
-                ],
-            }
-        return {
-            "show": True,
-            "back": {"link": link({}), "title": "All dates"},
-            "choices": [
-                {
-                    "link": link({f"{field}__year": year, f"{field}__month": m}),
-                    "title": formats.date_format(datetime(year, m, 1), "YEAR_MONTH_FORMAT"),
-                }
-                for m in range(1, 13)
-                if has_rows(_local(year, m), _local(year + m // 12, m % 12 + 1))
-            ],
-        }
-
-
-def _local(year, month=1, day=1):
-    return timezone.make_aware(datetime(year, month, day))
 
 
 @admin.register(EmailJob)
@@ -367,43 +229,6 @@ def refusal(job):
     except ResendRefused as exc:
         return str(exc)
     return None
-
-
-def hourly_chart(hours, *, width=720, height=120):
-    """Geometry of the sent/failed-per-hour bar chart, drawn as inline SVG by the template.
-
-    Each hour is one bar: sent (bottom) stacked under failed (top), scaled to
-    the busiest hour.
-    """
-    peak = max((hour["sent"] + hour["failed"] for hour in hours), default=0) or 1
-    slot = width / max(len(hours), 1)
-    bars = []
-    for n, hour in enumerate(hours):
-        sent_h = hour["sent"] / peak * height
-        failed_h = hour["failed"] / peak * height
-        bars.append(
-            {
-                "x": round(n * slot + 1, 1),
-                "width": round(slot - 2, 1),
-                "sent_y": round(height - sent_h, 1),
-                "sent_h": round(sent_h, 1),
-                "failed_y": round(height - sent_h - failed_h, 1),
-                "failed_h": round(failed_h, 1),
-                "label": timezone.localtime(hour["start"]).strftime("%H:00"),
-                "sent": hour["sent"],
-                "failed": hour["failed"],
-                "tick": n % 3 == 0,
-                "tick_x": round(n * slot + slot / 2, 1),
-            }
-        )
-    return {
-        "bars": bars,
-        "width": width,
-        "height": height,
-        "peak": peak if any(hour["sent"] or hour["failed"] for hour in hours) else 0,
-        "sent": sum(hour["sent"] for hour in hours),
-        "failed": sum(hour["failed"] for hour in hours),
-    }
 
 
 def _unregister_django_dramatiq_admin():

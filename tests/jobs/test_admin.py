@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from jobs import admin as jobs_admin
+from jobs import admin_list
 from jobs.actors import send_confirmation_email
 from jobs.models import EmailAttempt, EmailJob
 from jobs.relay import stamp_alive
@@ -405,7 +406,7 @@ def test_date_drilldown_offers_only_periods_with_jobs(viewer):
 
 
 def test_the_list_counts_at_most_the_cap(viewer, monkeypatch):
-    monkeypatch.setattr(jobs_admin.LargeTablePaginator, "count_limit", 3)
+    monkeypatch.setattr(admin_list.LargeTablePaginator, "count_limit", 3)
     monkeypatch.setattr(jobs_admin.EmailJobAdmin, "list_per_page", 2)
     for n in range(6):
         make_job(f"{n}@example.com")
@@ -420,7 +421,7 @@ def test_the_list_counts_at_most_the_cap(viewer, monkeypatch):
 
 
 def test_select_all_across_pages_is_offered_only_with_a_known_total(resender, monkeypatch):
-    monkeypatch.setattr(jobs_admin.LargeTablePaginator, "count_limit", 3)
+    monkeypatch.setattr(admin_list.LargeTablePaginator, "count_limit", 3)
     monkeypatch.setattr(jobs_admin.EmailJobAdmin, "list_per_page", 2)
     for n in range(3):
         failed_job(f"{n}@example.com")

@@ -188,7 +188,9 @@ class Command(BaseCommand):
         count = prune_finished_jobs(older_than=cutoff, dry_run=dry_run)
         when = cutoff.isoformat(timespec="seconds")
         if dry_run:
-            self.stdout.write(f"{count} finished job(s) from before {when} would be deleted (dry run: nothing changed).")
+            self.stdout.write(
+                f"{count} finished job(s) from before {when} would be deleted (dry run: nothing changed)."
+            )
         else:
             self.stdout.write(f"Deleted {count} finished job(s) from before {when}, with their attempts.")
 
