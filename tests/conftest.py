@@ -62,8 +62,10 @@ def processes():
             return started[-1]
 
     yield Starter()
-    for process in reversed(started):
-        process.stop()
+    for process in started:  # signal all first: their shutdowns overlap
+        process.send()
+    for process in started:
+        process.wait_stopped()
 
 
 @pytest.fixture

@@ -69,7 +69,8 @@ class HeraldProcess:
         return [int(pid) for pid in text.split()]
 
     def output(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
@@ -78,17 +79,24 @@ class HeraldProcess:
         Only the main process: it forwards the signal to its children, and a
         dramatiq worker process that gets SIGTERM twice exits at once.
         """
+        self.send(sig)
+        self.wait_stopped(timeout)
+
+    def send(self, sig=signal.SIGTERM):
         if self.alive():
             try:
                 os.kill(self.pid, sig)
             except ProcessLookupError:
                 pass
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.pid, signal.SIGKILL)
-                self.process.wait(10)
-        self.log.close()
+
+    def wait_stopped(self, timeout=30):
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.pid, signal.SIGKILL)
+            self.process.wait(10)
+        if not self.log.closed:
+            self.log.close()
 
     def kill_children(self):
         """SIGKILL dramatiq's worker processes (as the OOM killer would), then wait for the group to end."""
