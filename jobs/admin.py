@@ -123,12 +123,13 @@ class EmailJobAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        context = {
-            "summary": selectors.stats(),
-            "chart": hourly_chart(selectors.hourly_outcomes()),
-            "can_resend": self.has_resend_permission(request),
-            **(extra_context or {}),
-        }
+        context = dict(extra_context or {})
+        if self.has_view_or_change_permission(request):  # else Django answers 403 without reading a thing
+            context.update(
+                summary=selectors.stats(),
+                chart=hourly_chart(selectors.hourly_outcomes()),
+                can_resend=self.has_resend_permission(request),
+            )
         return super().changelist_view(request, extra_context=context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
