@@ -414,8 +414,13 @@ def test_the_list_counts_at_most_the_cap(viewer, monkeypatch):
     response = viewer.get(reverse(CHANGELIST))
     second_page = viewer.get(reverse(CHANGELIST), {"p": 2}).context["cl"].result_list
 
+    searched = text(viewer.get(reverse(CHANGELIST), {"q": "1@"}))
+
     assert response.context["cl"].paginator.count == 4
     assert "more than 3 email jobs" in text(response)
+    assert 'id="result-count"' not in text(response)
+    assert "more than 3 results" in text(viewer.get(reverse(CHANGELIST), {"status__exact": "queued"}))
+    assert '<span class="small quiet" id="result-count">1 result (' in searched
     assert [job.recipient for job in response.context["cl"].result_list] == ["5@example.com", "4@example.com"]
     assert [job.recipient for job in second_page] == ["3@example.com", "2@example.com"]
 
