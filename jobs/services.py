@@ -77,7 +77,7 @@ def resend_job(job):
 
     The failed job and its attempts are kept as they are.
     """
-    job = EmailJob.objects.select_related("user").select_for_update().get(pk=job.pk)
+    job = EmailJob.objects.select_related("user").select_for_update(of=("self",)).get(pk=job.pk)
     check_resendable(job)
     return enqueue_confirmation(user=job.user, resend_of=job)
 
