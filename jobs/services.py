@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from jobs.models import EmailJob
+from jobs.models import EmailAttempt, EmailJob
 
 logger = logging.getLogger("jobs.services")
 
@@ -136,13 +136,20 @@ def relay_unsent(*, now=None, limit=500):
     return relayed
 
 
-def prune_finished_jobs(*, older_than, dry_run=False):
+def prune_finished_jobs(*, older_than, dry_run=False, batch_size=1000):
     """Delete succeeded and failed jobs (and attempts) finished before ``older_than``.
 
-    Queued, running and retrying jobs are never deleted. Returns the count.
+    Queued, running and retrying jobs are never deleted. Deletes in batches of
+    short transactions, so a large prune neither holds memory nor locks the
+    table for long. Returns the count.
     """
     jobs = EmailJob.objects.filter(status__in=EmailJob.FINAL_STATUSES, finished_at__lt=older_than)
-    count = jobs.count()
-    if not dry_run and count:
-        jobs.delete()
-    return count
+    if dry_run:
+        return jobs.count()
+    deleted = 0
+    while batch := list(jobs.values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            EmailJob.objects.filter(resend_of__in=batch).update(resend_of=None)
+            EmailAttempt.objects.filter(job_id__in=batch).delete()
+            deleted += EmailJob.objects.filter(pk__in=batch).delete()[1].get(EmailJob._meta.label, 0)
+    return deleted
