@@ -170,8 +170,17 @@ class EmailJobAdmin(admin.ModelAdmin):
             raise PermissionDenied
         changelist_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
         if request.method == "POST":
-            resent, refused = resend_failed_jobs()
+            # Bounded per request, so that a long backlog cannot outlast the web server's timeout.
+            resent, refused = resend_failed_jobs(limit=MAX_BULK_RESEND)
             self.report_resends(request, resent, refused)
+            remaining = resendable_failed_jobs().count()
+            if remaining:
+                self.message_user(
+                    request,
+                    f"{remaining} more failed job(s) remain: use “Resend all failed” again to send the next "
+                    f"{MAX_BULK_RESEND}.",
+                    messages.WARNING,
+                )
             return HttpResponseRedirect(changelist_url)
         resendable = resendable_failed_jobs().count()
         context = {

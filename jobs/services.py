@@ -90,10 +90,14 @@ def resendable_failed_jobs(*, since=None):
     return jobs.select_related("user").order_by("id")
 
 
-def resend_failed_jobs(*, since=None):
-    """Resend every resendable failed job; return ``(resent, refused)`` lists of (job, new job or reason)."""
+def resend_failed_jobs(*, since=None, limit=None):
+    """Resend the resendable failed jobs (the oldest ``limit`` of them, or all).
+
+    Returns ``(resent, refused)`` lists of (job, new job or reason).
+    """
     resent, refused = [], []
-    for job in resendable_failed_jobs(since=since):
+    jobs = resendable_failed_jobs(since=since)
+    for job in jobs[:limit] if limit else jobs:
         try:
             resent.append((job, resend_job(job)))
         except ResendRefused as exc:

@@ -277,6 +277,17 @@ def test_resend_all_failed_resends_on_post(resender):
     assert len([message for message in messages_of(response) if "resent as" in message]) == 2
 
 
+def test_resend_all_failed_sends_a_bounded_batch_per_request(resender, monkeypatch):
+    monkeypatch.setattr("jobs.admin.MAX_BULK_RESEND", 2)
+    jobs = [failed_job(f"{n}@example.com") for n in range(3)]
+
+    response = resender.post(reverse(RESEND_FAILED))
+
+    resent = set(EmailJob.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True))
+    assert resent == {jobs[0].pk, jobs[1].pk}
+    assert any("1 more failed job(s) remain" in message for message in messages_of(response))
+
+
 def test_resend_all_failed_with_nothing_to_resend(resender):
     make_job("d@example.com", status=Status.SUCCEEDED)
 
