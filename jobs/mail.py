@@ -1,22 +1,37 @@
 """Sending through one SMTP connection per worker thread, keeping the server's reply.
 
 Opening an SMTP connection (TCP, greeting, EHLO, maybe STARTTLS and AUTH) costs
-more than sending one message on it; a worker thread keeps its connection and
-checks it with NOOP before each reuse.
+more than sending one message on it; a worker thread keeps its connection.
+A connection idle for a while is checked with NOOP before reuse. One used a
+moment ago is not: servers keep idle connections for minutes (RFC 5321 asks
+for five), so a NOOP before every send of a burst would only add a round trip
+to each. Should the server have dropped it anyway, the send fails before
+DATA, nothing was delivered, and the message goes out once on a new connection.
 """
 
 import smtplib
 import threading
+import time
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend
 
+# A connection idle longer than this gets a NOOP before it is reused.
+CHECK_IDLE_AFTER_S = 5.0
+
 
 class _RecordingSMTP(smtplib.SMTP):
     last_reply = ""
+    # Whether the current mail transaction got as far as DATA (so the server may have the message).
+    data_sent = False
+
+    def mail(self, sender, options=()):
+        self.data_sent = False
+        return super().mail(sender, options)
 
     def data(self, msg):
+        self.data_sent = True
         code, text = super().data(msg)
         self.last_reply = f"{code} {text.decode('utf-8', 'replace')}"
         return code, text
@@ -42,16 +57,19 @@ _local = threading.local()
 
 
 def _thread_backend():
+    """This thread's backend, connected; and whether its connection was reused unchecked."""
     key = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)
     backend = getattr(_local, "backend", None)
-    if backend is not None and (_local.key != key or not _is_alive(backend)):
+    unchecked = backend is not None and time.monotonic() - getattr(_local, "used_at", 0.0) < CHECK_IDLE_AFTER_S
+    if backend is not None and (_local.key != key or not (unchecked or _is_alive(backend))):
         close_thread_connection()
         backend = None
     if backend is None:
         backend = get_connection(fail_silently=False)
         backend.open()
         _local.backend, _local.key = backend, key
-    return backend
+        unchecked = False
+    return backend, unchecked
 
 
 def _is_alive(backend):
@@ -76,16 +94,37 @@ def close_thread_connection():
             pass
 
 
+def _dropped_before_data(backend):
+    """True when the server closed the connection before this message's DATA began."""
+    return backend.connection is not None and not getattr(backend.connection, "data_sent", True)
+
+
+def _send_on(backend, message):
+    try:
+        backend.send_messages([message])
+    except BaseException:
+        close_thread_connection()
+        raise
+
+
 def send_message(message):
     """Send ``message`` on this thread's connection; return the server's reply.
 
     Raises the transport's error unchanged (``jobs.errors`` classifies it) and
     drops the connection, whose state is then unknown.
     """
-    backend = _thread_backend()
+    backend, unchecked = _thread_backend()
     try:
         backend.send_messages([message])
+    except smtplib.SMTPServerDisconnected:
+        if not (unchecked and _dropped_before_data(backend)):
+            close_thread_connection()
+            raise
+        close_thread_connection()
+        backend, _ = _thread_backend()
+        _send_on(backend, message)
     except BaseException:
         close_thread_connection()
         raise
+    _local.used_at = time.monotonic()
     return getattr(backend, "last_reply", "") or "accepted"

@@ -76,7 +76,7 @@ def _claim_job(job_id, *, worker_id, message_id):
         if not pending.update(**taking):
             if not _take_over_from_dead_worker(job_id, taking, now):
                 return None
-        job = EmailJob.objects.get(pk=job_id)
+        job = EmailJob.objects.select_related("user").get(pk=job_id)  # the email needs the user
         if job.status != Status.RUNNING:
             return None  # failed as a poison message by the take-over
         attempt = EmailAttempt.objects.create(
