@@ -24,7 +24,8 @@ def subprocess_database_url():
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
         return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    user, password = (urllib.parse.quote(db[key] or "", safe="") for key in ("USER", "PASSWORD"))
+    return f"postgres://{user}:{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def herald_env(**overrides):
