@@ -12,32 +12,17 @@ It is meant for monitoring and a load balancer's readiness check, not as a
 liveness probe that restarts web servers: stopped workers make it fail too.
 """
 
-import functools
 import logging
-import time
 
-import dramatiq
 import redis
-from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from jobs.relay import workers_key
+from jobs.heartbeats import fresh_worker_stamps
 
 logger = logging.getLogger("jobs.health")
-
-# A broker that does not answer within this many seconds counts as down.
-PROBE_TIMEOUT_S = 2.0
-
-
-@functools.cache
-def probe_client():
-    """A Redis client on the broker's server that gives up quickly (the broker's own waits forever)."""
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT_S, socket_connect_timeout=PROBE_TIMEOUT_S
-    )
 
 
 def database_ok():
@@ -54,10 +39,8 @@ def database_ok():
 
 def live_worker_count(now=None):
     """Worker processes whose liveness stamp is fresh; None when the broker does not answer."""
-    now = time.time() if now is None else now
-    fresh_since = now - settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
     try:
-        return probe_client().zcount(workers_key(dramatiq.get_broker()), fresh_since, "+inf")
+        return len(fresh_worker_stamps(now=now))
     except redis.RedisError:
         logger.warning("health: broker unavailable", exc_info=True)
         return None

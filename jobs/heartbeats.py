@@ -6,23 +6,17 @@ worker timeout, and each ack) stamps its ``broker_id`` in the sorted set
 heartbeat timeout is dead: the broker itself requeues its messages then.
 """
 
+import functools
 import time
 
 import dramatiq
+import redis
 from django.conf import settings
 
 
 def heartbeats_key(broker=None):
     broker = broker or dramatiq.get_broker()
     return f"{broker.namespace}:__heartbeats__"
-
-
-def worker_heartbeats(broker=None):
-    """``{broker_id: seconds since its last heartbeat}`` for every known worker."""
-    broker = broker or dramatiq.get_broker()
-    now = time.time()
-    entries = broker.client.zrange(heartbeats_key(broker), 0, -1, withscores=True)
-    return {member.decode(): now - score / 1000 for member, score in entries}
 
 
 def last_seen(worker_id, broker=None):
@@ -32,7 +26,30 @@ def last_seen(worker_id, broker=None):
     return None if score is None else score / 1000
 
 
-def live_worker_count(broker=None):
-    """Workers whose heartbeat is fresher than the heartbeat timeout."""
-    timeout_s = settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
-    return sum(1 for age in worker_heartbeats(broker).values() if age < timeout_s)
+# A broker that does not answer within this many seconds counts as down.
+PROBE_TIMEOUT_S = 2.0
+
+
+@functools.cache
+def probe_client():
+    """A Redis client on the broker's server that gives up quickly (the broker's own waits forever)."""
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT_S, socket_connect_timeout=PROBE_TIMEOUT_S
+    )
+
+
+def fresh_worker_stamps(client=None, now=None):
+    """``[(broker_id, unix time)]`` of worker processes alive now, freshest last.
+
+    Every ``rundramatiq`` process stamps ``<namespace>:herald:workers`` every
+    few seconds (``jobs.relay``); one that stamped within
+    ``JOBS_HEARTBEAT_TIMEOUT_MS`` is alive. Web processes only enqueue: they
+    appear in the broker's heartbeats but never stamp. Raises RedisError.
+    """
+    from jobs.relay import workers_key
+
+    client = client or probe_client()
+    now = time.time() if now is None else now
+    fresh_since = now - settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
+    stamps = client.zrangebyscore(workers_key(dramatiq.get_broker()), fresh_since, "+inf", withscores=True)
+    return [(member.decode(), score) for member, score in stamps]

@@ -29,7 +29,8 @@ from dramatiq.common import dq_name, q_name, xq_name
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
-from jobs.health import live_worker_count, probe_client
+from jobs.health import live_worker_count
+from jobs.heartbeats import probe_client
 from jobs.models import EmailAttempt, EmailJob
 
 logger = logging.getLogger("jobs.metrics")

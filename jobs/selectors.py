@@ -18,7 +18,6 @@ from datetime import timedelta
 
 import dramatiq
 import redis
-from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
@@ -27,10 +26,8 @@ from dramatiq.results import Results, ResultFailure, ResultMissing
 from dramatiq.results.backends.redis import RedisBackend
 from redis.exceptions import RedisError
 
-from jobs.health import PROBE_TIMEOUT_S, probe_client
-from jobs.heartbeats import heartbeats_key
+from jobs.heartbeats import PROBE_TIMEOUT_S, fresh_worker_stamps, heartbeats_key, probe_client
 from jobs.models import EmailJob
-from jobs.relay import workers_key
 
 Status = EmailJob.Status
 
@@ -168,29 +165,23 @@ def broker_queue_stats(client=None):
 
 
 def live_workers(client=None):
-    """Worker processes alive by the health check's rule, freshest first.
+    """Worker processes alive by the health check's rule (``jobs.heartbeats.fresh_worker_stamps``), freshest first.
 
-    Every ``rundramatiq`` process stamps ``<namespace>:herald:workers`` every
-    few seconds (``jobs.relay``); one that stamped within
-    ``JOBS_HEARTBEAT_TIMEOUT_MS`` is alive. Web processes that only enqueue
-    appear in the broker's heartbeats but never stamp, so they are not
-    counted. Each item: ``{"id", "last_seen_s", "broker_heartbeat_s"}`` (ages
-    in seconds; the broker heartbeat, the worker's last fetch or ack, is None
-    if the broker forgot it). Returns None when Redis is unreachable.
+    Each item: ``{"id", "last_seen_s", "broker_heartbeat_s"}`` (ages in
+    seconds; the broker heartbeat, the worker's last fetch or ack, is None if
+    the broker forgot it). Returns None when Redis is unreachable.
     """
     client = client or probe_client()
-    broker = dramatiq.get_broker()
     now = time.time()
-    fresh_since = now - settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
     try:
-        stamps = client.zrangebyscore(workers_key(broker), fresh_since, "+inf", withscores=True)
+        stamps = fresh_worker_stamps(client, now)
         ids = [member for member, _ in stamps]
-        heartbeats_ms = client.zmscore(heartbeats_key(broker), ids) if ids else []
+        heartbeats_ms = client.zmscore(heartbeats_key(dramatiq.get_broker()), ids) if ids else []
     except RedisError:
         return None
     workers = [
         {
-            "id": member.decode(),
+            "id": member,
             "last_seen_s": _age(now, score),
             "broker_heartbeat_s": None if beat is None else _age(now, beat / 1000),
         }

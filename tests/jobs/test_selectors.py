@@ -12,7 +12,7 @@ from django.utils import timezone
 from config.localredis import free_port
 from jobs import selectors
 from jobs.actors import send_confirmation_email
-from jobs.health import PROBE_TIMEOUT_S
+from jobs.heartbeats import PROBE_TIMEOUT_S
 from jobs.models import EmailJob
 from jobs.relay import stamp_alive, workers_key
 from jobs.services import send_job_message
