@@ -76,7 +76,7 @@ def signups(stack, web, *, prefix, count, path="/accounts/signup/", rate=None, c
 
         job_ids = list(EmailJob.objects.filter(recipient__in=emails).values_list("id", flat=True))
         wait_final(job_ids, timeout=30)
-        figures["records"] = records_agree(job_ids, sink)
+        figures["records"] = records_agree(job_ids, sink.recipients())
     return figures
 
 
@@ -147,8 +147,15 @@ def wait_final(job_ids, timeout):
     return None
 
 
-def records_agree(job_ids, sink):
-    """Job rows per status against the messages the SMTP sink received for them."""
+def records_agree(job_ids, received):
+    """Job rows per status against ``received``, the recipients of the messages the SMTP server got.
+
+    They agree when every job succeeded and its email arrived exactly once:
+    no job without its email (lost), none left queued, running or retrying
+    (stuck), no email twice.
+    """
+    from collections import Counter
+
     from django.db.models import Count
 
     from jobs.models import EmailJob
@@ -156,19 +163,19 @@ def records_agree(job_ids, sink):
     jobs = EmailJob.objects.filter(id__in=job_ids)
     by_status = dict(jobs.values_list("status").annotate(n=Count("id")).order_by())
     recipients = set(jobs.values_list("recipient", flat=True))
-    arrivals = sink.arrivals()
-    received = sum(len(arrivals.get(r, [])) for r in recipients)
-    duplicates = sum(len(arrivals.get(r, [])) - 1 for r in recipients if len(arrivals.get(r, [])) > 1)
+    arrived = Counter(to for to in received if to in recipients)
     succeeded = by_status.get("succeeded", 0)
-    not_final = sum(n for status, n in by_status.items() if status not in FINAL)
+    stuck = sum(n for status, n in by_status.items() if status not in FINAL)
+    lost = len(recipients) - len(arrived)
+    duplicates = sum(n - 1 for n in arrived.values())
     return {
         "jobs": len(job_ids),
         "rows_by_status": by_status,
-        "smtp_received": received,
-        "lost": len(job_ids) - received,
+        "smtp_received": sum(arrived.values()),
+        "lost": lost,
+        "stuck": stuck,
         "duplicates": duplicates,
-        "stuck": not_final,
-        "agree": succeeded == received == len(job_ids) and not_final == 0 and duplicates == 0,
+        "agree": succeeded == sum(arrived.values()) == len(job_ids) and not (lost or stuck or duplicates),
     }
 
 
@@ -182,7 +189,7 @@ def herald_burst(stack, web, users, *, processes):
     finally:
         stack.stop(worker)
     delivered["all_rows_final_after_last_email_ms"] = None if lag is None else round(lag * 1000, 1)
-    return {"enqueue": enqueue, "delivery": delivered, "records": records_agree(job_ids, stack.sink)}
+    return {"enqueue": enqueue, "delivery": delivered, "records": records_agree(job_ids, stack.sink.recipients())}
 
 
 def bare_burst(stack, users, *, processes=1):
