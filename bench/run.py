@@ -20,6 +20,7 @@ SIZES = {
     "full": {
         "clients": 8,
         "signups": 96,
+        "single_signups": 24,
         "slow_signups": 48,
         "low_rate": 5,
         "low_rate_signups": 150,
@@ -31,6 +32,7 @@ SIZES = {
     "tiny": {
         "clients": 8,
         "signups": 16,
+        "single_signups": 4,
         "slow_signups": 8,
         "low_rate": 5,
         "low_rate_signups": 10,
@@ -41,6 +43,7 @@ SIZES = {
     },
 }
 SMTP_DELAY_S = 2.0
+INLINE_SIGNUP = "/bench/signup-inline/"
 
 
 def parse_args(argv):
@@ -84,7 +87,12 @@ def benchmark(stack, size):
 
     web = timeline.run("start gunicorn", stack.web)
     worker = timeline.run("start worker", stack.worker, processes=1, threads=8)
+    timeline.run("warm up Herald's web server", cases.warm_up, stack, web)
     time.sleep(2)  # let the worker go idle: the low-rate case measures the idle path
+    out["signup_one_at_a_time"] = timeline.run(
+        "signups one at a time", cases.signups, stack, web,
+        prefix="single", count=sizes["single_signups"], clients=1,
+    )
     out["low_rate"] = timeline.run(
         "delivery at a low rate", cases.signups, stack, web,
         prefix="low", count=sizes["low_rate_signups"], rate=sizes["low_rate"], clients=clients,
@@ -102,14 +110,15 @@ def benchmark(stack, size):
     stack.stop(worker)
 
     inline = timeline.run("start gunicorn (synchronous baseline)", stack.web, settings_module=BENCH_SETTINGS)
+    timeline.run("warm up the baseline's web server", cases.warm_up, stack, inline, path=INLINE_SIGNUP)
     out["sync_instant"] = timeline.run(
         "synchronous signup, SMTP instant", cases.signups, stack, inline,
-        prefix="sync-fast", count=sizes["signups"], clients=clients, path="/bench/signup-inline/", tracked=False,
+        prefix="sync-fast", count=sizes["signups"], clients=clients, path=INLINE_SIGNUP, tracked=False,
     )
     stack.sink.delay = SMTP_DELAY_S
     out["sync_smtp_2s"] = timeline.run(
         "synchronous signup, SMTP 2 s", cases.signups, stack, inline,
-        prefix="sync-slow", count=sizes["slow_signups"], clients=clients, path="/bench/signup-inline/",
+        prefix="sync-slow", count=sizes["slow_signups"], clients=clients, path=INLINE_SIGNUP,
         tracked=False,
     )
     stack.sink.delay = 0

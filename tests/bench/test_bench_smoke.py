@@ -17,7 +17,7 @@ from tests.support.processes import PROJECT_DIR
 
 pytestmark = pytest.mark.integration
 
-LATENCY_CASES = ("low_rate", "signup_instant", "signup_smtp_2s", "sync_instant", "sync_smtp_2s")
+LATENCY_CASES = ("signup_one_at_a_time", "low_rate", "signup_instant", "signup_smtp_2s", "sync_instant", "sync_smtp_2s")
 BURST_CASES = ("burst_1_process", "burst_2_processes")
 
 
@@ -59,6 +59,7 @@ def test_tiny_benchmark_measures_every_case(tmp_path):
     assert out["bare_1_process"]["delivery"]["emails_per_s"] > 0
     assert results["derived"]["tracked_over_bare"] > 0
     assert results["derived"]["records_agree"] is True
+    assert all(isinstance(target["met"], bool) for target in results["derived"]["targets"].values())
     admin = out["admin"]
     assert admin["rows"] > 0
     for page in admin["pages"].values():
