@@ -143,7 +143,11 @@ def benchmark(stack, size):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     print(f"Herald benchmark ({args.size}); real processes on 127.0.0.1, {report.cpu_summary()}", flush=True)
-    results = run_with_cleanup(lambda stack: benchmark(stack, args.size), Stack())
+    try:
+        results = run_with_cleanup(lambda stack: benchmark(stack, args.size), Stack())
+    except KeyboardInterrupt as stop:
+        print(f"\nInterrupted ({str(stop) or 'Ctrl-C'}); every process the benchmark started is stopped.", flush=True)
+        sys.exit(130)
     results["derived"] = report.derive(results)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print()
