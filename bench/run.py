@@ -20,7 +20,7 @@ SIZES = {
     "full": {
         "clients": 8,
         "signups": 96,
-        "single_signups": 24,
+        "single_signups": 40,
         "slow_signups": 48,
         "low_rate": 5,
         "low_rate_signups": 150,
@@ -75,20 +75,31 @@ class Timeline:
 
 
 def benchmark(stack, size):
+    """Every case, in an order that leaves each the machine it needs; the results dict."""
     sizes = SIZES[size]
-    clients = sizes["clients"]
     results = {"size": size, "sizes": sizes, "machine": report.machine(), "cases": {}}
-    out = results["cases"]
     timeline = Timeline()
     timeline.run("start redis-server, SMTP sink, scratch database", stack.start)
-    out["password_hash"] = timeline.run(
-        "password hash", cases.password_hash, repeat=sizes["hash_repeat"], concurrency=clients
+    results["cases"]["password_hash"] = timeline.run(
+        "password hash", cases.password_hash, repeat=sizes["hash_repeat"], concurrency=sizes["clients"]
     )
-
     web = timeline.run("start gunicorn", stack.web)
+    results["cases"].update(herald_signups(stack, web, sizes, timeline))
+    results["cases"].update(synchronous_signups(stack, sizes, timeline))
+    results["cases"].update(bursts(stack, web, sizes, timeline))
+    results["cases"]["admin"] = timeline.run(
+        "admin at scale", cases.admin_pages, stack, web, rows=sizes["admin_rows"], repeat=sizes["admin_repeat"]
+    )
+    results["timeline_s"] = {**timeline.parts, "total": timeline.total}
+    return results
+
+
+def herald_signups(stack, web, sizes, timeline):
+    """Signup and delivery latency through Herald, one worker process idle between emails."""
+    out, clients = {}, sizes["clients"]
     worker = timeline.run("start worker", stack.worker, processes=1, threads=8)
     timeline.run("warm up Herald's web server", cases.warm_up, stack, web)
-    time.sleep(2)  # let the worker go idle: the low-rate case measures the idle path
+    time.sleep(2)  # let the worker go idle: the delivery cases measure the idle path
     out["signup_one_at_a_time"] = timeline.run(
         "signups one at a time", cases.signups, stack, web,
         prefix="single", count=sizes["single_signups"], clients=1,
@@ -108,7 +119,12 @@ def benchmark(stack, size):
     )
     stack.sink.delay = 0
     stack.stop(worker)
+    return out
 
+
+def synchronous_signups(stack, sizes, timeline):
+    """The baseline: the same signup with the email sent inside the request."""
+    out, clients = {}, sizes["clients"]
     inline = timeline.run("start gunicorn (synchronous baseline)", stack.web, settings_module=BENCH_SETTINGS)
     timeline.run("warm up the baseline's web server", cases.warm_up, stack, inline, path=INLINE_SIGNUP)
     out["sync_instant"] = timeline.run(
@@ -118,26 +134,25 @@ def benchmark(stack, size):
     stack.sink.delay = SMTP_DELAY_S
     out["sync_smtp_2s"] = timeline.run(
         "synchronous signup, SMTP 2 s", cases.signups, stack, inline,
-        prefix="sync-slow", count=sizes["slow_signups"], clients=clients, path=INLINE_SIGNUP,
-        tracked=False,
+        prefix="sync-slow", count=sizes["slow_signups"], clients=clients, path=INLINE_SIGNUP, tracked=False,
     )
     stack.sink.delay = 0
     stack.stop(inline)
+    return out
 
+
+def bursts(stack, web, sizes, timeline):
+    """Throughput: queued jobs drained by Herald (1 and 2 processes) and by the bare actor."""
     users = timeline.run("create burst users", cases.create_inactive_users, "burst", sizes["burst"])
-    out["burst_1_process"] = timeline.run(
-        "burst, Herald, 1 worker process", cases.herald_burst, stack, web, users, processes=1
-    )
-    out["bare_1_process"] = timeline.run("burst, bare actor, 1 worker process", cases.bare_burst, stack, users)
-    out["burst_2_processes"] = timeline.run(
-        "burst, Herald, 2 worker processes", cases.herald_burst, stack, web, users, processes=2
-    )
-
-    out["admin"] = timeline.run(
-        "admin at scale", cases.admin_pages, stack, web, rows=sizes["admin_rows"], repeat=sizes["admin_repeat"]
-    )
-    results["timeline_s"] = {**timeline.parts, "total": timeline.total}
-    return results
+    return {
+        "burst_1_process": timeline.run(
+            "burst, Herald, 1 worker process", cases.herald_burst, stack, web, users, processes=1
+        ),
+        "bare_1_process": timeline.run("burst, bare actor, 1 worker process", cases.bare_burst, stack, users),
+        "burst_2_processes": timeline.run(
+            "burst, Herald, 2 worker processes", cases.herald_burst, stack, web, users, processes=2
+        ),
+    }
 
 
 def main(argv=None):

@@ -28,7 +28,6 @@ BENCH_ENV = {
     "DEBUG": "False",
     "RATE_LIMIT_SIGNUP": "0",
     "RATE_LIMIT_RESEND": "0",
-    "LOG_LEVEL": "WARNING",
 }
 HERALD_SETTINGS = "config.settings"
 BENCH_SETTINGS = "bench.settings"
