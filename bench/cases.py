@@ -25,7 +25,7 @@ def password_hash(*, repeat, concurrency):
     lock = threading.Lock()
 
     def hasher():
-        times = load.time_calls(lambda: make_password(load.PASSWORD), max(1, repeat // 2))
+        times = load.time_calls(lambda: make_password(load.PASSWORD), max(1, repeat // 4))
         with lock:
             together.extend(times)
 

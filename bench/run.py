@@ -26,7 +26,7 @@ SIZES = {
         "low_rate_signups": 150,
         "burst": 2000,
         "admin_rows": 1_000_000,
-        "hash_repeat": 8,
+        "hash_repeat": 20,
         "admin_repeat": 3,
     },
     "tiny": {
