@@ -35,6 +35,20 @@ def wake_key(namespace, queue_name):
 class WakeupRedisBroker(RedisBroker):
     """A RedisBroker whose consumers wake on enqueue rather than on a timer."""
 
+    def __init__(self, *, url=None, socket_timeout=None, socket_connect_timeout=None, **options):
+        # Bounded socket waits: a hung Redis fails an enqueue within seconds
+        # (the job stays in the database and the relay sends it) instead of
+        # hanging the signup request. They must exceed the consumers' blocking
+        # wait for wake-ups (the worker timeout, 1 s).
+        if url and (socket_timeout or socket_connect_timeout):
+            pool = redis.ConnectionPool.from_url(
+                url, socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout
+            )
+            options["client"] = redis.Redis(connection_pool=pool)
+        else:
+            options["url"] = url
+        super().__init__(**options)
+
     @property
     def consumer_class(self):
         return _WakeupConsumer

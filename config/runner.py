@@ -68,7 +68,7 @@ def main():
         children.append(
             subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind, "--workers", "2",
-                 "--threads", "4", "--access-logfile", "-"],
+                 "--threads", "8", "--access-logfile", "-"],
                 cwd=BASE_DIR,
             )
         )

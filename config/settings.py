@@ -134,11 +134,15 @@ RATE_LIMIT_RESEND = env("RATE_LIMIT_RESEND", default="1/3m")
 # --------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
+# Longest wait for one Redis call (broker, cache); longer than the consumers' 1 s blocking wait.
+REDIS_SOCKET_TIMEOUT_S = env.float("REDIS_SOCKET_TIMEOUT_S", default=10)
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "herald",
+        "OPTIONS": {"socket_timeout": REDIS_SOCKET_TIMEOUT_S, "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S},
     }
 }
 RATELIMIT_USE_CACHE = "default"
@@ -179,6 +183,8 @@ DRAMATIQ_BROKER = {
     "OPTIONS": {
         "url": REDIS_URL,
         "heartbeat_timeout": JOBS_HEARTBEAT_TIMEOUT_MS,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
     },
     "MIDDLEWARE": [
         "dramatiq.middleware.AgeLimit",

@@ -1,9 +1,12 @@
 """The wake-up broker: an idle consumer fetches as soon as a message is enqueued."""
 
+import socket
 import threading
 import time
 
 import dramatiq
+import pytest
+import redis
 
 from config.broker import WakeupRedisBroker
 from jobs.relay import RelayMiddleware
@@ -46,3 +49,23 @@ def test_requeue_dead_workers_returns_their_messages(settings):
 
 def test_relay_middleware_is_installed(broker):
     assert any(isinstance(m, RelayMiddleware) for m in broker.middleware)
+
+
+def test_a_hung_redis_fails_an_enqueue_within_the_socket_timeout():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts connections, never answers
+    try:
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        hung = WakeupRedisBroker(url=url, namespace="hung-test", socket_timeout=0.5, socket_connect_timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(redis.RedisError):
+            hung.enqueue(dramatiq.Message("q", "a", (), {}, {}))
+        assert time.monotonic() - started < 5
+    finally:
+        silent.close()
+
+
+def test_the_configured_broker_bounds_its_socket_waits(broker, settings):
+    kwargs = broker.client.connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == settings.REDIS_SOCKET_TIMEOUT_S
