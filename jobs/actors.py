@@ -44,23 +44,35 @@ def send_confirmation_email(job_id):
         # An earlier delivery of this message sent the email but could not record it.
         tracking.record_sent_earlier(job_id, options[SENT_REPLY])
         return {"job_id": job_id, "status": "succeeded", "smtp_reply": options[SENT_REPLY]}
+    claiming = {
+        "worker_id": dramatiq.get_broker().broker_id,
+        "message_id": message.message_id if message else "",
+    }
+    # Outside a worker (called directly) there is no retry to come.
+    retries = options.get("retries", 0) if message else settings.JOBS_MAX_RETRIES
+    with send_slots.shared():
+        claim = tracking.claim_job(job_id, first_hand=True, **claiming)
+        if claim is not None:
+            return _send_and_record(claim, options, retries=retries)
+    # A duplicate delivery, or a job that lost an attempt to a dying worker.
     with send_slots.slot(alone=tracking.is_suspect(job_id)):
-        claim = tracking.claim_job(
-            job_id,
-            worker_id=dramatiq.get_broker().broker_id,
-            message_id=message.message_id if message else "",
-        )
+        claim = tracking.claim_job(job_id, **claiming)
         if claim is None:
             logger.info("job=%s skipped: already sent, failed or held by another delivery", job_id)
             return {"job_id": job_id, "status": "skipped"}
-        reply = _send(claim, retries=options.get("retries", 0) if message else settings.JOBS_MAX_RETRIES)
-        try:
-            tracking.record_success(claim, reply)
-        except DatabaseError:
-            # The retry of this message carries the reply, so it records instead of sending again.
-            options[SENT_REPLY] = reply
-            raise
-    return {"job_id": job_id, "status": "succeeded", "smtp_reply": reply}
+        return _send_and_record(claim, options, retries=retries)
+
+
+def _send_and_record(claim, options, *, retries):
+    """Send the claimed job's email and record the outcome; re-raise failures for Retries."""
+    reply = _send(claim, retries=retries)
+    try:
+        tracking.record_success(claim, reply)
+    except DatabaseError:
+        # The retry of this message carries the reply, so it records instead of sending again.
+        options[SENT_REPLY] = reply
+        raise
+    return {"job_id": claim.job.pk, "status": "succeeded", "smtp_reply": reply}
 
 
 def _send(claim, *, retries):

@@ -15,7 +15,7 @@ burst of worker threads on SQLite loses none of them.
 import time
 import traceback as tb
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -34,9 +34,17 @@ DB_WRITE_TRIES = 8
 
 @dataclass
 class Claim:
+    """A job held by this delivery; its attempt row is written once, when the attempt ends."""
+
     job: EmailJob
-    attempt: EmailAttempt
+    worker_id: str
+    message_id: str
+    started_at: datetime
     started: float
+
+    @property
+    def number(self):
+        return self.job.attempts
 
 
 def with_db_retry(fn, *args, **kwargs):
@@ -50,18 +58,20 @@ def with_db_retry(fn, *args, **kwargs):
             time.sleep(0.05 * 2**n)
 
 
-def claim_job(job_id, *, worker_id, message_id):
+def claim_job(job_id, *, worker_id, message_id, first_hand=False):
     """Take the job for this worker, or return None if another delivery owns it.
 
     A job is claimable when it is queued or retrying, or when it is running
     under a worker that has died. Taking over from a dead worker counts a lost
     attempt; after ``JOBS_MAX_LOST_ATTEMPTS`` the job is failed instead of sent
-    again (a message that kills its worker must not loop forever).
+    again (a message that kills its worker must not loop forever). With
+    ``first_hand`` only a queued or retrying job that never lost an attempt is
+    claimed: the common case, which needs no other look at the row.
     """
-    return with_db_retry(_claim_job, job_id, worker_id=worker_id, message_id=message_id)
+    return with_db_retry(_claim_job, job_id, worker_id=worker_id, message_id=message_id, first_hand=first_hand)
 
 
-def _claim_job(job_id, *, worker_id, message_id):
+def _claim_job(job_id, *, worker_id, message_id, first_hand):
     now = timezone.now()
     taking = {
         "status": Status.RUNNING,
@@ -73,20 +83,23 @@ def _claim_job(job_id, *, worker_id, message_id):
     }
     with transaction.atomic():
         pending = EmailJob.objects.filter(pk=job_id, status__in=EmailJob.PENDING_STATUSES)
+        if first_hand:
+            pending = pending.filter(lost_attempts=0)
         if not pending.update(**taking):
-            if not _take_over_from_dead_worker(job_id, taking, now):
+            if first_hand or not _take_over_from_dead_worker(job_id, taking, now):
                 return None
         job = EmailJob.objects.select_related("user").get(pk=job_id)  # the email needs the user
-        if job.status != Status.RUNNING:
-            return None  # failed as a poison message by the take-over
-        attempt = EmailAttempt.objects.create(
-            job=job, number=job.attempts, message_id=message_id, worker=worker_id, started_at=now
-        )
-    return Claim(job=job, attempt=attempt, started=time.monotonic())
+    if job.status != Status.RUNNING:
+        return None  # failed as a poison message by the take-over
+    return Claim(job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic())
 
 
 def _take_over_from_dead_worker(job_id, taking, now):
-    row = EmailJob.objects.filter(pk=job_id, status=Status.RUNNING).values("claimed_by", "claimed_at").first()
+    row = (
+        EmailJob.objects.filter(pk=job_id, status=Status.RUNNING)
+        .values("claimed_by", "claimed_at", "message_id")
+        .first()
+    )
     if row is None or not claimant_is_dead(row["claimed_by"], row["claimed_at"], now):
         return False
     held = EmailJob.objects.filter(
@@ -94,11 +107,23 @@ def _take_over_from_dead_worker(job_id, taking, now):
     )
     if not held.update(**taking, lost_attempts=F("lost_attempts") + 1):
         return False
-    message = f"The worker process {row['claimed_by'] or '?'} died during this attempt."
-    EmailAttempt.objects.filter(job_id=job_id, outcome=Outcome.RUNNING).update(
-        outcome=Outcome.LOST, finished_at=now, error_class="WorkerLostError", error_message=message
-    )
     job = EmailJob.objects.get(pk=job_id)
+    EmailAttempt.objects.bulk_create(
+        [
+            EmailAttempt(
+                job_id=job_id,
+                number=job.attempts - 1,
+                message_id=row["message_id"],
+                worker=row["claimed_by"],
+                started_at=row["claimed_at"] or now,
+                finished_at=now,
+                outcome=Outcome.LOST,
+                error_class="WorkerLostError",
+                error_message=f"The worker process {row['claimed_by'] or '?'} died during this attempt.",
+            )
+        ],
+        ignore_conflicts=True,
+    )
     if job.lost_attempts >= settings.JOBS_MAX_LOST_ATTEMPTS:
         EmailJob.objects.filter(pk=job_id).update(
             status=Status.FAILED,
@@ -152,10 +177,25 @@ def record_sent_earlier(job_id, smtp_reply):
 def _record_sent_earlier(job_id, smtp_reply):
     now = timezone.now()
     with transaction.atomic():
-        EmailAttempt.objects.filter(job_id=job_id, outcome=Outcome.RUNNING).update(
-            outcome=Outcome.SUCCEEDED, finished_at=now, smtp_reply=smtp_reply
+        job = EmailJob.objects.filter(pk=job_id).exclude(status__in=EmailJob.FINAL_STATUSES).first()
+        if job is None:
+            return
+        EmailAttempt.objects.bulk_create(
+            [
+                EmailAttempt(
+                    job=job,
+                    number=job.attempts,
+                    message_id=job.message_id,
+                    worker=job.claimed_by,
+                    started_at=job.claimed_at or now,
+                    finished_at=now,
+                    outcome=Outcome.SUCCEEDED,
+                    smtp_reply=smtp_reply,
+                )
+            ],
+            ignore_conflicts=True,
         )
-        EmailJob.objects.filter(pk=job_id).exclude(status__in=EmailJob.FINAL_STATUSES).update(
+        EmailJob.objects.filter(pk=job_id).update(
             status=Status.SUCCEEDED, result=smtp_reply, finished_at=now, claimed_by=""
         )
 
@@ -184,22 +224,29 @@ def _finish(claim, *, outcome, status, smtp_reply="", error_class="", error_mess
         job_fields["finished_at"] = now
     if error_message:
         job_fields.update(last_error=error_message, last_traceback=traceback)
+    attempt = EmailAttempt(
+        job=claim.job,
+        number=claim.number,
+        message_id=claim.message_id,
+        worker=claim.worker_id,
+        started_at=claim.started_at,
+        finished_at=now,
+        duration_ms=duration_ms,
+        outcome=outcome,
+        smtp_reply=smtp_reply,
+        error_class=error_class,
+        error_message=error_message,
+        traceback=traceback,
+    )
     with transaction.atomic():
-        EmailAttempt.objects.filter(pk=claim.attempt.pk).update(
-            outcome=outcome,
-            finished_at=now,
-            duration_ms=duration_ms,
-            smtp_reply=smtp_reply,
-            error_class=error_class,
-            error_message=error_message,
-            traceback=traceback,
-        )
+        # A take-over may already have written this attempt as lost: that record stays.
+        EmailAttempt.objects.bulk_create([attempt], ignore_conflicts=True)
         # Only the claim holder writes the outcome: if a take-over happened
         # meanwhile, the new holder's record wins.
-        EmailJob.objects.filter(pk=claim.job.pk, claimed_by=claim.attempt.worker, status=Status.RUNNING).update(
+        EmailJob.objects.filter(pk=claim.job.pk, claimed_by=claim.worker_id, status=Status.RUNNING).update(
             **job_fields
         )
-    logs.log_attempt(claim.attempt, outcome=outcome, duration_ms=duration_ms, error_class=error_class)
+    logs.log_attempt(attempt, outcome=outcome, duration_ms=duration_ms, error_class=error_class)
 
 
 def retry_delay_bound(attempts):

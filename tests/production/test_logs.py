@@ -33,7 +33,7 @@ def test_a_successful_attempt_logs_one_info_line(db, caplog):
     assert record.levelno == logging.INFO
     assert record.fields == {
         "job_id": job.pk, "message_id": "msg-1", "attempt": 1, "outcome": "succeeded",
-        "duration_ms": EmailAttempt.objects.get(pk=claim.attempt.pk).duration_ms,
+        "duration_ms": EmailAttempt.objects.get(job=claim.job, number=claim.number).duration_ms,
         "worker": "w1", "error_class": "",
     }
     assert f"job={job.pk} message=msg-1 attempt=1 outcome=succeeded duration_ms=" in record.getMessage()
