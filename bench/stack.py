@@ -86,7 +86,7 @@ class Stack:
         return process
 
     def web(self, *, settings_module=HERALD_SETTINGS):
-        """Start gunicorn as ``make run`` does (2 workers × 4 threads) and wait until it answers.
+        """Start gunicorn as ``make run`` does (2 workers × 8 threads) and wait until it answers.
 
         Herald's web server listens on the port the workers' links name; any
         other gets a port of its own, so both may run at once.
@@ -97,7 +97,7 @@ class Stack:
         env = {**self.env, "DJANGO_SETTINGS_MODULE": settings_module}
         if settings_module != HERALD_SETTINGS:
             env["SITE_URL"] = f"http://127.0.0.1:{free_port()}"
-        process = start_web(env, workers=2, threads=4, name="bench-web")
+        process = start_web(env, workers=2, threads=8, name="bench-web")
         self.processes.append(process)
         return process
 
