@@ -19,11 +19,8 @@ def activation_url(user):
     return f"{settings.SITE_URL}{path}"
 
 
-def build_confirmation_email(job):
-    """The confirmation message for ``job``'s user, ready to send."""
-    user = job.user
-    if user is None:
-        raise LookupError(f"The user of job {job.pk} has been deleted.")
+def confirmation_parts(user):
+    """``(subject, text, html)`` of the confirmation email for ``user``."""
     context = {
         "user": user,
         "activation_url": activation_url(user),
@@ -32,12 +29,25 @@ def build_confirmation_email(job):
     }
     # A subject with a line break would be a header injection: keep it on one line.
     subject = " ".join(render_to_string("emails/confirmation_subject.txt", context).split())
+    return (
+        subject,
+        render_to_string("emails/confirmation.txt", context),
+        render_to_string("emails/confirmation.html", context),
+    )
+
+
+def build_confirmation_email(job):
+    """The confirmation message for ``job``'s user, ready to send."""
+    user = job.user
+    if user is None:
+        raise LookupError(f"The user of job {job.pk} has been deleted.")
+    subject, text, html = confirmation_parts(user)
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string("emails/confirmation.txt", context),
+        body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[job.recipient],
         headers={"X-Herald-Job": str(job.pk)},
     )
-    message.attach_alternative(render_to_string("emails/confirmation.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
     return message
