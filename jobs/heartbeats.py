@@ -1,9 +1,13 @@
-"""Worker liveness, read from the heartbeats Dramatiq's Redis broker keeps.
+"""Worker liveness, read from Redis.
 
-Every broker call a worker process makes (each fetch, at least once per
-worker timeout, and each ack) stamps its ``broker_id`` in the sorted set
-``<namespace>:__heartbeats__``. A worker whose stamp is older than the
-heartbeat timeout is dead: the broker itself requeues its messages then.
+Two records, for two questions:
+- Dramatiq's broker heartbeats: every broker call a process makes (each
+  fetch, at least once per worker timeout, and each ack) stamps its
+  ``broker_id`` in ``<namespace>:__heartbeats__``. A claim whose holder's
+  heartbeat is older than the heartbeat timeout may be taken over; the broker
+  requeues that worker's messages too. Web processes appear here as well.
+- Herald's worker stamps (``jobs.relay``), written only by ``rundramatiq``
+  processes: how many workers are alive, for the admin, health and metrics.
 """
 
 import functools
@@ -32,7 +36,7 @@ PROBE_TIMEOUT_S = 2.0
 
 @functools.cache
 def probe_client():
-    """A Redis client on the broker's server that gives up quickly (the broker's own waits forever)."""
+    """A Redis client on the broker's server that gives up sooner than the broker's own (REDIS_SOCKET_TIMEOUT_S)."""
     return redis.Redis.from_url(
         settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT_S, socket_connect_timeout=PROBE_TIMEOUT_S
     )
