@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from tests import plugin
+from tests.support import inprocess
 from tests.support.processes import herald_env, start_web, start_worker
 from tests.support.smtp import SmtpSink
 
@@ -71,7 +72,6 @@ def processes():
 @pytest.fixture
 def in_process_worker(transactional_db, broker):
     """A Dramatiq worker in this process's threads, against the real Redis broker."""
-    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
-    worker.start()
+    worker = inprocess.start_worker(broker)
     yield worker
-    worker.stop()
+    inprocess.stop_worker(broker, worker)

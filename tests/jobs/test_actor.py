@@ -7,6 +7,7 @@ from jobs.actors import send_confirmation_email
 from jobs.models import EmailAttempt, EmailJob
 from jobs.services import enqueue_confirmation
 from tests.jobs.factories import make_user
+from tests.support.inprocess import drain
 
 Status = EmailJob.Status
 
@@ -24,10 +25,7 @@ def enqueue_for(email):
 
 
 def finish(broker, worker):
-    broker.join("emails", timeout=20_000)
-    broker.join("emails.DQ", timeout=20_000)
-    broker.join("emails", timeout=20_000)
-    worker.join()
+    drain(broker, worker)
 
 
 def test_sends_once_and_records_the_smtp_reply(smtp_settings, smtp_sink, broker, in_process_worker):

@@ -8,6 +8,7 @@ from jobs.models import EmailJob
 from jobs.services import enqueue_confirmation
 from tests.jobs.factories import make_user
 from tests.support.checks import assert_exactly_one_email_each
+from tests.support.inprocess import drain
 
 pytestmark = pytest.mark.reliability
 
@@ -35,9 +36,7 @@ def fail_first_call(monkeypatch, name):
 def run(broker, worker, email):
     with transaction.atomic():
         job = enqueue_confirmation(user=make_user(email))
-    for queue in ("emails", "emails.DQ", "emails"):
-        broker.join(queue, timeout=20_000)
-    worker.join()
+    drain(broker, worker)
     job.refresh_from_db()
     return job
 
