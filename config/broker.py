@@ -25,6 +25,10 @@ from dramatiq.errors import ConnectionClosed
 MAX_WAKE_TOKENS = 64
 # How long a consumer whose prefetch is all in flight waits before looking again.
 SATURATED_WAIT_S = 0.005
+# Shorter waits sleep instead of blocking in Redis. Redis truncates a BLPOP
+# timeout to whole milliseconds after converting it from seconds, so 0.001 s
+# can become 0, which means "block forever" (until the socket times out).
+MIN_BLOCK_MS = 2
 
 
 def wake_key(namespace, queue_name):
@@ -125,5 +129,7 @@ class _WakeupConsumer(_RedisConsumer):
             if due_in_ms <= 0:
                 return  # the worker re-enqueues it as soon as we return
             backoff_ms = min(backoff_ms, due_in_ms)
-        # BLPOP's timeout 0 would mean forever.
-        self.broker.client.blpop([wake_key(self.broker.namespace, self.queue_name)], max(backoff_ms, 1) / 1000)
+        if backoff_ms < MIN_BLOCK_MS:
+            time.sleep(max(backoff_ms, 0) / 1000)
+            return
+        self.broker.client.blpop([wake_key(self.broker.namespace, self.queue_name)], backoff_ms / 1000)

@@ -80,3 +80,16 @@ def test_the_delay_queue_consumer_is_back_when_its_message_is_due(settings):
     late = time.time() - due
 
     assert late < 0.5, late
+
+
+def test_a_one_millisecond_wait_does_not_block_until_the_socket_times_out(settings):
+    # Redis truncates a BLPOP timeout of 0.001 s to 0, which means "forever":
+    # a consumer whose delayed message is due in 1 ms must not ask for that.
+    broker = WakeupRedisBroker(url=settings.REDIS_URL, namespace="wake-1ms", socket_timeout=3)
+    broker.declare_queue("q")
+    consumer = idle_consumer(broker, dq_name("q"))
+
+    started = time.monotonic()
+    consumer._wait_for_wake(1)
+
+    assert time.monotonic() - started < 0.5
