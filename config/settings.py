@@ -85,6 +85,8 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, with the threads of a process queueing for the write lock (config/db/base.py).
+    DATABASES["default"]["ENGINE"] = "config.db"
     # Several worker threads write job rows at once. WAL lets readers run
     # beside the writer, IMMEDIATE takes the write lock at BEGIN (no deadlocking
     # upgrade from a read lock), and the busy timeout queues writers instead of

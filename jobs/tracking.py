@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -73,25 +73,47 @@ def claim_job(job_id, *, worker_id, message_id, first_hand=False):
 
 def _claim_job(job_id, *, worker_id, message_id, first_hand):
     now = timezone.now()
-    taking = {
-        "status": Status.RUNNING,
-        "claimed_by": worker_id,
-        "claimed_at": now,
-        "attempts": F("attempts") + 1,
-        "last_attempt_at": now,
-        "message_id": message_id,
-    }
     with transaction.atomic():
-        pending = EmailJob.objects.filter(pk=job_id, status__in=EmailJob.PENDING_STATUSES)
-        if first_hand:
-            pending = pending.filter(lost_attempts=0)
-        if not pending.update(**taking):
-            if first_hand or not _take_over_from_dead_worker(job_id, taking, now):
-                return None
-        job = EmailJob.objects.select_related("user").get(pk=job_id)  # the email needs the user
-    if job.status != Status.RUNNING:
-        return None  # failed as a poison message by the take-over
+        job = _take(job_id, worker_id=worker_id, message_id=message_id, now=now, first_hand=first_hand)
+        if job is None and not first_hand:
+            taking = {
+                "status": Status.RUNNING,
+                "claimed_by": worker_id,
+                "claimed_at": now,
+                "attempts": F("attempts") + 1,
+                "last_attempt_at": now,
+                "message_id": message_id,
+            }
+            if _take_over_from_dead_worker(job_id, taking, now):
+                job = EmailJob.objects.filter(pk=job_id, status=Status.RUNNING).only(*CLAIMED_FIELDS).first()
+    if job is None:
+        return None  # another delivery holds it, it is finished, or the take-over failed it as poison
     return Claim(job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic())
+
+
+# What a claim loads of the job row; the rest stays deferred (loaded on access).
+CLAIMED_FIELDS = ("id", "user_id", "recipient", "status", "attempts")  # in the model's field order
+
+
+def _take(job_id, *, worker_id, message_id, now, first_hand):
+    """The one conditional UPDATE that claims a pending job: the job (its claimed fields), or None.
+
+    Written as SQL because it runs for every email: the ORM would spend more
+    building the statement than the database spends running it.
+    """
+    table = connection.ops.quote_name(EmailJob._meta.db_table)
+    pending = ", ".join(["%s"] * len(EmailJob.PENDING_STATUSES))
+    at = connection.ops.adapt_datetimefield_value(now)
+    sql = (
+        f"UPDATE {table} SET status = %s, claimed_by = %s, claimed_at = %s, attempts = attempts + 1, "
+        f"last_attempt_at = %s, message_id = %s WHERE id = %s AND status IN ({pending})"
+        f"{' AND lost_attempts = 0' if first_hand else ''} RETURNING {', '.join(CLAIMED_FIELDS)}"
+    )
+    params = [str(Status.RUNNING), worker_id, at, at, message_id, job_id, *map(str, EmailJob.PENDING_STATUSES)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else EmailJob.from_db(connection.alias, CLAIMED_FIELDS, row)
 
 
 def _take_over_from_dead_worker(job_id, taking, now):
@@ -240,13 +262,53 @@ def _finish(claim, *, outcome, status, smtp_reply="", error_class="", error_mess
     )
     with transaction.atomic():
         # A take-over may already have written this attempt as lost: that record stays.
-        EmailAttempt.objects.bulk_create([attempt], ignore_conflicts=True)
+        _insert_attempt(attempt)
         # Only the claim holder writes the outcome: if a take-over happened
         # meanwhile, the new holder's record wins.
-        EmailJob.objects.filter(pk=claim.job.pk, claimed_by=claim.worker_id, status=Status.RUNNING).update(
-            **job_fields
-        )
+        _update_claimed(claim, job_fields)
     logs.log_attempt(attempt, outcome=outcome, duration_ms=duration_ms, error_class=error_class)
+
+
+# Written as SQL, like the claim: these run for every email.
+ATTEMPT_COLUMNS = (
+    "job_id", "number", "message_id", "worker", "started_at", "finished_at", "duration_ms",
+    "outcome", "smtp_reply", "error_class", "error_message", "traceback",
+)
+
+
+def _insert_attempt(attempt):
+    """Insert ``attempt`` unless the job already has an attempt of that number."""
+    ops = connection.ops
+    values = [_plain(getattr(attempt, column)) for column in ATTEMPT_COLUMNS]
+    for index in (4, 5):  # started_at, finished_at
+        values[index] = ops.adapt_datetimefield_value(values[index])
+    sql = (
+        f"INSERT INTO {ops.quote_name(EmailAttempt._meta.db_table)} ({', '.join(ATTEMPT_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(values))}) ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+
+
+def _update_claimed(claim, fields):
+    """Write ``fields`` to the claimed job if this delivery still holds it."""
+    ops = connection.ops
+    values = [
+        ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else _plain(value)
+        for value in fields.values()
+    ]
+    assignments = ", ".join(f"{ops.quote_name(name)} = %s" for name in fields)
+    sql = (
+        f"UPDATE {ops.quote_name(EmailJob._meta.db_table)} SET {assignments} "
+        "WHERE id = %s AND claimed_by = %s AND status = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, claim.job.pk, claim.worker_id, str(Status.RUNNING)])
+
+
+def _plain(value):
+    """A status or outcome (a str enum) as the plain string a database driver binds."""
+    return str(value) if isinstance(value, str) else value
 
 
 def retry_delay_bound(attempts):

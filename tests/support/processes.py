@@ -22,7 +22,7 @@ LOG_DIR = PROJECT_DIR / "var" / "test-logs"
 def subprocess_database_url():
     """DATABASE_URL of the database this test process uses (the test database)."""
     db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     user, password = (urllib.parse.quote(db[key] or "", safe="") for key in ("USER", "PASSWORD"))
     return f"postgres://{user}:{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
