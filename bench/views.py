@@ -1,10 +1,11 @@
 """The synchronous baseline: signup that sends the confirmation email inside the request."""
 
 from django.contrib.auth import get_user_model
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import SignupForm
+from accounts.views import redirect_with_address
 from bench.mail import send_confirmation_with_send_mail
 
 
@@ -17,6 +18,5 @@ def signup_sending_inline(request):
             email=form.cleaned_data["email"], password=form.cleaned_data["password1"], is_active=False
         )
         send_confirmation_with_send_mail(user)
-        request.session["signup_email"] = user.email
-        return redirect("accounts:signup_done")
+        return redirect_with_address("accounts:signup_done", user.email)
     return render(request, "accounts/signup.html", {"form": form})

@@ -48,6 +48,25 @@ def test_check_your_inbox_page_names_the_address(client):
     assert "Check your inbox" in page.text and "ada@example.com" in page.text
 
 
+def test_signup_writes_no_session_and_the_address_travels_signed(client):
+    from django.contrib.sessions.models import Session
+
+    response = signup(client, "ada@example.com")
+
+    assert not Session.objects.exists()
+    cookie = response.cookies["herald_sent_to"]
+    assert "ada@example.com" not in cookie.value and cookie["httponly"] and cookie["samesite"] == "Lax"
+
+
+def test_a_tampered_address_cookie_is_not_shown(client):
+    signup(client, "ada@example.com")
+    client.cookies["herald_sent_to"] = client.cookies["herald_sent_to"].value.replace(":", "x:", 1)
+
+    page = client.get(reverse("accounts:signup_done"))
+
+    assert page.status_code == 200 and "ada@example.com" not in page.text and "your address" in page.text
+
+
 def test_message_goes_to_the_broker_only_when_the_transaction_commits(
     client, broker, django_capture_on_commit_callbacks
 ):
