@@ -219,6 +219,29 @@ def bare_burst(stack, users, *, processes=1):
     return {"delivery": delivered}
 
 
+def median_round(rounds):
+    """The round with the median emails/s, with every round's rate beside it (and every round's records)."""
+    ranked = sorted(rounds, key=lambda r: r["delivery"]["emails_per_s"] or 0)
+    median = dict(ranked[(len(ranked) - 1) // 2])
+    median["rounds_emails_per_s"] = [r["delivery"]["emails_per_s"] for r in rounds]
+    if "records" in median:
+        median["records_every_round"] = [r["records"] for r in rounds]
+        median["records"] = merge_records([r["records"] for r in rounds])
+    return median
+
+
+def merge_records(records):
+    """Several rounds' :func:`records_agree` figures as one: they agree if every round did."""
+    merged = {"jobs": 0, "rows_by_status": {}, "smtp_received": 0, "lost": 0, "stuck": 0, "duplicates": 0}
+    for one in records:
+        for key in ("jobs", "smtp_received", "lost", "stuck", "duplicates"):
+            merged[key] += one[key]
+        for status, n in one["rows_by_status"].items():
+            merged["rows_by_status"][status] = merged["rows_by_status"].get(status, 0) + n
+    merged["agree"] = all(one["agree"] for one in records)
+    return merged
+
+
 # --------------------------------------------------------------------------
 # Admin at scale
 # --------------------------------------------------------------------------

@@ -111,6 +111,11 @@ def _records_row(label, records):
     )
 
 
+def _rounds(case):
+    rates = case.get("rounds_emails_per_s") or [case["delivery"]["emails_per_s"]]
+    return f"median of {', '.join(_fmt(r) for r in rates)}"
+
+
 def table(results):
     out, derived, sizes = results["cases"], results["derived"], results["sizes"]
     clients = sizes["clients"]
@@ -151,10 +156,10 @@ def table(results):
     lines += ["", _row(f"Throughput ({one['enqueue']['jobs']} queued jobs, 8 threads per process)", ["per s"])]
     lines.append(_row(f"web tier enqueue (POST /accounts/resend/, {clients} visitors)",
                       [_fmt(one["enqueue"]["enqueue_per_s"])]))
-    lines.append(_row("Herald emails, 1 worker process", [_fmt(one["delivery"]["emails_per_s"])]))
+    lines.append(_row(f"Herald emails, 1 worker process ({_rounds(one)})", [_fmt(one["delivery"]["emails_per_s"])]))
     lines.append(_row("Herald emails, 2 worker processes", [_fmt(two["delivery"]["emails_per_s"])]))
-    lines.append(_row("bare actor (send_mail, no tracking), 1 process", [_fmt(bare["delivery"]["emails_per_s"])]))
-    lines.append(_row("Herald / bare actor", [_fmt(derived["tracked_over_bare"])]))
+    lines.append(_row(f"bare actor, no tracking, 1 process ({_rounds(bare)})", [_fmt(bare["delivery"]["emails_per_s"])]))
+    lines.append(_row("Herald / bare actor (medians)", [_fmt(derived["tracked_over_bare"])]))
 
     lines += ["", "Job records against the SMTP sink"]
     for case, label in (

@@ -57,6 +57,8 @@ def test_tiny_benchmark_measures_every_case(tmp_path):
         assert out[case]["delivery"]["emails_per_s"] > 0
         assert out[case]["records"]["agree"], out[case]["records"]
     assert out["bare_1_process"]["delivery"]["emails_per_s"] > 0
+    assert len(out["burst_1_process"]["rounds_emails_per_s"]) == len(out["bare_1_process"]["rounds_emails_per_s"]) == 2
+    assert all(records["agree"] for records in out["burst_1_process"]["records_every_round"])
     assert results["derived"]["tracked_over_bare"] > 0
     assert results["derived"]["records_agree"] is True
     assert all(isinstance(target["met"], bool) for target in results["derived"]["targets"].values())
@@ -65,7 +67,7 @@ def test_tiny_benchmark_measures_every_case(tmp_path):
     for page in admin["pages"].values():
         assert page["status"] == 200 and page["median_ms"] > 0, page
     assert admin["summary_counts"]["median_ms"] > 0
-    assert "Herald / bare actor" in run.stdout and "Admin with" in run.stdout
+    assert "Herald / bare actor (medians)" in run.stdout and "Admin with" in run.stdout
 
 
 def queue_burst(count, prefix):
