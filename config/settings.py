@@ -202,7 +202,7 @@ DRAMATIQ_BROKER = {
     ],
 }
 DRAMATIQ_RESULT_BACKEND = {
-    "BACKEND": "dramatiq.results.backends.redis.RedisBackend",
+    "BACKEND": "config.results.ResultBackend",
     "BACKEND_OPTIONS": {"url": REDIS_URL},
     "MIDDLEWARE_OPTIONS": {"result_ttl": env.int("JOBS_RESULT_TTL_MS", default=24 * 3600 * 1000)},
 }

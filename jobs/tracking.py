@@ -12,12 +12,15 @@ Writes are short transactions, retried on "database is locked", so that a
 burst of worker threads on SQLite loses none of them.
 """
 
+import functools
 import time
 import traceback as tb
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -88,11 +91,45 @@ def _claim_job(job_id, *, worker_id, message_id, first_hand):
                 job = EmailJob.objects.filter(pk=job_id, status=Status.RUNNING).only(*CLAIMED_FIELDS).first()
     if job is None:
         return None  # another delivery holds it, it is finished, or the take-over failed it as poison
+    if job.user_id is not None:
+        # The email needs the user; a deleted one shows as the job's user being None.
+        EmailJob.user.field.set_cached_value(job, load_row(get_user_model(), job.user_id))
     return Claim(job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic())
 
 
 # What a claim loads of the job row; the rest stays deferred (loaded on access).
 CLAIMED_FIELDS = ("id", "user_id", "recipient", "status", "attempts")  # in the model's field order
+
+
+def load_row(model, pk):
+    """``model.objects.filter(pk=pk).first()``, as one prepared SELECT with the ORM's own value converters."""
+    select, converters = _row_reader(model, connection.alias)
+    with connection.cursor() as cursor:
+        cursor.execute(select, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, convert, column in converters:
+        values[index] = convert(values[index], column, connection)
+    return model.from_db(connection.alias, None, values)
+
+
+@functools.cache
+def _row_reader(model, alias):
+    """The SELECT of one ``model`` row by primary key, and the converters the ORM would apply to it."""
+    fields = model._meta.concrete_fields
+    quote = connection.ops.quote_name
+    select = (
+        f"SELECT {', '.join(quote(field.column) for field in fields)} FROM {quote(model._meta.db_table)} "
+        f"WHERE {quote(model._meta.pk.column)} = %s"
+    )
+    converters = []
+    for index, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+            converters.append((index, convert, column))
+    return select, tuple(converters)
 
 
 def _take(job_id, *, worker_id, message_id, now, first_hand):
@@ -246,8 +283,8 @@ def _finish(claim, *, outcome, status, smtp_reply="", error_class="", error_mess
         job_fields["finished_at"] = now
     if error_message:
         job_fields.update(last_error=error_message, last_traceback=traceback)
-    attempt = EmailAttempt(
-        job=claim.job,
+    attempt = SimpleNamespace(
+        job_id=claim.job.pk,
         number=claim.number,
         message_id=claim.message_id,
         worker=claim.worker_id,
@@ -277,7 +314,7 @@ ATTEMPT_COLUMNS = (
 
 
 def _insert_attempt(attempt):
-    """Insert ``attempt`` unless the job already has an attempt of that number."""
+    """Insert ``attempt`` (its ``ATTEMPT_COLUMNS``) unless the job already has an attempt of that number."""
     ops = connection.ops
     values = [_plain(getattr(attempt, column)) for column in ATTEMPT_COLUMNS]
     for index in (4, 5):  # started_at, finished_at

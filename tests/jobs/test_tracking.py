@@ -122,3 +122,28 @@ def test_an_outcome_from_a_superseded_claim_does_not_overwrite_the_new_one(db, s
 
     job.refresh_from_db()
     assert (job.status, job.claimed_by) == (Status.RUNNING, "new")
+
+
+def test_a_claim_loads_its_user_as_the_orm_would(db):
+    job = make_job()
+    User = type(job.user)
+    User.objects.filter(pk=job.user_id).update(last_login=timezone.now(), activated_at=None)
+
+    claim = tracking.claim_job(job.pk, worker_id="w", message_id="m", first_hand=True)
+
+    expected = User.objects.get(pk=job.user_id)
+    loaded = claim.job.user
+    for field in User._meta.concrete_fields:
+        value = getattr(loaded, field.attname)
+        assert value == getattr(expected, field.attname) and type(value) is type(getattr(expected, field.attname))
+    assert timezone.is_aware(loaded.date_joined) and loaded.is_active is False
+    assert (claim.job.recipient, claim.job.attempts) == (job.recipient, 1)
+
+
+def test_a_claim_of_a_job_whose_user_was_deleted_has_no_user(db):
+    job = make_job()
+    job.user.delete()
+
+    claim = tracking.claim_job(job.pk, worker_id="w", message_id="m", first_hand=True)
+
+    assert claim is not None and claim.job.user is None
