@@ -38,11 +38,8 @@ def test_signups_under_faults_each_get_exactly_one_email(live_env, smtp_sink, pr
         # server's reply to DATA, once every email already accepted is
         # recorded. (A kill between the server's "250" and the job row's
         # update would send that one email twice: delivery is at least once
-        # there; see README, "Delivery guarantees".)
-        smtp_sink.hold()
-        wait_until(lambda: _all_recorded(smtp_sink.recipients()), 60, "accepted emails recorded")
-        worker.kill_children()
-        smtp_sink.release()
+        # there; see README, "Delivery guarantees", and SmtpSink.kill_while_held.)
+        smtp_sink.kill_while_held(worker.kill_children, _all_recorded)
         processes.worker(live_env, threads=8, name="worker-2")
         for _ in range(SIGNUPS // 3):
             done.acquire(timeout=120)

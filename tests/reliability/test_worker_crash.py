@@ -1,12 +1,12 @@
 """Workers killed mid-send, between retry and acknowledgement, by a poison message; graceful stop."""
 
 import os
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from jobs.actors import send_confirmation_email
 from jobs.models import EmailAttempt, EmailJob
@@ -37,8 +37,7 @@ def test_worker_killed_while_the_server_holds_the_data_reply(live_env, smtp_sink
     wait_until(lambda: smtp_sink.data_commands >= 1, 20, "the worker sent DATA")
 
     killed_at = time.monotonic()
-    worker.kill_children()
-    smtp_sink.release()
+    smtp_sink.kill_while_held(worker.kill_children, lambda recipients: recipients == [])
     assert smtp_sink.messages == []  # the server never answered: nothing was delivered
     processes.worker(live_env, name="worker-2")
 
@@ -94,25 +93,27 @@ def test_a_delayed_message_promoted_twice_sends_once(live_env, smtp_sink, proces
 
 
 def test_a_message_that_kills_its_worker_ends_failed_and_others_still_go_out(live_env, smtp_sink, processes):
-    workers = []
+    workers, poison_seen = [], threading.Event()
 
-    def kill_on_poison(address):
+    def on_rcpt(address):
         if address == "poison@example.com":
-            # This runs on the SMTP server's event loop, so no other session
-            # gets a reply meanwhile. Before the kill, wait until every email
-            # the server already accepted is recorded: a kill between the
-            # server's "250" and the job row's update is the one window where
-            # delivery stays at least once (see README), and not what this
-            # test is about.
-            wait_until(lambda: _all_recorded(smtp_sink.recipients()), 30, "accepted emails recorded")
-            for pid in workers[-1].children():
-                os.kill(pid, 9)
+            smtp_sink.hold()  # its DATA is never answered: the worker dies first
+            poison_seen.set()
 
-    smtp_sink.on_rcpt = kill_on_poison
+    def kill_worker():
+        for pid in workers[-1].children():
+            os.kill(pid, 9)
+
+    smtp_sink.on_rcpt = on_rcpt
     [poison] = enqueue_for("poison@example.com")
     enqueue_for("fine1@example.com", "fine2@example.com")
 
     def poison_failed():
+        if poison_seen.is_set():
+            # The poison kills its worker, at a moment when no other email is
+            # half-accepted (see SmtpSink.kill_while_held).
+            poison_seen.clear()
+            smtp_sink.kill_while_held(kill_worker, _all_recorded)
         if not workers or not workers[-1].alive():
             workers.append(processes.worker(live_env, name=f"worker-{len(workers)}"))
         return EmailJob.objects.get(pk=poison.pk).status == Status.FAILED
@@ -128,16 +129,9 @@ def test_a_message_that_kills_its_worker_ends_failed_and_others_still_go_out(liv
 
 
 def _all_recorded(recipients):
-    """Whether every address has a succeeded job; asked from a plain thread (Django refuses event loops)."""
-    def ask():
-        try:
-            done = EmailJob.objects.filter(recipient__in=recipients, status=Status.SUCCEEDED).count()
-            return done == len(set(recipients))
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(ask).result()
+    """Whether every address has a succeeded job."""
+    done = EmailJob.objects.filter(recipient__in=recipients, status=Status.SUCCEEDED).count()
+    return done == len(set(recipients))
 
 
 def test_sigterm_finishes_in_flight_work_and_loses_nothing(live_env, smtp_sink, processes):

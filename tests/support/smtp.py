@@ -23,6 +23,7 @@ class SmtpSink:
     - ``delay``: seconds to wait before answering DATA.
     - ``hold()`` / ``release()``: keep DATA unanswered until released; a client that
       disconnects meanwhile has delivered nothing, as with a real MTA.
+    - ``kill_while_held(kill, recorded)``: kill a client with no email half-accepted.
     - ``on_rcpt``: called with each recipient address (from the server's thread).
     """
 
@@ -34,6 +35,7 @@ class SmtpSink:
         self.delay = 0.0
         self.on_rcpt = None
         self.data_commands = 0
+        self.held = 0  # DATA commands waiting for release()
         self.running = False
         self._released = threading.Event()
         self._released.set()
@@ -83,13 +85,39 @@ class SmtpSink:
             return self.replies.popleft()
         if self.delay:
             await asyncio.sleep(self.delay)
-        while not self._released.is_set():
-            await asyncio.sleep(0.02)  # cancelled by aiosmtpd if the client goes away
+        if not self._released.is_set():
+            self.held += 1
+            try:
+                while not self._released.is_set() and not _gone(server):
+                    await asyncio.sleep(0.02)  # (aiosmtpd may also cancel this when the client goes away)
+            finally:
+                self.held -= 1
+        if _gone(server):
+            return "421 4.3.0 Client gone: nothing delivered"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._arrived:
             self.messages.append({"to": list(envelope.rcpt_tos), "message": message, "at": time.time()})
             self._arrived.notify_all()
         return "250 2.0.0 Message accepted for delivery"
+
+    def kill_while_held(self, kill, recorded, timeout=60):
+        """Run ``kill()`` (of a sending client) where no email can be sent twice.
+
+        A client killed after the server's "250" to DATA but before it recorded
+        that send would send that email again: delivery is at least once there.
+        So: hold every DATA reply, wait until ``recorded(self.recipients())``
+        (every accepted email is recorded), kill, wait until the killed
+        client's held sessions are dropped (they delivered nothing), release.
+        """
+        from tests.support.waiting import wait_until
+
+        self.hold()
+        try:
+            wait_until(lambda: recorded(self.recipients()), timeout, "every accepted email recorded")
+            kill()
+            wait_until(lambda: self.held == 0, 10, "the killed client's sessions dropped")
+        finally:
+            self.release()
 
     def wait_for(self, count, timeout=30):
         """Wait until at least ``count`` messages arrived; return them all."""
@@ -115,3 +143,8 @@ class SmtpSink:
         match = LINK_RE.search(body)
         assert match, f"no activation link in: {body!r}"
         return match.group(0)
+
+
+def _gone(server):
+    """Whether the client of this SMTP session has disconnected."""
+    return server.transport is None or server.transport.is_closing()
