@@ -43,17 +43,29 @@ def password_hash(*, repeat, concurrency):
 # --------------------------------------------------------------------------
 # Signup latency (and delivery latency of the same signups)
 # --------------------------------------------------------------------------
-def signups(stack, web, *, prefix, count, path="/accounts/signup/", rate=None, clients=8, tracked=True):
+def signups(
+    stack, web, *, prefix, count, path="/accounts/signup/", rate=None, clients=8, tracked=True, hash_between=False
+):
     """``count`` signups from ``clients`` visitors: signup latency, delivery latency, and job rows against the sink.
 
     Delivery latency runs from the signup response to the message at the
     SMTP sink; it is negative when the worker sent before the response got
-    back to the visitor.
+    back to the visitor. With ``hash_between`` each visitor times one
+    ``make_password`` in this process before each signup, so that the hash
+    alone meets the same moments of the machine as the signups.
     """
     sink = stack.sink
     sink.clear()
     emails = [address(prefix, n) for n in range(count)]
-    answers = load.run_visitors(web.url, emails, load.signup(path), clients=clients, rate=rate)
+    visit, hashes = load.signup(path), []
+    if hash_between:
+        from django.contrib.auth.hashers import make_password
+
+        def visit(client, email, signup=visit):
+            hashes.extend(load.time_calls(lambda: make_password(load.PASSWORD), 1))
+            return signup(client, email)
+
+    answers = load.run_visitors(web.url, emails, visit, clients=clients, rate=rate)
     bad = [a for a in answers if a.status != 302]
     if bad:
         raise RuntimeError(f"{len(bad)} signup(s) answered {bad[0].status}, not 302")
@@ -63,6 +75,8 @@ def signups(stack, web, *, prefix, count, path="/accounts/signup/", rate=None, c
         "signup_ms": load.percentiles([a.latency for a in answers]),
         "signups_per_s": round(len(answers) / elapsed, 2),
     }
+    if hashes:
+        figures["hash_between_ms"] = load.percentiles(hashes)
     if rate:
         figures["rate_asked"] = rate
         figures["max_start_lateness_ms"] = round(max(a.late for a in answers) * 1000, 1)

@@ -40,6 +40,9 @@ def derive(results):
     hashes = out["password_hash"]
     together = next(v for k, v in hashes.items() if k.startswith("with_"))
     derived = {"load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
+    single = out["signup_one_at_a_time"]
+    if "hash_between_ms" in single:
+        derived["signup_one_at_a_time_minus_hash_between_ms"] = _minus(single["signup_ms"], single["hash_between_ms"])
     for case in SIGNUP_CASES:
         latency = out[case]["signup_ms"]
         derived[f"{case}_minus_hash_alone_ms"] = _minus(latency, hashes["alone"])
@@ -66,8 +69,8 @@ def targets(results, derived):
     slowest_page = max(page["median_ms"] for page in out["admin"]["pages"].values())
     herald = out["burst_1_process"]["delivery"]["emails_per_s"] or 0
     checks = {
-        "signup adds < 50 ms p99 over one hash (one visitor at a time)": (
-            derived["signup_one_at_a_time_minus_hash_alone_ms"]["p99"], lambda v: v < 50),
+        "signup adds < 50 ms p99 over one hash (one visitor at a time, hash timed between the signups)": (
+            derived.get("signup_one_at_a_time_minus_hash_between_ms", {}).get("p99"), lambda v: v < 50),
         f"signup adds < 50 ms p99 over one hash ({results['sizes']['clients']} visitors, hash at that concurrency)": (
             derived["signup_instant_minus_hash_at_same_concurrency_ms"]["p99"], lambda v: v < 50),
         "2 s SMTP delay does not show in signup p50 (adds < 1 s)": (
@@ -132,6 +135,9 @@ def table(results):
     single = out["signup_one_at_a_time"]
     lines.append(_latency_row("Herald, one visitor at a time, SMTP instant", single["signup_ms"]))
     lines.append(_latency_row("  minus one hash alone", derived["signup_one_at_a_time_minus_hash_alone_ms"]))
+    if "hash_between_ms" in single:
+        lines.append(_latency_row("  make_password, timed between these signups", single["hash_between_ms"]))
+        lines.append(_latency_row("  minus that hash", derived["signup_one_at_a_time_minus_hash_between_ms"]))
     for case, label in (
         ("signup_instant", "Herald, SMTP instant"),
         ("signup_smtp_2s", "Herald, SMTP 2 s delay"),

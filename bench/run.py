@@ -20,14 +20,14 @@ SIZES = {
     "full": {
         "clients": 8,
         "signups": 96,
-        "single_signups": 40,
+        "single_signups": 80,
         "slow_signups": 48,
         "low_rate": 5,
         "low_rate_signups": 150,
         "burst": 2000,
         "burst_rounds": 3,
         "admin_rows": 1_000_000,
-        "hash_repeat": 20,
+        "hash_repeat": 40,
         "admin_repeat": 3,
     },
     "tiny": {
@@ -104,7 +104,7 @@ def herald_signups(stack, web, sizes, timeline):
     time.sleep(2)  # let the worker go idle: the delivery cases measure the idle path
     out["signup_one_at_a_time"] = timeline.run(
         "signups one at a time", cases.signups, stack, web,
-        prefix="single", count=sizes["single_signups"], clients=1,
+        prefix="single", count=sizes["single_signups"], clients=1, hash_between=True,
     )
     out["low_rate"] = timeline.run(
         "delivery at a low rate", cases.signups, stack, web,

@@ -49,6 +49,8 @@ def test_tiny_benchmark_measures_every_case(tmp_path):
     assert results["size"] == "tiny"
     assert_latency(out["password_hash"]["alone"])
     assert_latency(out["password_hash"]["with_8_at_once"])
+    assert_latency(out["signup_one_at_a_time"]["hash_between_ms"])
+    assert isinstance(results["derived"]["signup_one_at_a_time_minus_hash_between_ms"]["p99"], float)
     for case in LATENCY_CASES:
         assert_latency(out[case]["signup_ms"])
         assert_latency(out[case]["delivery_ms"])

@@ -142,6 +142,7 @@ class WebServer(HeraldProcess):
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(workers), "--threads", str(threads),
             "--access-logfile", "-", "--graceful-timeout", "5",
+            "--access-logformat", '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s',
         ]
         super().__init__(name, args, env)
 
