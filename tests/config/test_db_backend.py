@@ -1,4 +1,7 @@
-"""Herald's SQLite backend: the threads of one process queue for the write lock in-process."""
+"""Herald's SQLite backend: the threads of one process queue for the write lock in-process.
+
+Collected on SQLite runs only (see conftest.py): PostgreSQL has row locks.
+"""
 
 import threading
 import time
@@ -10,12 +13,6 @@ from config.db.base import write_lock
 from jobs.models import EmailJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def sqlite_only():
-    if connection.vendor != "sqlite":
-        pytest.skip("the in-process write lock is part of the SQLite backend only")
 
 
 def lock():
