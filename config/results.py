@@ -4,8 +4,11 @@ Dramatiq's ``RedisBackend`` stores each result with a MULTI/EXEC pipeline of
 five commands (DEL, LPUSH, PEXPIRE around them), which cost a worker more
 than the rest of Herald's tracking of a sent email. The same three writes run
 here as one Lua script: as atomic, and read back by the unchanged backend.
+Like the broker's, its socket waits are bounded, so that a hung Redis fails a
+store within seconds instead of holding a worker thread.
 """
 
+import redis
 from dramatiq.results.backends.redis import RedisBackend
 
 STORE = """
@@ -16,7 +19,14 @@ redis.call("pexpire", KEYS[1], ARGV[2])
 
 
 class ResultBackend(RedisBackend):
-    def __init__(self, **options):
+    def __init__(self, *, url=None, socket_timeout=None, socket_connect_timeout=None, **options):
+        if url and (socket_timeout or socket_connect_timeout):
+            pool = redis.ConnectionPool.from_url(
+                url, socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout
+            )
+            options["client"] = redis.Redis(connection_pool=pool)
+        else:
+            options["url"] = url
         super().__init__(**options)
         self._store_script = self.client.register_script(STORE)
 

@@ -203,7 +203,11 @@ DRAMATIQ_BROKER = {
 }
 DRAMATIQ_RESULT_BACKEND = {
     "BACKEND": "config.results.ResultBackend",
-    "BACKEND_OPTIONS": {"url": REDIS_URL},
+    "BACKEND_OPTIONS": {
+        "url": REDIS_URL,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
+    },
     "MIDDLEWARE_OPTIONS": {"result_ttl": env.int("JOBS_RESULT_TTL_MS", default=24 * 3600 * 1000)},
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
