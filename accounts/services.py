@@ -12,6 +12,7 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
 from accounts.tokens import activation_token
+from config.timing import timed
 from jobs.services import enqueue_confirmation
 
 
@@ -34,13 +35,15 @@ def register_user(*, email, password):
     """
     User = get_user_model()
     if User._default_manager.filter(email__iexact=email).exists():
-        make_password(password)
+        with timed("hash"):
+            make_password(password)
         return None
     # Hashed before the transaction: SQLite's IMMEDIATE transactions take the
     # write lock at BEGIN, and a hash inside would hold off every other writer
     # (other signups, the workers recording jobs) for its whole duration.
     user = User(email=User._default_manager.normalize_email(email).lower(), is_active=False)
-    user.set_password(password)
+    with timed("hash"):
+        user.set_password(password)
     try:
         with transaction.atomic():
             user.save()

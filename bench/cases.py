@@ -74,6 +74,8 @@ def signups(
     figures = {
         "signup_ms": load.percentiles([a.latency for a in answers]),
         "signups_per_s": round(len(answers) / elapsed, 2),
+        # Each signup less the hash it made, as the server timed it (Server-Timing).
+        "minus_own_hash_ms": load.percentiles([a.latency - a.server_hash for a in answers if a.server_hash]),
     }
     if hashes:
         figures["hash_between_ms"] = load.percentiles(hashes)

@@ -17,6 +17,7 @@ class Answer:
     latency: float  # seconds, request sent to response read
     answered_at: float  # time.time() when the response was read (the SMTP sink's clock)
     late: float = 0.0  # seconds a paced request started after its slot (all clients busy)
+    server_hash: float | None = None  # seconds the server spent hashing (its Server-Timing header)
 
 
 def percentiles(values):
@@ -73,7 +74,7 @@ def run_visitors(base_url, keys, request, *, clients=8, rate=None):
                 with lock:
                     errors.append(f"{key}: {exc!r}")
                 continue
-            answer = Answer(key, response.status, response.elapsed, time.time(), late)
+            answer = Answer(key, response.status, response.elapsed, time.time(), late, response.server_timing("hash"))
             with lock:
                 answers.append(answer)
 

@@ -114,12 +114,6 @@ def herald_signups(stack, web, sizes, timeline):
         "signup burst, SMTP instant", cases.signups, stack, web,
         prefix="fast", count=sizes["signups"], clients=clients,
     )
-    # Each visitor times one hash in this process before each signup: the
-    # hashes meet the same 8-way contention, at the same moments, as the signups.
-    out["signup_paired"] = timeline.run(
-        "signup burst, a hash timed before each signup", cases.signups, stack, web,
-        prefix="paired", count=sizes["signups"], clients=clients, hash_between=True,
-    )
     stack.sink.delay = SMTP_DELAY_S
     out["signup_smtp_2s"] = timeline.run(
         "signup burst, SMTP 2 s", cases.signups, stack, web,

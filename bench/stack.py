@@ -27,6 +27,7 @@ BENCH_ENV = {
     "DEBUG": "False",
     "RATE_LIMIT_SIGNUP": "0",
     "RATE_LIMIT_RESEND": "0",
+    "SERVER_TIMING": "true",  # each signup reports its own hash time
 }
 HERALD_SETTINGS = "config.settings"
 BENCH_SETTINGS = "bench.settings"

@@ -6,7 +6,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 CSRF_INPUT_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -17,6 +17,15 @@ class Response:
     url: str
     text: str
     elapsed: float
+    headers: dict = field(default_factory=dict)
+
+    def server_timing(self, name):
+        """Seconds the server reported for part ``name`` in its Server-Timing header, or None."""
+        for entry in self.headers.get("server-timing", "").split(","):
+            part, _, params = entry.strip().partition(";")
+            if part == name and params.startswith("dur="):
+                return float(params[4:].split(";")[0]) / 1000
+        return None
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -43,11 +52,12 @@ class Client:
         try:
             with self.opener.open(request, timeout=timeout) as response:
                 text = response.read().decode("utf-8", "replace")
-                status, final_url = response.status, response.url
+                status, final_url, headers = response.status, response.url, response.headers
         except urllib.error.HTTPError as error:
             text = error.read().decode("utf-8", "replace")
-            status, final_url = error.code, error.headers.get("Location") or url
-        return Response(status, final_url, text, time.perf_counter() - started)
+            status, final_url, headers = error.code, error.headers.get("Location") or url, error.headers
+        elapsed = time.perf_counter() - started
+        return Response(status, final_url, text, elapsed, {k.lower(): v for k, v in headers.items()})
 
     def get(self, path, **kwargs):
         return self.request(path, **kwargs)
