@@ -57,16 +57,27 @@ class WakeupRedisBroker(RedisBroker):
     def consumer_class(self):
         return _WakeupConsumer
 
-    def enqueue(self, message, *, delay=None):
-        message = super().enqueue(message, delay=delay)
-        # A delayed message is on the delay queue now: wake that queue's consumer.
-        key = wake_key(self.namespace, message.queue_name)
+    def do_enqueue(self, queue_name, *args):
+        """The broker's enqueue script and the wake-up token for ``queue_name``, in one round trip.
+
+        (Dramatiq would call the script alone; a delayed message is enqueued
+        on the delay queue, so the token wakes that queue's consumer.)
+        """
+        dispatch, keys = self.scripts["dispatch"], [self.namespace]
+        script_args = [
+            "enqueue", current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
+            self.dead_message_ttl, self._should_do_maintenance("enqueue"), self._max_unpack_size(), *args,
+        ]
+        key = wake_key(self.namespace, queue_name)
         pipe = self.client.pipeline(transaction=False)
+        pipe.evalsha(dispatch.sha, len(keys), *keys, *script_args)
         pipe.lpush(key, 1)
         pipe.ltrim(key, 0, MAX_WAKE_TOKENS - 1)
-        pipe.execute()
-        return message
-
+        try:
+            return pipe.execute()[0]
+        except redis.exceptions.NoScriptError:
+            # Redis lost its scripts (a restart): this call loads it again.
+            return dispatch(args=script_args, keys=keys)
 
     def requeue_dead_workers(self):
         """Run the broker's maintenance pass now, on every queue.

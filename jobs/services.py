@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from config.timing import timed
 from jobs.models import EmailAttempt, EmailJob
 
 logger = logging.getLogger("jobs.services")
@@ -49,11 +50,15 @@ def send_job_message(job_id):
 
     message = send_confirmation_email.message(job_id)
     try:
-        send_confirmation_email.broker.enqueue(message)
+        with timed("broker"):
+            send_confirmation_email.broker.enqueue(message)
     except RedisError as exc:
         logger.warning("job=%s not enqueued, broker unreachable (%s); the relay will send it", job_id, exc)
         return None
-    EmailJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now(), message_id=message.message_id)
+    # In a transaction of its own, so that on SQLite it queues for the write
+    # lock with the process's other writers (config/db/base.py).
+    with transaction.atomic():
+        EmailJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now(), message_id=message.message_id)
     return message.message_id
 
 

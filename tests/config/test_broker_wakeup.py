@@ -93,3 +93,15 @@ def test_a_one_millisecond_wait_does_not_block_until_the_socket_times_out(settin
     consumer._wait_for_wake(1)
 
     assert time.monotonic() - started < 0.5
+
+
+def test_an_enqueue_after_redis_lost_its_scripts_still_queues_and_wakes(settings):
+    broker = WakeupRedisBroker(url=settings.REDIS_URL, namespace="wake-noscript")
+    broker.declare_queue("q")
+    broker.client.script_flush()  # as after a restart without persistence of scripts
+
+    broker.enqueue(dramatiq.Message("q", "a", (), {}, {}))
+    broker.enqueue(dramatiq.Message("q", "a", (), {}, {}))
+
+    assert broker.client.llen("wake-noscript:q") == 2
+    assert broker.client.llen("wake-noscript:q.wake") == 2
