@@ -4,6 +4,7 @@ Views call these functions and nothing else; the email itself is sent by a
 worker through ``jobs.services.enqueue_confirmation``.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
@@ -47,7 +48,7 @@ def register_user(*, email, password):
     try:
         with transaction.atomic():
             user.save()
-            enqueue_confirmation(user=user)
+            enqueue_confirmation(user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
     except IntegrityError:
         return None  # the same address signed up a moment ago, in another request
     return user
@@ -65,7 +66,7 @@ def request_new_link(*, email):
         user = User._default_manager.filter(email__iexact=email, is_active=False, activated_at__isnull=True).first()
         if user is None:
             return None
-        return enqueue_confirmation(user=user)
+        return enqueue_confirmation(user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
 
 
 def user_from_uidb64(uidb64):

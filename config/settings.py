@@ -176,6 +176,9 @@ JOBS_TIME_LIMIT_MS = env.int("JOBS_TIME_LIMIT_MS", default=int(EMAIL_TIMEOUT * 1
 JOBS_HEARTBEAT_TIMEOUT_MS = env.int("JOBS_HEARTBEAT_TIMEOUT_MS", default=15_000)
 # How often the relay inside each worker sweeps for jobs the broker lost.
 JOBS_RELAY_INTERVAL_S = env.float("JOBS_RELAY_INTERVAL_S", default=30)
+# Signup and resend answer without waiting on Redis: a thread of the web
+# process sends the message (jobs/handoff.py). False sends it in the request.
+JOBS_ENQUEUE_IN_BACKGROUND = env.bool("JOBS_ENQUEUE_IN_BACKGROUND", default=True)
 # A queued or retrying job overdue by this long lost its message; the relay sends it again.
 JOBS_REQUEUE_AFTER_S = env.int("JOBS_REQUEUE_AFTER_S", default=900)
 # A job whose worker died this many times while sending it is failed (poison message).

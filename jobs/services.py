@@ -14,6 +14,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from config.timing import timed
+from jobs.handoff import hand_off
 from jobs.models import EmailAttempt, EmailJob
 
 logger = logging.getLogger("jobs.services")
@@ -25,18 +26,20 @@ class ResendRefused(Exception):
     """A resend that must not happen (the job succeeded, the user is active...)."""
 
 
-def enqueue_confirmation(*, user, resend_of=None):
+def enqueue_confirmation(*, user, resend_of=None, background=False):
     """Record a confirmation job for ``user``; send its message after commit.
 
     The row is written in the caller's transaction and the broker is only told
     once that transaction commits, so a worker never sees a job (or a user)
     that a rollback will remove. If the broker is unreachable the job stays
-    queued with no ``enqueued_at`` and the relay sends it later.
+    queued with no ``enqueued_at`` and the relay sends it later. With
+    ``background`` the message is sent by this process's hand-off thread
+    (``jobs.handoff``) and the caller does not wait for Redis.
     """
     job = EmailJob.objects.create(
         user=user, recipient=user.email, resend_of=resend_of, status=Status.QUEUED, due_at=timezone.now()
     )
-    transaction.on_commit(partial(send_job_message, job.pk))
+    transaction.on_commit(partial(hand_off if background else send_job_message, job.pk))
     return job
 
 

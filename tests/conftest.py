@@ -23,6 +23,16 @@ def clean_redis():
     yield
 
 
+@pytest.fixture(autouse=True)
+def enqueue_in_the_request(settings):
+    """In this process, signup and resend send their message before answering, so tests can look at once.
+
+    The web servers the tests start keep the default: a hand-off thread sends
+    it (tests/jobs/test_handoff.py covers that path in this process).
+    """
+    settings.JOBS_ENQUEUE_IN_BACKGROUND = False
+
+
 @pytest.fixture
 def broker():
     return dramatiq.get_broker()

@@ -1,0 +1,78 @@
+"""Jobs handed to the broker from a thread of the web process, so that a visitor never waits on Redis.
+
+Signup and resend commit the user and the job row, then put the job's id on
+this process's hand-off queue and answer. A thread sends each message
+(``jobs.services.send_job_message``) and notes it on the row. Nothing waits
+only in memory: a job whose message was never noted as sent (this process
+died, or Redis was down) has no ``enqueued_at`` and the relay sends it.
+"""
+
+import atexit
+import logging
+import os
+import queue
+import threading
+
+from django import db
+
+logger = logging.getLogger("jobs.handoff")
+
+_STOP = object()
+
+
+class Sender:
+    """One thread per process that sends the messages of handed-off jobs, in order."""
+
+    def __init__(self):
+        self._queue = queue.SimpleQueue()
+        self._thread = None
+        self._pid = None
+        self._guard = threading.Lock()
+
+    def hand_off(self, job_id):
+        self._ensure_running()
+        self._queue.put(job_id)
+
+    def _ensure_running(self):
+        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+            return
+        with self._guard:
+            if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+                return
+            if self._pid != os.getpid():
+                self._queue = queue.SimpleQueue()  # a forked child starts with none of its parent's work
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, name="herald-handoff", daemon=True)
+            self._thread.start()
+
+    def _run(self):
+        from jobs.services import send_job_message
+
+        while True:
+            job_id = self._queue.get()
+            if job_id is _STOP:
+                break
+            try:
+                send_job_message(job_id)
+            except Exception:  # noqa: BLE001 - the row stays unsent and the relay sends it
+                logger.exception("job=%s not handed to the broker; the relay will send it", job_id)
+            if self._queue.empty():
+                db.connections.close_all()  # idle: hold no database connection
+        db.connections.close_all()
+
+    def stop(self, timeout=5.0):
+        """Send what was handed off (for up to ``timeout`` seconds), then stop the thread."""
+        thread = self._thread
+        if thread is None or not thread.is_alive() or self._pid != os.getpid():
+            return
+        self._queue.put(_STOP)
+        thread.join(timeout)
+
+
+sender = Sender()
+atexit.register(sender.stop)
+
+
+def hand_off(job_id):
+    """Send job ``job_id``'s message from this process's hand-off thread."""
+    sender.hand_off(job_id)
