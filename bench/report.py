@@ -164,7 +164,8 @@ def table(results):
                       [_fmt(one["enqueue"]["enqueue_per_s"])]))
     lines.append(_row(f"Herald emails, 1 worker process ({_rounds(one)})", [_fmt(one["delivery"]["emails_per_s"])]))
     lines.append(_row("Herald emails, 2 worker processes", [_fmt(two["delivery"]["emails_per_s"])]))
-    lines.append(_row(f"bare actor, no tracking, 1 process ({_rounds(bare)})", [_fmt(bare["delivery"]["emails_per_s"])]))
+    lines.append(_row(f"bare actor, no tracking, 1 process ({_rounds(bare)})",
+                      [_fmt(bare["delivery"]["emails_per_s"])]))
     lines.append(_row("Herald / bare actor (medians)", [_fmt(derived["tracked_over_bare"])]))
 
     lines += ["", "Job records against the SMTP sink"]

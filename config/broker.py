@@ -36,22 +36,29 @@ def wake_key(namespace, queue_name):
     return f"{namespace}:{queue_name}.wake"
 
 
+def client_options(url, socket_timeout=None, socket_connect_timeout=None):
+    """Dramatiq's ``url=`` option, or a ``client=`` whose socket waits are bounded when timeouts are given.
+
+    (Dramatiq's Redis broker and results backend build their client from the
+    URL alone, with no timeouts.)
+    """
+    if not (url and (socket_timeout or socket_connect_timeout)):
+        return {"url": url}
+    pool = redis.ConnectionPool.from_url(
+        url, socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout
+    )
+    return {"client": redis.Redis(connection_pool=pool)}
+
+
 class WakeupRedisBroker(RedisBroker):
     """A RedisBroker whose consumers wake on enqueue rather than on a timer."""
 
     def __init__(self, *, url=None, socket_timeout=None, socket_connect_timeout=None, **options):
         # Bounded socket waits: a hung Redis fails an enqueue within seconds
         # (the job stays in the database and the relay sends it) instead of
-        # hanging the signup request. They must exceed the consumers' blocking
-        # wait for wake-ups (the worker timeout, 1 s).
-        if url and (socket_timeout or socket_connect_timeout):
-            pool = redis.ConnectionPool.from_url(
-                url, socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout
-            )
-            options["client"] = redis.Redis(connection_pool=pool)
-        else:
-            options["url"] = url
-        super().__init__(**options)
+        # hanging the caller. They must exceed the consumers' blocking wait
+        # for wake-ups (the worker timeout, 1 s).
+        super().__init__(**options, **client_options(url, socket_timeout, socket_connect_timeout))
 
     @property
     def consumer_class(self):

@@ -8,8 +8,9 @@ Like the broker's, its socket waits are bounded, so that a hung Redis fails a
 store within seconds instead of holding a worker thread.
 """
 
-import redis
 from dramatiq.results.backends.redis import RedisBackend
+
+from config.broker import client_options
 
 STORE = """
 redis.call("del", KEYS[1])
@@ -20,14 +21,7 @@ redis.call("pexpire", KEYS[1], ARGV[2])
 
 class ResultBackend(RedisBackend):
     def __init__(self, *, url=None, socket_timeout=None, socket_connect_timeout=None, **options):
-        if url and (socket_timeout or socket_connect_timeout):
-            pool = redis.ConnectionPool.from_url(
-                url, socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout
-            )
-            options["client"] = redis.Redis(connection_pool=pool)
-        else:
-            options["url"] = url
-        super().__init__(**options)
+        super().__init__(**options, **client_options(url, socket_timeout, socket_connect_timeout))
         self._store_script = self.client.register_script(STORE)
 
     def _store(self, message_key, result, ttl):

@@ -51,19 +51,22 @@ def test_relay_middleware_is_installed(broker):
     assert any(isinstance(m, RelayMiddleware) for m in broker.middleware)
 
 
-def test_a_hung_redis_fails_an_enqueue_within_the_socket_timeout():
+@pytest.fixture
+def hung_redis_url():
+    """The URL of a server that accepts connections and never answers."""
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
-    silent.listen()  # accepts connections, never answers
-    try:
-        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
-        hung = WakeupRedisBroker(url=url, namespace="hung-test", socket_timeout=0.5, socket_connect_timeout=0.5)
-        started = time.monotonic()
-        with pytest.raises(redis.RedisError):
-            hung.enqueue(dramatiq.Message("q", "a", (), {}, {}))
-        assert time.monotonic() - started < 5
-    finally:
-        silent.close()
+    silent.listen()
+    yield f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+    silent.close()
+
+
+def test_a_hung_redis_fails_an_enqueue_within_the_socket_timeout(hung_redis_url):
+    hung = WakeupRedisBroker(url=hung_redis_url, namespace="hung-test", socket_timeout=0.5, socket_connect_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(redis.RedisError):
+        hung.enqueue(dramatiq.Message("q", "a", (), {}, {}))
+    assert time.monotonic() - started < 5
 
 
 def test_the_configured_broker_bounds_its_socket_waits(broker, settings):
@@ -71,21 +74,14 @@ def test_the_configured_broker_bounds_its_socket_waits(broker, settings):
     assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == settings.REDIS_SOCKET_TIMEOUT_S
 
 
-def test_a_hung_redis_fails_a_result_store_within_the_socket_timeout():
+def test_a_hung_redis_fails_a_result_store_within_the_socket_timeout(hung_redis_url):
     from config.results import ResultBackend
 
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen()  # accepts connections, never answers
-    try:
-        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
-        hung = ResultBackend(url=url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        started = time.monotonic()
-        with pytest.raises(redis.RedisError):
-            hung.store_result(dramatiq.Message("q", "a", (), {}, {}), {"ok": True}, 60_000)
-        assert time.monotonic() - started < 5
-    finally:
-        silent.close()
+    hung = ResultBackend(url=hung_redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(redis.RedisError):
+        hung.store_result(dramatiq.Message("q", "a", (), {}, {}), {"ok": True}, 60_000)
+    assert time.monotonic() - started < 5
 
 
 def test_the_configured_results_backend_bounds_its_socket_waits(broker, settings):

@@ -28,7 +28,9 @@ def start_worker(broker, threads=2):
 def stop_worker(broker, worker):
     """Stop ``worker`` and take its hook out of the shared broker, so no later queue gets a consumer in it."""
     worker.stop()
-    broker.middleware[:] = [m for m in broker.middleware if not (isinstance(m, _WorkerMiddleware) and m.worker is worker)]
+    broker.middleware[:] = [
+        m for m in broker.middleware if not (isinstance(m, _WorkerMiddleware) and m.worker is worker)
+    ]
 
 
 def left_over(broker, worker):
