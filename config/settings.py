@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# A Server-Timing header on every response (the password hash, the whole request).
+# A Server-Timing header on every response (the password hash, the enqueue, the whole request).
 SERVER_TIMING = env.bool("SERVER_TIMING", default=False)
 
 ROOT_URLCONF = "config.urls"

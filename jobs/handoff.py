@@ -33,11 +33,15 @@ class Sender:
         self._ensure_running()
         self._queue.put(job_id)
 
+    def _running(self):
+        """Whether this process's thread is alive (a forked child has none)."""
+        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+
     def _ensure_running(self):
-        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+        if self._running():
             return
         with self._guard:
-            if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
+            if self._running():
                 return
             if self._pid != os.getpid():
                 self._queue = queue.SimpleQueue()  # a forked child starts with none of its parent's work
@@ -62,11 +66,10 @@ class Sender:
 
     def stop(self, timeout=5.0):
         """Send what was handed off (for up to ``timeout`` seconds), then stop the thread."""
-        thread = self._thread
-        if thread is None or not thread.is_alive() or self._pid != os.getpid():
+        if not self._running():
             return
         self._queue.put(_STOP)
-        thread.join(timeout)
+        self._thread.join(timeout)
 
 
 sender = Sender()
