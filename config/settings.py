@@ -131,6 +131,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Django's PBKDF2 hashes, computed in a few threads of lower CPU priority so that
+# a burst of signups does not hold up the rest of the site (config/hashers.py).
+# It takes Django's place: one hasher per algorithm name, and it is the one that
+# checks "pbkdf2_sha256" passwords at login too.
+PASSWORD_HASHERS = [
+    "config.hashers.LowPriorityPBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+PASSWORD_HASH_THREADS = env.int("PASSWORD_HASH_THREADS", default=8)  # per process
+PASSWORD_HASH_NICE = env.int("PASSWORD_HASH_NICE", default=10)  # 0 keeps the site's own priority
+
 # Rate limits in django-ratelimit's "count/period" form; "0" turns one off.
 RATE_LIMIT_SIGNUP = env("RATE_LIMIT_SIGNUP", default="20/m")
 RATE_LIMIT_RESEND = env("RATE_LIMIT_RESEND", default="1/3m")
