@@ -48,13 +48,15 @@ def _hashing_pool():
         return _pool
 
 
-def _forget_pool_in_child():
-    # A forked process (gunicorn's workers) has none of its parent's threads.
+def _forget_pool():
+    """Make the next hash start a new pool: in a forked process (gunicorn's
+    workers), which has none of its parent's threads, or after the settings
+    changed."""
     global _pool, _lock
     _pool, _lock = None, threading.Lock()
 
 
-os.register_at_fork(after_in_child=_forget_pool_in_child)
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 class LowPriorityPBKDF2PasswordHasher(PBKDF2PasswordHasher):

@@ -17,9 +17,9 @@ PASSWORD = "correct-Horse-battery-9"
 def low_priority_hasher(settings):
     settings.PASSWORD_HASHERS = ["config.hashers.LowPriorityPBKDF2PasswordHasher"]
     settings.PASSWORD_HASH_NICE = 7
-    hashers._forget_pool_in_child()  # a pool made for these settings
+    hashers._forget_pool()  # a pool made for these settings
     yield
-    hashers._forget_pool_in_child()
+    hashers._forget_pool()
 
 
 def thread_priority():
@@ -68,7 +68,7 @@ def test_the_hash_runs_in_a_thread_of_lower_priority(low_priority_hasher, monkey
 
 def test_nice_zero_keeps_the_priority(low_priority_hasher, settings):
     settings.PASSWORD_HASH_NICE = 0
-    hashers._forget_pool_in_child()
+    hashers._forget_pool()
     caller = thread_priority()
 
     assert hashers._hashing_pool().submit(thread_priority).result(timeout=10) == caller
