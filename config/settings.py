@@ -148,6 +148,9 @@ PASSWORD_HASH_NICE = env.int("PASSWORD_HASH_NICE", default=10)  # 0 keeps the si
 # Rate limits in django-ratelimit's "count/period" form; "0" turns one off.
 RATE_LIMIT_SIGNUP = env("RATE_LIMIT_SIGNUP", default="20/m")
 RATE_LIMIT_RESEND = env("RATE_LIMIT_RESEND", default="1/3m")
+RATE_LIMIT_RESET = env("RATE_LIMIT_RESET", default="3/h")  # reset emails per address
+RATE_LIMIT_RESET_IP = env("RATE_LIMIT_RESET_IP", default="20/h")  # reset requests per client IP
+RATE_LIMIT_NOTICE = env("RATE_LIMIT_NOTICE", default="1/h")  # "someone tried to sign up" notices per address
 
 # --------------------------------------------------------------------------
 # Redis: broker, results, cache
@@ -166,8 +169,10 @@ CACHES = {
     }
 }
 RATELIMIT_USE_CACHE = "default"
-# Behind a reverse proxy, the request header holding the client's IP (e.g. HTTP_X_FORWARDED_FOR).
-RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
+# How many reverse proxies, each appending to X-Forwarded-For, stand in front
+# of the web server; 0: clients connect directly (config/client_ip.py).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"
 RATELIMIT_VIEW = "accounts.views.rate_limited"
 
 # --------------------------------------------------------------------------

@@ -23,6 +23,9 @@ TEST_ENV = {
     "EMAIL_TIMEOUT": "5",
     "RATE_LIMIT_SIGNUP": "0",
     "RATE_LIMIT_RESEND": "0",
+    "RATE_LIMIT_RESET": "0",
+    "RATE_LIMIT_RESET_IP": "0",
+    "RATE_LIMIT_NOTICE": "0",
     "EMAIL_URL": "consolemail://",
 }
 
