@@ -1,12 +1,13 @@
-"""Signup, resend and login forms."""
+"""Signup, confirm, resend, login and password-reset forms."""
 
 import unicodedata
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm, SetPasswordMixin
 from django.core.exceptions import ValidationError
+
+from accounts.services import set_password_from_reset
 
 # RFC 5321 limits a forward path to 256 octets, so an address to 254 characters.
 EMAIL_MAX_LENGTH = 254
@@ -68,14 +69,58 @@ class ResendForm(forms.Form):
         return clean_address(self.cleaned_data["email"])
 
 
+class ConfirmForm(SetPasswordMixin, forms.Form):
+    """The password chosen on the page an activation link opens, twice.
+
+    Whoever holds the link holds the mailbox, and the account gets the
+    password typed here, never the one typed at signup (which may be anyone's).
+    """
+
+    password1, password2 = SetPasswordMixin.create_password_fields(label1="Password", label2="Password (again)")
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        self.validate_passwords()
+        self.validate_password_for_user(self.user)
+        return self.cleaned_data
+
+
+class PasswordResetRequestForm(PasswordResetForm):
+    """Django's "forgot your password" form, taking the address as signup stores it.
+
+    The view does not call ``save()``: the email goes out as a job
+    (``accounts.services.request_password_reset``).
+    """
+
+    def clean_email(self):
+        return clean_address(self.cleaned_data["email"])
+
+
+class ResetSetPasswordForm(SetPasswordForm):
+    """Django's set-a-new-password form; completing it also confirms a never confirmed account."""
+
+    def save(self, commit=True):
+        return set_password_from_reset(user=self.user, password=self.cleaned_data["new_password1"])
+
+
 class LoginForm(AuthenticationForm):
-    """Django's login form, telling an inactive user to confirm the address first."""
+    """Django's login form, with one answer for every failure.
+
+    Unknown address, wrong password, never confirmed or deactivated: the
+    same message, so the form tells nobody which addresses have accounts.
+    Django's backend turns inactive accounts away before their password
+    counts, and hashes a password for unknown addresses too.
+    """
 
     error_messages = {
         **AuthenticationForm.error_messages,
-        "inactive": (
-            "This account is not active yet. Follow the link in the confirmation email we sent you, "
-            "or ask for a new one."
+        "invalid_login": (
+            "Please enter a correct email address and password. Note that both fields may be case-sensitive. "
+            "If you have not confirmed your email address yet, follow the link in the email we sent you."
         ),
     }
 
@@ -86,28 +131,3 @@ class LoginForm(AuthenticationForm):
             return clean_address(username)
         except ValidationError:
             return username  # not an address: the login fails with the generic message
-
-    def clean(self):
-        try:
-            return super().clean()
-        except ValidationError as error:
-            if error.code == "invalid_login" and self._is_inactive_with_right_password():
-                raise ValidationError(self.error_messages["inactive"], code="inactive") from None
-            raise
-
-    def _is_inactive_with_right_password(self):
-        """True for the right password of an account whose address was never confirmed.
-
-        Only someone who knows the password learns that the account exists.
-        A password is hashed whatever the outcome, so the answer's timing
-        does not tell either. An account that was confirmed and later
-        deactivated by staff gets the generic answer: a new link would not
-        help it.
-        """
-        email = self.cleaned_data.get("username") or ""
-        password = self.cleaned_data.get("password") or ""
-        user = get_user_model()._default_manager.filter(email__iexact=email).first()
-        if user is None or user.is_active or user.activated_at is not None:
-            make_password(password)
-            return False
-        return user.check_password(password)

@@ -1,20 +1,32 @@
-"""The registration flow: sign up, activate, ask for a new link.
+"""The registration flow: sign up, confirm the address, new links, password reset, expiry.
 
-Views call these functions and nothing else; the email itself is sent by a
-worker through ``jobs.services.enqueue_confirmation``.
+Views call these functions and nothing else; every email is sent by a worker
+through ``jobs.services.enqueue_email``.
+
+Who owns an account: an account that was never confirmed belongs to nobody
+yet. Anyone may sign up with any address, so the password typed at signup
+may be an attacker's. Only the page an emailed link opens (``confirm_account``)
+or a password reset (``set_password_from_reset``) makes an account active,
+and both set the password typed there, by whoever holds the mailbox.
 """
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
 from accounts.tokens import activation_token
 from config.timing import timed
-from jobs.services import enqueue_confirmation
+from jobs.models import EmailJob
+from jobs.services import enqueue_email
+
+Kind = EmailJob.Kind
 
 
 class ActivationError(Exception):
@@ -26,31 +38,49 @@ class ActivationError(Exception):
         self.code = code
 
 
-def register_user(*, email, password):
-    """Create an inactive user and its confirmation job; return the user or None.
+def never_confirmed(user):
+    """True for an account whose address nobody has proved yet (not one that staff deactivated)."""
+    return not user.is_active and user.activated_at is None
 
-    An address that already has an account is left untouched and gets no
-    email, and the caller answers exactly as for a new account, so the signup
-    form does not tell who is registered. The password is hashed either way,
-    so the response time does not tell either.
+
+def _users():
+    return get_user_model()._default_manager
+
+
+def register_user(*, email, password, may_email=True):
+    """Sign ``email`` up; every signup sends one email, and the caller answers the same.
+
+    - A new address gets an inactive account and a confirmation email.
+    - An account never confirmed gets a new confirmation email; nothing of it
+      changes (its password is set only on the page the link opens).
+    - A confirmed account is left untouched and its owner gets an "account
+      already exists" notice, pointing at login and password reset.
+
+    ``may_email`` False (the address's email budget is spent) sends nothing,
+    and changes nothing else. The password is hashed in every case, so the
+    response time does not tell which case it was. Returns the account.
     """
-    User = get_user_model()
-    if User._default_manager.filter(email__iexact=email).exists():
-        with timed("hash"):
-            make_password(password)
-        return None
-    # Hashed before the transaction: SQLite's IMMEDIATE transactions take the
-    # write lock at BEGIN, and a hash inside would hold off every other writer
-    # (other signups, the workers recording jobs) for its whole duration.
-    user = User(email=User._default_manager.normalize_email(email).lower(), is_active=False)
     with timed("hash"):
-        user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save()
-            enqueue_confirmation(user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
-    except IntegrityError:
-        return None  # the same address signed up a moment ago, in another request
+        hashed = make_password(password)
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                return _register(email, hashed, may_email)
+        except IntegrityError:
+            continue  # the same address signed up a moment ago in another request: answer for that account
+    return None
+
+
+def _register(email, hashed, may_email):
+    user = _users().filter(email__iexact=email).first()
+    kind = Kind.CONFIRMATION
+    if user is None:
+        user = get_user_model()(email=_users().normalize_email(email).lower(), is_active=False, password=hashed)
+        user.save()
+    elif not never_confirmed(user):
+        kind = Kind.ACCOUNT_EXISTS
+    if may_email:
+        enqueue_email(kind=kind, user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
     return user
 
 
@@ -61,36 +91,49 @@ def request_new_link(*, email):
     that was confirmed and then deactivated by staff gets no link: it must
     not be able to reactivate itself.
     """
-    User = get_user_model()
     with transaction.atomic():
-        user = User._default_manager.filter(email__iexact=email, is_active=False, activated_at__isnull=True).first()
+        user = _users().filter(email__iexact=email, is_active=False, activated_at__isnull=True).first()
         if user is None:
             return None
-        return enqueue_confirmation(user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
+        return enqueue_email(kind=Kind.CONFIRMATION, user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
+
+
+def request_password_reset(*, email):
+    """Send a password-reset email if ``email`` has an active or a never confirmed account.
+
+    Returns the job or None; callers answer the same either way. A never
+    confirmed account may reset: following the link proves the mailbox, as
+    the confirmation link does. An account deactivated by staff may not.
+    """
+    with transaction.atomic():
+        user = _users().filter(Q(is_active=True) | Q(activated_at__isnull=True), email__iexact=email).first()
+        if user is None:
+            return None
+        return enqueue_email(kind=Kind.PASSWORD_RESET, user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
 
 
 def user_from_uidb64(uidb64):
     """The user a link's uidb64 names, or None for a malformed or unknown id."""
-    User = get_user_model()
     try:
         pk = int(force_str(urlsafe_base64_decode(uidb64)))
     except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
         return None
     if not 0 < pk < 2**63:
         return None
-    return User._default_manager.filter(pk=pk).first()
+    return _users().filter(pk=pk).first()
 
 
-def activate(*, uidb64, token):
-    """Activate the account a link names, once; return the user.
+def check_activation_link(*, uidb64, token):
+    """The never confirmed account an activation link is good for; nothing changes.
 
     Raises :class:`ActivationError` for a malformed, tampered, expired or
-    already used link.
+    already used link. Opening the link only shows the page: mail scanners
+    and link previewers fetch links, and must not confirm anything.
     """
     user = user_from_uidb64(uidb64)
     if user is None:
         raise ActivationError("This activation link is not valid.", "invalid_key")
-    if user.is_active or user.activated_at is not None:
+    if not never_confirmed(user):
         # Only a genuine link learns that the account is active.
         if activation_token.was_issued_before_activation(user, token):
             raise ActivationError("This account is already active. You can log in.", "already_activated")
@@ -100,10 +143,51 @@ def activate(*, uidb64, token):
         raise ActivationError("This activation link has expired.", "expired")
     if problem is not None:
         raise ActivationError("This activation link is not valid.", "invalid_key")
-    # Conditional update: of two clicks racing, one activates.
-    never_activated = get_user_model()._default_manager.filter(pk=user.pk, is_active=False, activated_at__isnull=True)
-    activated = never_activated.update(is_active=True, activated_at=timezone.now())
-    if not activated:
+    return user
+
+
+def confirm_account(*, uidb64, token, password):
+    """Confirm the address a link names, set the password typed on its page, once; return the user.
+
+    The password stored at signup is never made usable: it may be anyone's.
+    Setting the password and activating change what every activation token
+    hashes, so all the links sent before die with this one. Of two
+    submissions racing, one confirms; the other gets ``already_activated``.
+    """
+    user = check_activation_link(uidb64=uidb64, token=token)
+    chosen = get_user_model()(pk=user.pk, email=user.email)
+    chosen.set_password(password)
+    unchanged = _users().filter(pk=user.pk, is_active=False, activated_at__isnull=True, password=user.password)
+    if not unchanged.update(is_active=True, activated_at=timezone.now(), password=chosen.password):
         raise ActivationError("This account is already active. You can log in.", "already_activated")
     user.refresh_from_db()
     return user
+
+
+def set_password_from_reset(*, user, password):
+    """Set ``user``'s password from a password-reset link; confirm a never confirmed account.
+
+    Following the reset link proves the mailbox, as a confirmation link does.
+    The new password changes what reset and activation tokens hash, so the
+    link works once and earlier links die.
+    """
+    user.set_password(password)
+    fields = ["password"]
+    if never_confirmed(user):
+        user.is_active, user.activated_at = True, timezone.now()
+        fields += ["is_active", "activated_at"]
+    user.save(update_fields=fields)
+    return user
+
+
+def expire_unconfirmed_accounts(*, now=None, dry_run=False):
+    """Delete accounts never confirmed within ``ACCOUNT_UNCONFIRMED_DAYS``; return how many.
+
+    A squatted address is freed for its owner. Their email jobs stay, with
+    no user (a queued one then fails: its user is gone).
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.ACCOUNT_UNCONFIRMED_DAYS)
+    expired = _users().filter(is_active=False, activated_at__isnull=True, date_joined__lt=cutoff)
+    if dry_run:
+        return expired.count()
+    return expired.delete()[1].get(get_user_model()._meta.label, 0)

@@ -1,10 +1,11 @@
 """Activation tokens: signed, expiring, single-use, with no token table.
 
 Django's ``PasswordResetTokenGenerator`` hashes the user's state; the token dies
-when that state changes. Confirming an email changes none of the fields it
-hashes (password, last login), so ``is_active`` and ``activated_at`` are added
-here: once the account is active, every link sent before is dead, and stays
-dead if staff deactivate the account later. Our own ``key_salt`` keeps
+when that state changes. Here the state is ``is_active`` and ``activated_at``
+(and the address): once the account is confirmed, every link sent before is
+dead, and stays dead if staff deactivate the account later. The password is
+left out: confirming sets it, and a used link must still be told apart from a
+forged one ("already active" rather than "not valid"). Our own ``key_salt`` keeps
 these tokens from being accepted as password-reset tokens and vice versa, and
 their lifetime is ``ACCOUNT_ACTIVATION_TIMEOUT``, not the password reset one.
 """
@@ -23,7 +24,7 @@ class ActivationTokenGenerator(PasswordResetTokenGenerator):
     def _make_hash_value(self, user, timestamp):
         # Whole seconds: the same value whether activated_at comes from memory or the database.
         activated = "" if user.activated_at is None else int(user.activated_at.timestamp())
-        return f"{user.pk}{user.password}{user.is_active}{activated}{user.email}{timestamp}"
+        return f"{user.pk}{user.is_active}{activated}{user.email}{timestamp}"
 
     def check_token(self, user, token):
         return self.token_problem(user, token) is None

@@ -1,4 +1,8 @@
-"""Thin views: a form in, a service call, a redirect or a page out."""
+"""Thin views: a form in, a service call, a redirect or a page out.
+
+Every form that takes an address (signup, resend, login, password reset)
+answers the same whether the address has an account or not.
+"""
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,11 +11,24 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
-from accounts.forms import LoginForm, ResendForm, SignupForm
-from accounts.ratelimits import resend_over_limit, signup_over_limit
+from accounts.forms import (
+    ConfirmForm,
+    LoginForm,
+    PasswordResetRequestForm,
+    ResendForm,
+    ResetSetPasswordForm,
+    SignupForm,
+)
+from accounts.ratelimits import notice_over_limit, resend_over_limit, reset_over_limit, signup_over_limit
+
+# Logging in after confirming or resetting: the account just proved its mailbox.
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 # The address a visitor just gave, shown on the "check your inbox" page. A
@@ -44,6 +61,7 @@ def address_given(request):
         return ""
 
 
+@sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "POST"])
 def signup(request):
     form = SignupForm(request.POST if request.method == "POST" else None)
@@ -51,8 +69,12 @@ def signup(request):
         if signup_over_limit(request):
             return rate_limited(request)
         if form.is_valid():
-            services.register_user(email=form.cleaned_data["email"], password=form.cleaned_data["password1"])
-            return redirect_with_address("accounts:signup_done", form.cleaned_data["email"])
+            email = form.cleaned_data["email"]
+            # Over the address's email budget, signup still answers the same and sends nothing.
+            services.register_user(
+                email=email, password=form.cleaned_data["password1"], may_email=not notice_over_limit(email)
+            )
+            return redirect_with_address("accounts:signup_done", email)
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -61,18 +83,36 @@ def signup_done(request):
     return render(request, "accounts/signup_done.html", {"email": address_given(request)})
 
 
-@require_GET
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
 def activate(request, uidb64, token):
+    """The page an activation link opens: confirming takes a POST, and sets the password typed here.
+
+    A GET only shows the page, so a mail scanner that follows the link
+    changes nothing.
+    """
     try:
-        user = services.activate(uidb64=uidb64, token=token)
+        user = services.check_activation_link(uidb64=uidb64, token=token)
     except services.ActivationError as error:
-        if error.code == "already_activated":
-            messages.info(request, error.message)
-            return redirect("accounts:login")
-        return render(request, "accounts/activation_failed.html", {"error": error}, status=400)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    messages.success(request, "Your email address is confirmed and your account is active. Welcome!")
-    return redirect("accounts:welcome")
+        return activation_refused(request, error)
+    form = ConfirmForm(user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.confirm_account(uidb64=uidb64, token=token, password=form.cleaned_data["password1"])
+        except services.ActivationError as error:
+            return activation_refused(request, error)
+        login(request, user, backend=MODEL_BACKEND)
+        messages.success(request, "Your email address is confirmed and your account is active. Welcome!")
+        return redirect("accounts:welcome")
+    return render(request, "accounts/confirm.html", {"form": form, "email": user.email})
+
+
+def activation_refused(request, error):
+    if error.code == "already_activated":
+        messages.info(request, error.message)
+        return redirect("accounts:login")
+    return render(request, "accounts/activation_failed.html", {"error": error}, status=400)
 
 
 @require_http_methods(["GET", "POST"])
@@ -98,7 +138,47 @@ def welcome(request):
     return render(request, "accounts/welcome.html")
 
 
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's "forgot your password" page; the email goes out as a tracked job.
+
+    Rate-limited per address and per client IP; known and unknown addresses
+    get the same answer (and the same 429 past the limit).
+    """
+
+    form_class = PasswordResetRequestForm
+    template_name = "accounts/password_reset.html"
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        if reset_over_limit(self.request, email):
+            return rate_limited(self.request)
+        services.request_password_reset(email=email)
+        return redirect_with_address("accounts:password_reset_done", email)
+
+
+@require_GET
+def password_reset_done(request):
+    return render(request, "accounts/password_reset_done.html", {"email": address_given(request)})
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's set-a-new-password page (single-use, expiring token); it confirms a never confirmed account."""
+
+    form_class = ResetSetPasswordForm
+    template_name = "accounts/password_reset_confirm.html"
+    post_reset_login = True
+    post_reset_login_backend = MODEL_BACKEND
+    success_url = reverse_lazy("accounts:welcome")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, "Your new password is set and you are logged in.")
+        return response
+
+
 class LoginView(auth_views.LoginView):
+    """Django's login view (its POST data is already sensitive and it is never cached)."""
+
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True

@@ -123,6 +123,11 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Activation links expire after this many seconds (default three days).
 ACCOUNT_ACTIVATION_TIMEOUT = env.int("ACCOUNT_ACTIVATION_TIMEOUT", default=3 * 24 * 3600)
+# Password reset links expire after this many seconds (default an hour); they also die once used.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+# Accounts never confirmed are deleted after this many days (`manage.py expire_unconfirmed`),
+# so that an address signed up by someone else is freed for its owner.
+ACCOUNT_UNCONFIRMED_DAYS = env.int("ACCOUNT_UNCONFIRMED_DAYS", default=7)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

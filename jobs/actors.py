@@ -1,7 +1,7 @@
-"""The Dramatiq actor that sends confirmation emails.
+"""The Dramatiq actor that sends email jobs, of every kind.
 
-Thin by design: claim the job row, build the email, send it, record the
-outcome. Safe to run any number of times for the same job: only the delivery
+Thin by design: claim the job row, build its email (``jobs.kinds``), send it,
+record the outcome. Safe to run any number of times for the same job: only the delivery
 holding the claim sends, and a finished job is never sent again.
 """
 
@@ -13,6 +13,7 @@ from django.db import DatabaseError
 from dramatiq.middleware import CurrentMessage
 
 from jobs import errors, tracking
+from jobs.kinds import build_email
 from jobs.mail import send_message
 from jobs.slots import send_slots
 
@@ -31,8 +32,8 @@ SENT_REPLY = "herald_sent_reply"
     time_limit=settings.JOBS_TIME_LIMIT_MS,
     retry_when=errors.should_retry,
 )
-def send_confirmation_email(job_id):
-    """Send the confirmation email of job ``job_id`` once; return what happened.
+def send_email(job_id):
+    """Send the email of job ``job_id`` once; return what happened.
 
     Transient failures are re-raised so that Dramatiq's Retries middleware
     tries again with back-off; permanent ones fail the job at once. A job that
@@ -77,10 +78,8 @@ def _send_and_record(claim, options, *, retries):
 
 def _send(claim, *, retries):
     """Send the job's email; on failure record the attempt and re-raise."""
-    from accounts.emails import build_confirmation_email
-
     try:
-        return send_message(build_confirmation_email(claim.job))
+        return send_message(build_email(claim.job))
     except BaseException as exc:
         tracking.record_failure(claim, exc, will_retry=errors.should_retry(retries, exc))
         raise

@@ -13,8 +13,12 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 
-class WorkerLostError(Exception):
-    """The worker process died while sending (recorded, never raised by a send)."""
+class RecipientChanged(Exception):
+    """The job's user has another address now: the email is not for them any more (permanent)."""
+
+
+class UnknownKind(Exception):
+    """No app registered what a job of this kind sends (permanent)."""
 
 
 def smtp_code(exc):

@@ -1,8 +1,8 @@
-"""The durable record of every confirmation email job and each of its attempts.
+"""The durable record of every email job and each of its attempts.
 
 Dramatiq's broker and results backend forget; these rows don't. A job row is
 also the lock that makes a send happen once: a worker sends only after it has
-claimed the row (see ``jobs.claims``).
+claimed the row (see ``jobs.tracking``).
 """
 
 from django.conf import settings
@@ -19,6 +19,8 @@ class EmailJob(models.Model):
 
     class Kind(models.TextChoices):
         CONFIRMATION = "confirmation", "Confirmation email"
+        ACCOUNT_EXISTS = "account_exists", "Account exists notice"
+        PASSWORD_RESET = "password_reset", "Password reset email"
 
     PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
     FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED)

@@ -118,9 +118,9 @@ def hourly_outcomes(*, hours=CHART_HOURS, now=None):
 
 
 def queue_name():
-    from jobs.actors import send_confirmation_email
+    from jobs.actors import send_email
 
-    return send_confirmation_email.queue_name
+    return send_email.queue_name
 
 
 def broker_queue_stats(client=None):
@@ -274,7 +274,7 @@ def _quick(backend):
 
 def stored_result(job):
     """The result Dramatiq stored for ``job``'s last message, if it is still there."""
-    from jobs.actors import send_confirmation_email
+    from jobs.actors import send_email
 
     if not job.message_id:
         return StoredResult("none")
@@ -282,8 +282,8 @@ def stored_result(job):
     if backend is None:
         return StoredResult("unavailable", "no results backend is configured")
     message = dramatiq.Message(
-        queue_name=send_confirmation_email.queue_name,
-        actor_name=send_confirmation_email.actor_name,
+        queue_name=send_email.queue_name,
+        actor_name=send_email.actor_name,
         args=(job.pk,),
         kwargs={},
         options={},

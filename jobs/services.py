@@ -1,7 +1,7 @@
 """Creating, sending, resending and relaying email jobs.
 
-Signup, the resend page, the admin and ``manage.py jobs`` all go through
-:func:`enqueue_confirmation`: one path for one action.
+Signup, the resend and password-reset pages, the admin and ``manage.py jobs``
+all go through :func:`enqueue_email`: one path for one action.
 """
 
 import logging
@@ -10,6 +10,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -26,8 +27,8 @@ class ResendRefused(Exception):
     """A resend that must not happen (the job succeeded, the user is active...)."""
 
 
-def enqueue_confirmation(*, user, resend_of=None, background=False):
-    """Record a confirmation job for ``user``; send its message after commit.
+def enqueue_email(*, kind, user, resend_of=None, background=False):
+    """Record an email job of ``kind`` for ``user``; send its message after commit.
 
     The row is written in the caller's transaction and the broker is only told
     once that transaction commits, so a worker never sees a job (or a user)
@@ -37,7 +38,7 @@ def enqueue_confirmation(*, user, resend_of=None, background=False):
     (``jobs.handoff``) and the caller does not wait for Redis.
     """
     job = EmailJob.objects.create(
-        user=user, recipient=user.email, resend_of=resend_of, status=Status.QUEUED, due_at=timezone.now()
+        user=user, kind=kind, recipient=user.email, resend_of=resend_of, status=Status.QUEUED, due_at=timezone.now()
     )
     transaction.on_commit(partial(hand_off if background else send_job_message, job.pk))
     return job
@@ -49,12 +50,12 @@ def send_job_message(job_id):
     Returns the Dramatiq message id, or None when the broker is unreachable
     (logged; the relay retries).
     """
-    from jobs.actors import send_confirmation_email
+    from jobs.actors import send_email
 
-    message = send_confirmation_email.message(job_id)
+    message = send_email.message(job_id)
     try:
         with timed("broker"):
-            send_confirmation_email.broker.enqueue(message)
+            send_email.broker.enqueue(message)
     except RedisError as exc:
         logger.warning("job=%s not enqueued, broker unreachable (%s); the relay will send it", job_id, exc)
         return None
@@ -73,7 +74,7 @@ def check_resendable(job):
         raise ResendRefused(f"Job {job.pk} is {job.get_status_display().lower()}, not failed.")
     if job.user is None:
         raise ResendRefused(f"Job {job.pk} has no user any more.")
-    if job.user.is_active:
+    if job.kind == EmailJob.Kind.CONFIRMATION and job.user.is_active:
         raise ResendRefused(f"The account {job.user.email} is already active.")
     if job.resends.exists():
         raise ResendRefused(f"Job {job.pk} was already resent.")
@@ -81,18 +82,20 @@ def check_resendable(job):
 
 @transaction.atomic
 def resend_job(job):
-    """Start a new job for the same user, linked to the failed ``job``.
+    """Start a new job of the same kind for the same user, linked to the failed ``job``.
 
-    The failed job and its attempts are kept as they are.
+    The failed job and its attempts are kept as they are. The new job goes to
+    the user's address of now.
     """
     job = EmailJob.objects.select_related("user").select_for_update(of=("self",)).get(pk=job.pk)
     check_resendable(job)
-    return enqueue_confirmation(user=job.user, resend_of=job)
+    return enqueue_email(kind=job.kind, user=job.user, resend_of=job)
 
 
 def resendable_failed_jobs(*, since=None):
-    """Failed jobs that a resend would retry: not yet resent, user still inactive."""
-    jobs = EmailJob.objects.filter(status=Status.FAILED, user__is_active=False, resends__isnull=True)
+    """Failed jobs that a resend would retry: not yet resent, user still there (and inactive, for a confirmation)."""
+    still_wanted = ~Q(kind=EmailJob.Kind.CONFIRMATION) | Q(user__is_active=False)
+    jobs = EmailJob.objects.filter(still_wanted, status=Status.FAILED, user__isnull=False, resends__isnull=True)
     if since is not None:
         jobs = jobs.filter(finished_at__gte=since)
     return jobs.select_related("user").order_by("id")

@@ -32,6 +32,14 @@ def link_of(user, generator=activation_token):
     return activate_path(uid(user), generator.make_token(user))
 
 
+CHOSEN = "owner-Chosen-passw0rd"
+
+
+def confirm(client, link, password=CHOSEN, **extra):
+    """POST the page an activation link opens, choosing ``password``."""
+    return client.post(link, {"password1": password, "password2": password}, **extra)
+
+
 def user_in_state(email, *, active, password=PASSWORD):
     user = User.objects.create_user(email=email, password=password, is_active=active)
     if active:

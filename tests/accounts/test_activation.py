@@ -1,4 +1,4 @@
-"""Activation links: valid once, expiring, and every bad link answered with a clear 400 page."""
+"""Activation links: a page that confirms by POST, valid once, expiring; every bad link a clear 400 page."""
 
 import base64
 from datetime import datetime, timedelta
@@ -12,7 +12,7 @@ from accounts.emails import activation_url
 from accounts.models import User
 from accounts.tokens import ActivationTokenGenerator, activation_token
 from jobs.models import EmailJob
-from tests.accounts.conftest import activate_path, link_of, uid, user_in_state
+from tests.accounts.conftest import CHOSEN, PASSWORD, activate_path, confirm, link_of, uid, user_in_state
 
 pytestmark = pytest.mark.django_db
 
@@ -36,26 +36,49 @@ def assert_bad_link_page(response, heading="This link does not work"):
     assert RESEND_LINK in response.text
 
 
-def test_valid_link_activates_logs_in_and_says_so(client, inactive_user):
-    response = client.get(link_of(inactive_user), follow=True)
+def test_opening_the_link_shows_the_confirm_page_and_changes_nothing(client, inactive_user):
+    response = client.get(link_of(inactive_user))
+
+    assert response.status_code == 200
+    assert "Confirm your email address" in response.text and inactive_user.email in response.text
+    assert 'method="post"' in response.text and 'name="password1"' in response.text
+    assert "no-cache" in response["Cache-Control"]
+    assert not User.objects.get(pk=inactive_user.pk).is_active
+    assert "_auth_user_id" not in client.session
+
+
+def test_confirming_sets_the_password_typed_there_logs_in_and_says_so(client, inactive_user):
+    response = confirm(client, link_of(inactive_user), follow=True)
 
     assert response.redirect_chain == [(reverse("accounts:welcome"), 302)]
     assert "Your email address is confirmed" in response.text
-    inactive_user.refresh_from_db()
-    assert inactive_user.is_active and inactive_user.activated_at is not None
+    user = User.objects.get(pk=inactive_user.pk)
+    assert user.is_active and user.activated_at is not None
+    assert user.check_password(CHOSEN) and not user.check_password(PASSWORD)
     assert client.session["_auth_user_id"] == str(inactive_user.pk)
+
+
+def test_confirm_page_refuses_a_weak_or_mismatched_password_and_changes_nothing(client, inactive_user):
+    link = link_of(inactive_user)
+    weak = confirm(client, link, password="123")
+    mismatched = client.post(link, {"password1": CHOSEN, "password2": CHOSEN + "x"})
+
+    assert weak.status_code == 200 and "This password is too short" in weak.text
+    assert mismatched.status_code == 200 and "didn’t match" in mismatched.text
+    assert not User.objects.get(pk=inactive_user.pk).is_active
 
 
 def test_second_use_does_not_activate_again_and_sends_to_login(inactive_user):
     link = link_of(inactive_user)
-    Client().get(link)
+    confirm(Client(), link)
     first_activation = User.objects.get(pk=inactive_user.pk).activated_at
 
-    response = Client().get(link, follow=True)
+    response = confirm(Client(), link, password="Another-Passw0rd-42", follow=True)
 
     assert response.redirect_chain == [(reverse("accounts:login"), 302)]
     assert "already active" in response.text
-    assert User.objects.get(pk=inactive_user.pk).activated_at == first_activation
+    user = User.objects.get(pk=inactive_user.pk)
+    assert user.activated_at == first_activation and user.check_password(CHOSEN)
     assert "_auth_user_id" not in response.wsgi_request.session
 
 
@@ -64,7 +87,7 @@ def test_every_earlier_link_dies_once_one_is_used(inactive_user):
     newer = link_of(inactive_user)
     assert older != newer
 
-    Client().get(older)
+    confirm(Client(), older)
     response = Client().get(newer)
 
     assert response.status_code == 302 and response["Location"] == reverse("accounts:login")
@@ -82,7 +105,7 @@ def test_link_older_than_the_activation_timeout_is_expired(client, inactive_user
 
 def test_same_old_link_works_while_within_the_timeout(client, inactive_user, settings):
     settings.ACCOUNT_ACTIVATION_TIMEOUT = 3 * 3600
-    response = client.get(link_of(inactive_user, IssuedHoursAgo(2)))
+    response = confirm(client, link_of(inactive_user, IssuedHoursAgo(2)))
 
     assert response.status_code == 302
     assert User.objects.get(pk=inactive_user.pk).is_active
@@ -111,6 +134,7 @@ def test_bad_token_is_a_clear_400_page_and_activates_nothing(client, inactive_us
     token = make_token(activation_token.make_token(inactive_user))
 
     assert_bad_link_page(client.get(activate_path(uid(inactive_user), token)))
+    assert_bad_link_page(confirm(client, activate_path(uid(inactive_user), token)))
     assert not User.objects.get(pk=inactive_user.pk).is_active
 
 
@@ -163,12 +187,13 @@ def test_activation_token_is_not_a_password_reset_token(inactive_user):
     assert not default_token_generator.check_token(inactive_user, activation_token.make_token(inactive_user))
 
 
-def test_password_change_kills_the_link(client, inactive_user):
+def test_address_change_kills_the_link(client, inactive_user):
     link = link_of(inactive_user)
-    inactive_user.set_password("Another-Passw0rd-42")
+    inactive_user.email = "moved@example.com"
     inactive_user.save()
 
     assert_bad_link_page(client.get(link))
+    assert_bad_link_page(confirm(client, link))
 
 
 def test_made_up_token_does_not_tell_whether_an_account_is_active(inactive_user, active_user):
@@ -183,10 +208,10 @@ def test_made_up_token_does_not_tell_whether_an_account_is_active(inactive_user,
 
 def test_account_deactivated_by_staff_is_not_reactivated_by_its_old_link(client, inactive_user):
     link = link_of(inactive_user)
-    client.get(link)
+    confirm(client, link)
     User.objects.filter(pk=inactive_user.pk).update(is_active=False)
 
-    Client().get(link)
+    confirm(Client(), link)
     Client().post(reverse("accounts:resend"), {"email": inactive_user.email})
 
     assert not User.objects.get(pk=inactive_user.pk).is_active
@@ -198,7 +223,7 @@ def test_link_in_the_email_is_the_activation_url(client, inactive_user, settings
     url = activation_url(inactive_user)
 
     assert url.startswith("https://herald.example.org/accounts/activate/")
-    response = client.get(url.removeprefix(settings.SITE_URL))
+    response = confirm(client, url.removeprefix(settings.SITE_URL))
     assert response.status_code == 302 and User.objects.get(pk=inactive_user.pk).is_active
 
 

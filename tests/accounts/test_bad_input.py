@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from jobs.models import EmailJob
-from tests.accounts.conftest import PASSWORD, link_of, signup
+from tests.accounts.conftest import PASSWORD, confirm, link_of, signup
 
 pytestmark = pytest.mark.django_db
 
@@ -183,18 +183,19 @@ def test_logout_without_csrf_token_is_refused(active_user):
     assert "_auth_user_id" in client.session
 
 
-@pytest.mark.parametrize("enforce_csrf_checks", [False, True])
-def test_cross_site_post_to_the_activation_link_does_not_activate(inactive_user, enforce_csrf_checks):
-    client = Client(enforce_csrf_checks=enforce_csrf_checks)
+def test_cross_site_post_to_the_confirm_page_does_not_activate(inactive_user):
+    client = Client(enforce_csrf_checks=True)
 
-    response = client.post(link_of(inactive_user), HTTP_ORIGIN="https://evil.example")
+    response = confirm(client, link_of(inactive_user), HTTP_ORIGIN="https://evil.example")
 
-    assert response.status_code in (403, 405)
+    assert response.status_code == 403
     assert not User.objects.get(pk=inactive_user.pk).is_active
 
 
-def test_post_to_the_activation_link_is_a_405(client, inactive_user):
-    assert client.post(link_of(inactive_user)).status_code == 405
+def test_post_to_the_confirm_page_without_a_password_activates_nothing(client, inactive_user):
+    response = client.post(link_of(inactive_user))
+
+    assert response.status_code == 200 and "This field is required" in response.text
     assert not User.objects.get(pk=inactive_user.pk).is_active
 
 

@@ -7,10 +7,10 @@ from django.test import Client
 
 from accounts.emails import build_confirmation_email
 from accounts.models import User
-from jobs.actors import send_confirmation_email
+from jobs.actors import send_email
 from jobs.models import EmailJob
-from jobs.services import enqueue_confirmation
-from tests.accounts.conftest import signup
+from tests.accounts.conftest import confirm, signup
+from tests.jobs.factories import enqueue_confirmation
 
 pytestmark = pytest.mark.django_db
 
@@ -84,12 +84,12 @@ def test_signup_then_the_sent_link_activates_the_account(client, mailoutbox, set
     signup(client, "ada@example.com")
     job = EmailJob.objects.get()
 
-    send_confirmation_email(job.pk)
+    send_email(job.pk)
 
     [sent] = mailoutbox
     assert sent.to == ["ada@example.com"]
     [link] = set(LINK_RE.findall(sent.body))
-    response = Client().get(link.removeprefix(settings.SITE_URL), follow=True)
+    response = confirm(Client(), link.removeprefix(settings.SITE_URL), follow=True)
     assert response.status_code == 200 and "Your email address is confirmed" in response.text
     assert User.objects.get(email="ada@example.com").is_active
     job.refresh_from_db()

@@ -1,21 +1,19 @@
-"""Login tells only the right password of an unconfirmed account to confirm it; logout is POST."""
+"""Login answers every failure alike, whatever the reason; logout is POST."""
 
 import re
 
 import pytest
-from django.contrib.auth.forms import AuthenticationForm
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.forms import LoginForm
 from accounts.models import User
-from tests.accounts.conftest import PASSWORD
+from tests.accounts.conftest import PASSWORD, user_in_state
 
 pytestmark = pytest.mark.django_db
 
-GENERIC = AuthenticationForm.error_messages["invalid_login"] % {"username": "email address"}
-CONFIRM_FIRST = LoginForm.error_messages["inactive"]
+GENERIC = LoginForm.error_messages["invalid_login"]
 
 
 def page_text(response, email):
@@ -37,36 +35,38 @@ def test_active_user_logs_in(active_user):
     assert client.session["_auth_user_id"] == str(active_user.pk)
 
 
-def test_inactive_user_with_right_password_is_told_to_confirm(inactive_user):
-    response = log_in(inactive_user.email, PASSWORD)
-
-    assert response.status_code == 200
-    assert response.context["form"].non_field_errors() == [CONFIRM_FIRST]
-    assert escape(CONFIRM_FIRST) in response.text
-    assert "_auth_user_id" not in response.wsgi_request.session
-
-
-def test_inactive_user_with_wrong_password_gets_the_generic_message(inactive_user):
-    response = log_in(inactive_user.email, "Wrong-Passw0rd-42")
-
-    assert response.context["form"].non_field_errors() == [GENERIC]
-    assert escape(CONFIRM_FIRST) not in response.text
+def failures(inactive_user, active_user):
+    """A failed login of each kind: ``(reason, address, password)``."""
+    deactivated = user_in_state("deactivated@example.com", active=True)
+    User.objects.filter(pk=deactivated.pk).update(is_active=False)
+    return [
+        ("unknown address", "nobody@example.com", PASSWORD),
+        ("wrong password", active_user.email, "Wrong-Passw0rd-42"),
+        ("never confirmed, right password", inactive_user.email, PASSWORD),
+        ("never confirmed, wrong password", inactive_user.email, "Wrong-Passw0rd-42"),
+        ("deactivated, right password", deactivated.email, PASSWORD),
+    ]
 
 
-def test_wrong_password_of_inactive_and_unknown_addresses_look_the_same(inactive_user):
-    inactive = log_in(inactive_user.email, "Wrong-Passw0rd-42")
-    unknown = log_in("nobody@example.com", "Wrong-Passw0rd-42")
+def test_every_failed_login_answers_alike(inactive_user, active_user):
+    answers = {
+        reason: page_text(log_in(email, password), email)
+        for reason, email, password in failures(inactive_user, active_user)
+    }
 
-    assert inactive.status_code == unknown.status_code == 200
-    assert page_text(inactive, inactive_user.email) == page_text(unknown, "nobody@example.com")
+    assert len(set(answers.values())) == 1, answers.keys()
+    [page] = set(answers.values())
+    assert escape(GENERIC) in page
+    assert 'href="/accounts/resend/"' in page and 'href="/accounts/password/reset/"' in page
 
 
-def test_account_deactivated_by_staff_gets_the_generic_message(active_user):
-    User.objects.filter(pk=active_user.pk).update(is_active=False)
+def test_a_failed_login_logs_nobody_in(inactive_user, active_user):
+    for _, email, password in failures(inactive_user, active_user):
+        response = log_in(email, password)
 
-    response = log_in(active_user.email, PASSWORD)
-
-    assert response.context["form"].non_field_errors() == [GENERIC]
+        assert response.status_code == 200
+        assert response.context["form"].non_field_errors() == [GENERIC]
+        assert "_auth_user_id" not in response.wsgi_request.session
 
 
 def test_logout_is_post_only(active_user):

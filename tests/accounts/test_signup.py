@@ -83,7 +83,7 @@ def test_message_goes_to_the_broker_only_when_the_transaction_commits(
 
     job.refresh_from_db()
     assert job.enqueued_at is not None
-    assert queued_messages(broker) == [(job.message_id, "send_confirmation_email", (job.pk,))]
+    assert queued_messages(broker) == [(job.message_id, "send_email", (job.pk,))]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -92,7 +92,7 @@ def test_committed_signup_puts_the_message_on_the_broker(client, broker):
 
     job = EmailJob.objects.get()
     assert job.enqueued_at is not None
-    assert queued_messages(broker) == [(job.message_id, "send_confirmation_email", (job.pk,))]
+    assert queued_messages(broker) == [(job.message_id, "send_email", (job.pk,))]
 
 
 def test_address_is_stored_lower_case(client):
@@ -105,7 +105,8 @@ def test_full_width_domain_is_the_same_mailbox_as_the_plain_one(client, active_u
     response = signup(client, "active@ｅｘａｍｐｌｅ.com")
 
     assert response.status_code == 302
-    assert User.objects.count() == 1 and not EmailJob.objects.exists()
+    assert User.objects.count() == 1
+    assert list(EmailJob.objects.values_list("user", "kind")) == [(active_user.pk, EmailJob.Kind.ACCOUNT_EXISTS)]
 
 
 @pytest.mark.parametrize(
@@ -133,9 +134,13 @@ def _answer(client, email):
     return response.status_code, response["Location"], page.status_code, page.text.replace(email.lower(), "ADDRESS")
 
 
-@pytest.mark.parametrize("active", [False, True], ids=["inactive", "active"])
+@pytest.mark.parametrize(
+    "active, kind",
+    [(False, EmailJob.Kind.CONFIRMATION), (True, EmailJob.Kind.ACCOUNT_EXISTS)],
+    ids=["never confirmed", "confirmed"],
+)
 @pytest.mark.parametrize("spelling", ["taken@example.com", "Taken@EXAMPLE.com"])
-def test_existing_address_answers_like_a_new_one_and_changes_nothing(active, spelling):
+def test_existing_address_answers_like_a_new_one_changes_nothing_and_emails_the_owner(active, kind, spelling):
     existing = user_in_state("taken@example.com", active=active)
     before = User.objects.values().get(pk=existing.pk)
 
@@ -147,7 +152,20 @@ def test_existing_address_answers_like_a_new_one_and_changes_nothing(active, spe
     assert User.objects.values().get(pk=existing.pk) == before
     assert authenticate(username="taken@example.com", password=PASSWORD) == (existing if active else None)
     assert User.objects.filter(email__iexact="taken@example.com").count() == 1
-    assert not EmailJob.objects.exists()
+    assert list(EmailJob.objects.values_list("user", "kind", "recipient")) == [
+        (existing.pk, kind, "taken@example.com")
+    ]
+
+
+def test_signup_over_the_address_budget_answers_alike_and_sends_nothing(settings):
+    settings.RATE_LIMIT_NOTICE = "1/h"
+    user_in_state("taken@example.com", active=True)
+
+    answers = [_answer(Client(), email) for email in ("fresh@example.com", "fresh@example.com", "taken@example.com")]
+    answers += [_answer(Client(), "taken@example.com")]
+
+    assert len(set(answers)) == 1
+    assert sorted(EmailJob.objects.values_list("recipient", flat=True)) == ["fresh@example.com", "taken@example.com"]
 
 
 def test_get_and_post_only(client):
@@ -162,4 +180,4 @@ def test_address_stored_in_mixed_case_is_still_taken(client):
     client.post(reverse("accounts:resend"), {"email": "ada@example.com"})
 
     assert User.objects.count() == 1
-    assert list(EmailJob.objects.values_list("user", flat=True)) == [legacy.pk]
+    assert list(EmailJob.objects.values_list("user", flat=True)) == [legacy.pk, legacy.pk]

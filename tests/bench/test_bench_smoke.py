@@ -11,7 +11,7 @@ from django.db import transaction
 
 from bench import cases
 from jobs.models import EmailJob
-from jobs.services import enqueue_confirmation
+from tests.jobs.factories import enqueue_confirmation
 from tests import plugin
 from tests.support.processes import PROJECT_DIR
 

@@ -3,9 +3,9 @@
 import pytest
 from django.db import transaction
 
-from jobs.actors import send_confirmation_email
+from jobs.actors import send_email
 from jobs.models import EmailAttempt, EmailJob
-from jobs.services import enqueue_confirmation
+from tests.jobs.factories import enqueue_confirmation
 from tests.jobs.factories import make_user
 from tests.support.inprocess import drain
 
@@ -47,7 +47,7 @@ def test_result_is_stored_in_the_results_backend(smtp_settings, smtp_sink, broke
     job.refresh_from_db()
 
     backend = next(m.backend for m in broker.middleware if isinstance(m, Results))
-    message = send_confirmation_email.message(job.pk).copy(message_id=job.message_id)
+    message = send_email.message(job.pk).copy(message_id=job.message_id)
     result = backend.get_result(message, block=True, timeout=5000)
 
     assert result == {"job_id": job.pk, "status": "succeeded", "smtp_reply": job.result}
@@ -58,7 +58,7 @@ def test_a_message_delivered_twice_sends_one_email(smtp_settings, smtp_sink, bro
     finish(broker, in_process_worker)
 
     # A redelivery of the same message, as after a lost acknowledgement.
-    broker.enqueue(send_confirmation_email.message(job.pk))
+    broker.enqueue(send_email.message(job.pk))
     finish(broker, in_process_worker)
 
     assert smtp_sink.recipients() == ["twice@example.com"]

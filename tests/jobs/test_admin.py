@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from jobs import admin as jobs_admin
 from jobs import admin_list
-from jobs.actors import send_confirmation_email
+from jobs.actors import send_email
 from jobs.models import EmailAttempt, EmailJob
 from jobs.relay import stamp_alive
 from jobs.selectors import results_backend
@@ -304,8 +304,8 @@ def test_summary_shows_counts_outcomes_broker_queue_and_workers(viewer, broker):
     make_job("b@example.com", status=Status.SUCCEEDED, finished_at=timezone.now())
     make_job("c@example.com", status=Status.QUEUED)
     make_job("d@example.com", status=Status.QUEUED)
-    broker.enqueue(send_confirmation_email.message(1))
-    broker.enqueue(send_confirmation_email.message(2), delay=60_000)
+    broker.enqueue(send_email.message(1))
+    broker.enqueue(send_email.message(2), delay=60_000)
     stamp_alive(broker)
 
     page = text(viewer.get(reverse(CHANGELIST)))
@@ -494,7 +494,7 @@ def test_detail_shows_each_attempt_the_last_traceback_and_message_id(viewer):
 def test_detail_shows_the_stored_result_while_the_backend_keeps_it(viewer, broker):
     job = make_job("done@example.com", status=Status.SUCCEEDED, message_id="1e2d3c4b-0000-4000-8000-000000000000")
     message = dramatiq.Message(
-        queue_name="emails", actor_name=send_confirmation_email.actor_name, args=(job.pk,), kwargs={}, options={},
+        queue_name="emails", actor_name=send_email.actor_name, args=(job.pk,), kwargs={}, options={},
         message_id=job.message_id,
     )
     results_backend().store_result(message, {"job_id": job.pk, "status": "succeeded"}, 60_000)

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from jobs.actors import send_confirmation_email
+from jobs.actors import send_email
 from jobs.models import EmailAttempt, EmailJob
 from jobs.relay import stamp_alive
 from tests.jobs.factories import make_job, make_user
@@ -60,7 +60,7 @@ def test_stats_prints_the_counts(db):
 def test_stats_json_shape(db, broker):
     failed_job("a@example.com")
     make_job("b@example.com", status=Status.QUEUED)
-    broker.enqueue(send_confirmation_email.message(1))
+    broker.enqueue(send_email.message(1))
     stamp_alive(broker)
 
     out, _ = jobs("stats", "--json")

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from jobs import handoff
 from jobs.models import EmailJob
-from jobs.services import enqueue_confirmation
+from tests.jobs.factories import enqueue_confirmation
 from tests.jobs.factories import make_user
 from tests.support.waiting import wait_until
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from config.localredis import free_port
 from jobs import selectors
-from jobs.actors import send_confirmation_email
+from jobs.actors import send_email
 from jobs.heartbeats import PROBE_TIMEOUT_S
 from jobs.models import EmailJob
 from jobs.relay import stamp_alive, workers_key
@@ -71,9 +71,9 @@ def test_hourly_outcomes_puts_each_job_in_its_clock_hour(db):
 
 
 def test_broker_queue_stats_reads_waiting_and_delayed_messages(db, broker):
-    broker.enqueue(send_confirmation_email.message(1))
-    broker.enqueue(send_confirmation_email.message(2))
-    broker.enqueue(send_confirmation_email.message(3), delay=60_000)
+    broker.enqueue(send_email.message(1))
+    broker.enqueue(send_email.message(2))
+    broker.enqueue(send_email.message(3), delay=60_000)
 
     queues = selectors.broker_queue_stats()
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.models import EmailJob
-from tests.jobs.factories import make_job, make_user
+from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 
 Status = EmailJob.Status
 
@@ -19,7 +19,7 @@ def queue_size(broker):
 
 def test_the_message_is_sent_only_when_the_transaction_commits(db, broker, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        job = services.enqueue_confirmation(user=make_user())
+        job = enqueue_confirmation(user=make_user())
     assert queue_size(broker) == 0 and len(callbacks) == 1
 
     callbacks[0]()
@@ -31,7 +31,7 @@ def test_the_message_is_sent_only_when_the_transaction_commits(db, broker, djang
 
 def test_a_rolled_back_signup_sends_nothing(transactional_db, broker):
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.enqueue_confirmation(user=make_user())
+        enqueue_confirmation(user=make_user())
         raise RuntimeError("rollback")
 
     assert queue_size(broker) == 0 and not EmailJob.objects.exists()
@@ -41,7 +41,7 @@ def test_broker_down_keeps_the_job_and_the_relay_sends_it_later(transactional_db
     redis_server.stop()
     try:
         with transaction.atomic():
-            job = services.enqueue_confirmation(user=make_user())
+            job = enqueue_confirmation(user=make_user())
         job.refresh_from_db()
         assert job.status == Status.QUEUED and job.enqueued_at is None
         assert services.relay_unsent(now=timezone.now() + timedelta(seconds=5)) == []

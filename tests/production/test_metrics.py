@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobs.actors import send_confirmation_email
+from jobs.actors import send_email
 from jobs.models import EmailAttempt, EmailJob
 from jobs.relay import stamp_alive
 from tests.jobs.factories import make_job, make_user
@@ -83,9 +83,9 @@ def test_send_duration_histogram_from_recorded_attempts(db, client, metrics_on):
 
 
 def test_queue_depth_delayed_and_live_workers_from_the_broker(db, client, metrics_on, broker):
-    send_confirmation_email.send(1)
-    send_confirmation_email.send(2)
-    send_confirmation_email.send_with_options(args=(3,), delay=60_000)
+    send_email.send(1)
+    send_email.send(2)
+    send_email.send_with_options(args=(3,), delay=60_000)
     stamp_alive(broker)
 
     samples = scrape(client)

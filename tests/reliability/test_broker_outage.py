@@ -6,9 +6,9 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from jobs.actors import send_confirmation_email
+from jobs.actors import send_email
 from jobs.models import EmailJob
-from jobs.services import enqueue_confirmation
+from tests.jobs.factories import enqueue_confirmation
 from tests.jobs.factories import make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.http import Client
@@ -43,7 +43,7 @@ def test_queued_and_delayed_messages_survive_a_redis_restart(live_env, smtp_sink
         delayed_job = EmailJob.objects.create(
             user=make_user("later@example.com"), recipient="later@example.com"
         )
-    message = send_confirmation_email.send_with_options(args=(delayed_job.pk,), delay=1500)
+    message = send_email.send_with_options(args=(delayed_job.pk,), delay=1500)
     EmailJob.objects.filter(pk=delayed_job.pk).update(enqueued_at=delayed_job.created_at, message_id=message.message_id)
     assert all(EmailJob.objects.get(pk=job.pk).enqueued_at for job in queued)
 

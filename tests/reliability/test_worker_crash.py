@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from jobs.actors import send_confirmation_email
+from jobs.actors import send_email
 from jobs.models import EmailAttempt, EmailJob
-from jobs.services import enqueue_confirmation
+from tests.jobs.factories import enqueue_confirmation
 from tests.jobs.factories import make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.waiting import wait_until
@@ -78,7 +78,7 @@ def test_worker_killed_between_retry_enqueued_and_ack_sends_once(live_env, smtp_
 def test_a_delayed_message_promoted_twice_sends_once(live_env, smtp_sink, processes, broker):
     user = make_user("twice@example.com")
     job = EmailJob.objects.create(user=user, recipient=user.email)
-    message = send_confirmation_email.message(job.pk)
+    message = send_email.message(job.pk)
     EmailJob.objects.filter(pk=job.pk).update(enqueued_at=job.created_at, message_id=message.message_id)
     processes.worker(live_env, threads=4)
 

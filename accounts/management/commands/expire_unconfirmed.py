@@ -1,0 +1,21 @@
+"""``manage.py expire_unconfirmed [--dry-run]``: delete accounts never confirmed within ACCOUNT_UNCONFIRMED_DAYS.
+
+Run it daily (cron, or the scheduler of your choice): an address that
+someone else signed up with is freed for its owner.
+"""
+
+from django.core.management.base import BaseCommand
+
+from accounts.services import expire_unconfirmed_accounts
+
+
+class Command(BaseCommand):
+    help = "Delete accounts whose address was never confirmed within ACCOUNT_UNCONFIRMED_DAYS."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--dry-run", action="store_true", help="count them, delete nothing")
+
+    def handle(self, *args, dry_run=False, **options):
+        count = expire_unconfirmed_accounts(dry_run=dry_run)
+        verb = "would delete" if dry_run else "deleted"
+        self.stdout.write(f"{verb} {count} never confirmed account(s)")
