@@ -3,6 +3,7 @@
 Every name read here is part of the public interface documented in README.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_dramatiq",
+    "axes",
     "accounts",
     "jobs",
 ]
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: the 429 page for the failure that locks
 ]
 
 # A Server-Timing header on every response (the password hash, the enqueue, the whole request).
@@ -149,6 +152,32 @@ PASSWORD_HASHERS = [
 ]
 PASSWORD_HASH_THREADS = env.int("PASSWORD_HASH_THREADS", default=8)  # per process
 PASSWORD_HASH_NICE = env.int("PASSWORD_HASH_NICE", default=10)  # 0 keeps the site's own priority
+
+# Password guessing on /accounts/login/ and /admin/login/ (django-axes, accounts/lockout.py):
+# after AXES_FAILURE_LIMIT failures for one address, or from one client IP, both
+# are refused with a 429 until AXES_COOLOFF_MINUTES after the last failure.
+AUTHENTICATION_BACKENDS = [
+    "accounts.lockout.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+# Either key alone locks: per address stops many machines guessing one password,
+# per IP stops one machine trying a password on many addresses (README, "Security").
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Refused attempts do not push the end of a lockout further away: an owner who
+# keeps trying is back in AXES_COOLOFF_MINUTES after the attacker stopped.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful login does not wipe the failures: an attacker's own account
+# must not be a way to reset the count of the IP it guesses from.
+AXES_RESET_ON_SUCCESS = False
+# Failed attempts are what the lockout needs; a row for every successful login is not.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False  # no banner at the start of every process and command
 
 # Rate limits in django-ratelimit's "count/period" form; "0" turns one off.
 RATE_LIMIT_SIGNUP = env("RATE_LIMIT_SIGNUP", default="20/m")

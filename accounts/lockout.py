@@ -1,0 +1,62 @@
+"""Password guessing throttled on ``/accounts/login/`` and ``/admin/login/`` (django-axes).
+
+Axes records each failed login (database handler: the ``AccessAttempt``
+rows, no Redis needed) under the address typed and the client IP. Once
+either has ``AXES_FAILURE_LIMIT`` failures within ``AXES_COOLOFF_TIME``, a
+login for that address or from that IP answers 429 with the lockout page
+until the cool-off has passed since the last failure.
+
+Guaranteed: a locked-out attempt checks no password. ``LoginLockoutBackend``
+comes first in ``AUTHENTICATION_BACKENDS`` and stops ``authenticate()``
+before Django's backend looks the account up or hashes anything; axes'
+middleware then turns the refusal into the 429 page. (A login form must not
+compare passwords itself after a failed ``authenticate()``;
+tests/accounts/test_lockout.py counts the hasher's calls.) The address is
+counted in the spelling the login form logs in with
+(``accounts.forms.clean_address``), so ``Ada@Example.COM`` and
+``ada@example.com`` share one count.
+"""
+
+from axes.backends import AxesStandaloneBackend
+from axes.helpers import get_cool_off
+from django.core.exceptions import ValidationError
+from django.shortcuts import render
+
+from accounts.forms import clean_address
+
+
+def login_username(request, credentials):
+    """The address an attempt is counted under (``AXES_USERNAME_CALLABLE``).
+
+    From the credentials ``authenticate()`` got, else from the POSTed form
+    (both login forms name the field "username"). Not an address at all:
+    counted as typed (such a login cannot succeed anyway).
+    """
+    username = (credentials or {}).get("username")
+    if username is None and request is not None:
+        username = request.POST.get("username")
+    if not username:
+        return None
+    try:
+        return clean_address(username)
+    except ValidationError:
+        return username
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """The 429 page (``AXES_LOCKOUT_CALLABLE``): the same for every address, known or not."""
+    minutes = max(1, round(get_cool_off(request).total_seconds() / 60))
+    return render(request, "login_locked_out.html", {"minutes": minutes}, status=429)
+
+
+class LoginLockoutBackend(AxesStandaloneBackend):
+    """Axes' lockout check, first of ``AUTHENTICATION_BACKENDS``; it never logs anyone in.
+
+    A call without a request (a script, a test) is no visitor's attempt: it
+    is left to the next backend instead of being refused with an error.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
