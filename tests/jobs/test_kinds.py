@@ -1,0 +1,46 @@
+"""What a job sends is registered per kind; a job never sends to an address its user no longer has."""
+
+import pytest
+
+from jobs.actors import send_email
+from jobs.kinds import build_email
+from jobs.models import EmailJob
+from tests.jobs.factories import enqueue_confirmation, make_job, make_user
+
+pytestmark = pytest.mark.django_db
+
+Status = EmailJob.Status
+
+
+def test_every_kind_has_a_registered_email():
+    user = make_user("kinds@example.com")
+
+    for kind in EmailJob.Kind:
+        message = build_email(make_job(user=user, kind=kind))
+        assert message.to == ["kinds@example.com"] and message.subject
+
+
+def test_a_job_whose_user_changed_address_fails_at_once_and_sends_nothing(mailoutbox):
+    user = make_user("old@example.com")
+    job = enqueue_confirmation(user=user)
+    user.email = "new@example.com"
+    user.save()
+
+    with pytest.raises(Exception, match="address changed"):
+        send_email(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and job.attempts == 1
+    assert "address changed after this email was queued" in job.last_error
+    assert job.attempt_set.get().error_class == "jobs.errors.RecipientChanged"
+    assert mailoutbox == []
+
+
+def test_a_job_of_an_unknown_kind_fails_at_once(mailoutbox):
+    job = make_job(email="odd@example.com", kind="carrier_pigeon")
+
+    with pytest.raises(Exception, match="No email is registered"):
+        send_email(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and mailoutbox == []
