@@ -307,8 +307,9 @@ LOGGING = {
 # --------------------------------------------------------------------------
 # Monitoring
 # --------------------------------------------------------------------------
-# GET /metrics/ (Prometheus text) answers 404 unless this is on.
-METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+# GET /metrics/ (Prometheus text) needs "Authorization: Bearer <METRICS_TOKEN>";
+# unset, the page answers 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --------------------------------------------------------------------------
 # Production hardening (HTTPS)

@@ -1,4 +1,7 @@
-"""``GET /metrics/``: Prometheus text, when ``METRICS_ENABLED`` is on (404 otherwise).
+"""``GET /metrics/``: Prometheus text for a scraper that sends ``Authorization: Bearer <METRICS_TOKEN>``.
+
+Off (404) while ``METRICS_TOKEN`` is unset; a request without the right token
+gets 401 and no figures. The token is compared in constant time.
 
 Web servers and workers are separate processes, so nothing is counted in
 memory: every scrape reads the job and attempt rows and the broker's queues.
@@ -15,6 +18,7 @@ duration histogram covers the attempts still in the database.
 - ``herald_workers_alive``: worker processes with a fresh liveness stamp.
 """
 
+import hmac
 import logging
 
 import dramatiq
@@ -129,11 +133,21 @@ registry = CollectorRegistry(auto_describe=False)
 registry.register(HeraldCollector())
 
 
+def bearer_token_matches(request, token):
+    """True when the request's ``Authorization`` header is ``Bearer <token>``, compared in constant time."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
 @never_cache
 @require_GET
 def metrics(request):
-    if not settings.METRICS_ENABLED:
-        raise Http404("Metrics are turned off (METRICS_ENABLED).")
+    if not settings.METRICS_TOKEN:
+        raise Http404("Metrics are turned off (METRICS_TOKEN is not set).")
+    if not bearer_token_matches(request, settings.METRICS_TOKEN):
+        response = HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain; charset=utf-8")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     try:
         body = generate_latest(registry)
     except DatabaseError:

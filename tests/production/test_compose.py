@@ -125,6 +125,12 @@ def test_secrets_have_no_defaults():
     assert SERVICES["postgres"]["environment"]["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:-}"
 
 
+def test_metrics_are_off_unless_a_token_is_set():
+    env = SERVICES["web"]["environment"]
+    assert interpolated(env["METRICS_TOKEN"]) == ""
+    assert "METRICS_ENABLED" not in env
+
+
 def test_web_healthcheck_asks_the_health_view():
     probe = " ".join(SERVICES["web"]["healthcheck"]["test"])
     [path] = re.findall(r"http://localhost:8000(/[^'\"]*)", probe)

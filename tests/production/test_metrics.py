@@ -1,4 +1,4 @@
-"""``GET /metrics/``: Prometheus text read from the job rows and the broker at scrape time."""
+"""``GET /metrics/``: Prometheus text read from the job rows and the broker at scrape time, for the token's holder."""
 
 from datetime import timedelta
 
@@ -15,8 +15,11 @@ Status = EmailJob.Status
 Outcome = EmailAttempt.Outcome
 
 
+TOKEN = "scraper-token-for-tests-0123456789"
+
+
 def scrape(client):
-    response = client.get("/metrics/")
+    response = client.get("/metrics/", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=")
     samples = {}
@@ -36,13 +39,32 @@ def add_attempt(job, number, outcome, duration_ms):
 
 @pytest.fixture
 def metrics_on(settings):
-    settings.METRICS_ENABLED = True
+    settings.METRICS_TOKEN = TOKEN
 
 
-def test_off_by_default_answers_404(db, client, settings):
-    settings.METRICS_ENABLED = False
+def test_off_without_a_token_answers_404(db, client, settings):
+    settings.METRICS_TOKEN = ""
 
     assert client.get("/metrics/").status_code == 404
+    assert client.get("/metrics/", headers={"Authorization": "Bearer "}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer ", f"Basic {TOKEN}", f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", "Bearer é"],
+)
+def test_without_the_right_token_answers_401_and_no_figures(db, client, metrics_on, authorization):
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    response = client.get("/metrics/", headers=headers)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert "herald_" not in response.text
+
+
+def test_the_scheme_is_case_insensitive(db, client, metrics_on):
+    assert client.get("/metrics/", headers={"Authorization": f"bearer {TOKEN}"}).status_code == 200
 
 
 def test_jobs_by_status_and_attempts_by_outcome(db, client, metrics_on):
