@@ -40,7 +40,10 @@ def test_signup_email_link_activates_account(live_env, smtp_sink, processes):
     assert link.startswith(web.url + "/accounts/activate/")
     assert received["message"].get_body(preferencelist=("html",)) is not None
 
-    activated = visitor.get(link)
+    page = visitor.get(link)
+    assert page.status == 200 and "Confirm your email address" in page.text
+    assert not User.objects.get(email="ada@example.com").is_active
+    activated = visitor.confirm(link)
     assert activated.status == 302 and activated.url.endswith("/accounts/welcome/")
     assert visitor.get("/accounts/welcome/").status == 200
     assert User.objects.get(email="ada@example.com").is_active

@@ -71,3 +71,16 @@ class Client:
 
     def signup(self, email, password="correct-Horse-battery-9"):
         return self.post_form("/accounts/signup/", {"email": email, "password1": password, "password2": password})
+
+    def confirm(self, link, password="correct-Horse-battery-9"):
+        """Open an activation link's page and confirm there, choosing ``password``."""
+        return self.post_form(link, {"password1": password, "password2": password})
+
+    def log_in(self, email, password):
+        return self.post_form("/accounts/login/", {"username": email, "password": password})
+
+    def reset_password(self, link, password):
+        """Follow a password-reset link (Django moves its token to the session) and set ``password``."""
+        page = self.get(link)
+        assert page.status == 302, f"reset link answered {page.status}"
+        return self.post_form(page.url, {"new_password1": password, "new_password2": password})
