@@ -1,6 +1,8 @@
 """The user admin: an address typed in any case is stored as signup stores it."""
 
 import pytest
+from django.contrib.auth import authenticate
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
@@ -37,3 +39,17 @@ def test_signup_after_an_admin_added_the_address_creates_no_twin(admin_client, c
     signup(client, "ada@example.com")
 
     assert User.objects.filter(email__iexact="ada@example.com").count() == 1
+
+
+def test_activating_a_never_confirmed_account_by_hand_drops_its_signup_password(admin_client):
+    signup(Client(), "squatted@example.com", password="attacker-Chosen-passw0rd")
+    user = User.objects.get(email="squatted@example.com")
+    form = {"email": user.email, "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"}
+
+    response = admin_client.post(reverse("admin:accounts_user_change", args=[user.pk]), form, follow=True)
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.is_active and user.activated_at is not None and not user.has_usable_password()
+    assert authenticate(username=user.email, password="attacker-Chosen-passw0rd") is None
+    assert "no usable password" in response.text
