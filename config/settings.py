@@ -3,6 +3,7 @@
 Every name read here is part of the public interface documented in README.md.
 """
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,9 +25,11 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set the SECRET_KEY environment variable "
-            "(make run creates one in var/secret_key for local use)."
+            "(make run and manage.py keep one in the checkout's .env for local use)."
         )
-    SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"
+    # Never a fixed key (anyone could forge links and cookies with it): a new
+    # one per start, so sessions and links live as long as this process.
+    SECRET_KEY = secrets.token_urlsafe(50)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 if not ALLOWED_HOSTS:

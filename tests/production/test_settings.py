@@ -51,6 +51,15 @@ def test_a_missing_secret_stops_start_up_with_one_clear_line(missing):
     assert "Traceback" not in result.stderr
 
 
+def test_debug_without_a_secret_key_uses_a_new_random_key_at_each_start():
+    env = {**PRODUCTION_ENV, "SECRET_KEY": "", "DEBUG": "true"}
+
+    first, second = (settings_in(env, "SECRET_KEY")["SECRET_KEY"] for _ in range(2))
+
+    assert first != second
+    assert len(first) >= 50 and len(second) >= 50
+
+
 def test_an_unknown_log_format_is_refused():
     result = herald_command("manage.py", "check", env={**PRODUCTION_ENV, "LOG_FORMAT": "xml"})
 
