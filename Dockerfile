@@ -2,8 +2,10 @@
 # the worker and the one-shot migration (see docker-compose.yml).
 FROM python:3.11-slim-bookworm
 
+# DJANGO_READ_DOT_ENV=false: manage.py neither reads nor writes a .env (config/dotenv.py); settings come from the environment.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    DJANGO_READ_DOT_ENV=false \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 

@@ -1,34 +1,37 @@
 """``make run``: everything Herald needs on one machine, in one terminal.
 
-Migrates, starts redis-server when ``REDIS_URL`` is unset, then a Dramatiq
-worker (``manage.py rundramatiq``) and the web server (gunicorn), prints the
-URL, and stops all of them on Ctrl-C.
+Writes the local settings to the checkout's git-ignored ``.env``
+(config/dotenv.py), migrates, starts redis-server when ``REDIS_URL`` is
+unset, then a Dramatiq worker (``manage.py rundramatiq``) and the web server
+(gunicorn), prints the URL, and stops all of them on Ctrl-C.
 """
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from config.dotenv import DOT_ENV, local_values
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 
 def local_defaults():
-    """Settings a developer's machine needs that production must set itself."""
+    """Settings a developer's machine needs that production must set itself, kept in the checkout's .env.
+
+    The .env keeps its secret key from run to run (sessions and links
+    survive a restart); hosts and site URL follow this run's ``PORT``. A
+    variable exported in this shell wins over the file, as in the settings.
+    """
     VAR_DIR.mkdir(exist_ok=True)
-    key_file = VAR_DIR / "secret_key"
-    if not os.environ.get("SECRET_KEY"):
-        if not key_file.exists():
-            key_file.write_text(secrets.token_urlsafe(50))
-            key_file.chmod(0o600)
-        os.environ["SECRET_KEY"] = key_file.read_text().strip()
-    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     port = os.environ.setdefault("PORT", "8000")
-    os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
+    values = local_values(DOT_ENV, ALLOWED_HOSTS="127.0.0.1,localhost", SITE_URL=f"http://127.0.0.1:{port}")
+    for name, value in values.items():
+        if name != "REDIS_URL":  # this run's own: exported, or set by start_redis()
+            os.environ.setdefault(name, value)
 
 
 def start_redis():
@@ -37,6 +40,8 @@ def start_redis():
     port = 6379 if _port_free(6379) else free_port()
     server = LocalRedis(VAR_DIR / "redis", port=port).start()
     os.environ["REDIS_URL"] = server.url
+    # manage.py commands run beside `make run` (createsuperuser, jobs stats) find this Redis.
+    local_values(DOT_ENV, REDIS_URL=server.url)
     print(f"* redis-server (append-only, data in var/redis) on {server.url}", flush=True)
     return server
 
@@ -54,7 +59,11 @@ def _interrupt(signum, frame):
 
 def main():
     local_defaults()
-    redis_server = None if os.environ.get("REDIS_URL") else start_redis()
+    if os.environ.get("REDIS_URL"):
+        redis_server = None
+        local_values(DOT_ENV, REDIS_URL=None)  # the redis-server of an earlier run is not running
+    else:
+        redis_server = start_redis()
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     children = []
     try:

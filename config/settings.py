@@ -14,6 +14,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+# A developer's checkout keeps its local settings in a git-ignored .env
+# (config/dotenv.py). Read only when told to: manage.py does by default, the
+# WSGI application and the Docker image never do.
+if env.bool("DJANGO_READ_DOT_ENV", default=False):
+    environ.Env.read_env(BASE_DIR / ".env")
 
 # --------------------------------------------------------------------------
 # Core
@@ -95,6 +100,8 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite creates the file but not its directory (var/ is not in git: a fresh checkout has none).
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Django's backend, with the threads of a process queueing for the write lock (config/db/base.py).
     DATABASES["default"]["ENGINE"] = "config.db"
     # Several worker threads write job rows at once. WAL lets readers run

