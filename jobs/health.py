@@ -7,12 +7,16 @@ within ``JOBS_HEARTBEAT_TIMEOUT_MS``. Otherwise 503 with ``"status":
 "failing"`` and ``"failing"`` listing the parts that are down.
 
 The body names parts and counts only, never URLs, hosts or error texts (a
-connection error can quote a URL with its password); the cause is logged.
+connection error can quote a URL with its password); the cause is logged:
+with its traceback at most once a minute per part, as one line otherwise,
+so that a probe every few seconds does not flood the log during an outage.
 It is meant for monitoring and a load balancer's readiness check, not as a
 liveness probe that restarts web servers: stopped workers make it fail too.
 """
 
 import logging
+import threading
+import time
 
 import redis
 from django.db import DatabaseError, connection
@@ -25,14 +29,44 @@ from jobs.heartbeats import fresh_worker_stamps
 logger = logging.getLogger("jobs.health")
 
 
+class FailureLog:
+    """Logs a failure (from inside its ``except``) with the traceback at most once per ``interval_s`` per part.
+
+    In between, the same failure is one WARNING line naming the exception.
+    Thread-safe: a web process answers probes in several threads.
+    """
+
+    def __init__(self, logger, interval_s=60, clock=time.monotonic):
+        self.logger = logger
+        self.interval_s = interval_s
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.last_traceback_at = {}  # part -> clock() of its last full traceback
+
+    def warning(self, part, message, exc):
+        now = self.clock()
+        with self.lock:
+            last = self.last_traceback_at.get(part)
+            full = last is None or now - last >= self.interval_s
+            if full:
+                self.last_traceback_at[part] = now
+        if full:
+            self.logger.warning(message, exc_info=exc)
+        else:
+            self.logger.warning("%s: %s: %s (traceback at most once a minute)", message, type(exc).__name__, exc)
+
+
+failure_log = FailureLog(logger)
+
+
 def database_ok():
     """True when the default database answers a query."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except DatabaseError:
-        logger.warning("health: database unavailable", exc_info=True)
+    except DatabaseError as exc:
+        failure_log.warning("database", "health: database unavailable", exc)
         return False
     return True
 
@@ -41,8 +75,8 @@ def live_worker_count(now=None):
     """Worker processes whose liveness stamp is fresh; None when the broker does not answer."""
     try:
         return len(fresh_worker_stamps(now=now))
-    except redis.RedisError:
-        logger.warning("health: broker unavailable", exc_info=True)
+    except redis.RedisError as exc:
+        failure_log.warning("broker", "health: broker unavailable", exc)
         return None
 
 

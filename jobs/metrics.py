@@ -33,11 +33,13 @@ from dramatiq.common import dq_name, q_name, xq_name
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
-from jobs.health import live_worker_count
+from jobs.health import FailureLog, live_worker_count
 from jobs.heartbeats import probe_client
 from jobs.models import EmailAttempt, EmailJob
 
 logger = logging.getLogger("jobs.metrics")
+# A failing scrape logs its traceback at most once a minute (see jobs.health).
+failure_log = FailureLog(logger)
 
 # Upper bounds of the send duration buckets, in milliseconds (SMTP sends take
 # tens of milliseconds to tens of seconds; EMAIL_TIMEOUT defaults to 30 s).
@@ -98,8 +100,8 @@ def broker_metrics():
             pipe.zcard(f"{broker.namespace}:{xq_name(queue)}")
         counts = pipe.execute()
         workers = live_worker_count()
-    except redis.RedisError:
-        logger.warning("metrics: broker unavailable", exc_info=True)
+    except redis.RedisError as exc:
+        failure_log.warning("broker", "metrics: broker unavailable", exc)
         workers = None
     if workers is None:
         up.add_metric([], 0)
@@ -150,7 +152,7 @@ def metrics(request):
         return response
     try:
         body = generate_latest(registry)
-    except DatabaseError:
-        logger.warning("metrics: database unavailable", exc_info=True)
+    except DatabaseError as exc:
+        failure_log.warning("database", "metrics: database unavailable", exc)
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain; charset=utf-8")
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

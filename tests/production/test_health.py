@@ -1,6 +1,7 @@
-"""``GET /healthz/``: 200 when database, broker and a worker answer; 503 naming what does not."""
+"""``GET /healthz/``: 200 when database, broker and a worker answer; 503 naming what does not, logged without a flood."""
 
 import json
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -9,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from config.localredis import free_port
+from jobs import health
 from jobs.relay import workers_key
 from tests.support.processes import WebServer
 
@@ -105,3 +107,49 @@ def fetch(url):
         return error.code, error.read().decode()
     except OSError:
         return None
+
+
+@pytest.fixture
+def fresh_failure_log():
+    health.failure_log.last_traceback_at.clear()
+    yield health.failure_log
+    health.failure_log.last_traceback_at.clear()
+
+
+def test_a_failing_probe_logs_one_traceback_then_one_line_each(db, client, redis_server, fresh_failure_log, caplog):
+    redis_server.stop()
+    try:
+        with caplog.at_level(logging.WARNING, logger="jobs.health"):
+            statuses = [client.get("/healthz/").status_code for _ in range(3)]
+    finally:
+        redis_server.start()
+
+    records = [record for record in caplog.records if record.name == "jobs.health"]
+    assert statuses == [503] * 3
+    assert [record.exc_info is not None for record in records] == [True, False, False]
+    assert all("health: broker unavailable" in record.getMessage() for record in records)
+    assert "ConnectionError" in records[1].getMessage() and "\n" not in records[1].getMessage()
+
+
+def test_the_next_traceback_comes_a_minute_later_per_part(caplog):
+    now = [100.0]
+    log = health.FailureLog(logging.getLogger("jobs.health"), interval_s=60, clock=lambda: now[0])
+
+    def fail(part, advance):
+        now[0] += advance
+        try:
+            raise ConnectionError("refused")
+        except ConnectionError as exc:
+            log.warning(part, f"health: {part} unavailable", exc)
+
+    with caplog.at_level(logging.WARNING, logger="jobs.health"):
+        for part, advance in [("broker", 0), ("broker", 59), ("database", 0), ("broker", 1), ("broker", 1)]:
+            fail(part, advance)
+
+    assert [(r.getMessage().split(":")[1].strip(), r.exc_info is not None) for r in caplog.records] == [
+        ("broker unavailable", True),
+        ("broker unavailable", False),
+        ("database unavailable", True),
+        ("broker unavailable", True),
+        ("broker unavailable", False),
+    ]
