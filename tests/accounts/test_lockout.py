@@ -6,11 +6,12 @@ import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import MD5PasswordHasher
+from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from tests.accounts.conftest import PASSWORD
+from tests.accounts.conftest import PASSWORD, uid
 from tests.support.http import Client as HttpClient
 
 LIMIT = 3
@@ -123,6 +124,23 @@ def test_locked_out_attempts_do_not_extend_the_lockout(db, active_user, settings
 
     assert AccessAttempt.objects.get().attempt_time == last_failure
     assert AccessAttempt.objects.get().failures_since_start == LIMIT
+
+
+def test_a_password_reset_by_email_still_logs_the_owner_in(active_user):
+    """The owner of a locked-out address proves the mailbox instead of the password."""
+    fail(active_user.email, LIMIT)
+    client = Client(REMOTE_ADDR="192.0.2.1")
+    link = reverse(
+        "accounts:password_reset_confirm",
+        kwargs={"uidb64": uid(active_user), "token": default_token_generator.make_token(active_user)},
+    )
+
+    form_page = client.get(link, follow=True)
+    new_password = "An0ther-Horse-battery-7"
+    response = client.post(form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(active_user.pk)
 
 
 def test_the_admin_login_is_throttled_too(db, password_checks):
