@@ -137,7 +137,8 @@ def test_a_password_reset_by_email_still_logs_the_owner_in(active_user):
 
     form_page = client.get(link, follow=True)
     new_password = "An0ther-Horse-battery-7"
-    response = client.post(form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
+    set_password = form_page.redirect_chain[-1][0]
+    response = client.post(set_password, {"new_password1": new_password, "new_password2": new_password})
 
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(active_user.pk)

@@ -1,4 +1,4 @@
-"""``GET /healthz/``: 200 when database, broker and a worker answer; 503 naming what does not, logged without a flood."""
+"""``GET /healthz/``: 200 when database, broker and a worker answer; 503 naming what does not, logged unflooded."""
 
 import json
 import logging
