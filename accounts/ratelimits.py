@@ -96,7 +96,7 @@ def over_limit(request, *, group, rate, address=None, fail_safe):
         return False
     key = "ip" if address is None else (lambda group, request: address)
     try:
-        return is_ratelimited(request, group=group, key=key, rate=rate, increment=True)
+        return is_ratelimited(request, group=group, key=key, rate=rate.strip(), increment=True)
     except (RedisError, OSError) as exc:
         if not fail_safe:
             warn_cache_unreachable(group, exc, "not checked")

@@ -218,3 +218,9 @@ def test_memory_counter_starts_afresh_in_the_next_window():
     now[0] += 60
     assert counter.over_limit("g", "a", 1, 60) is False
     assert len(counter.counts) == 1  # the ended window was dropped
+
+
+def test_a_rate_with_spaces_around_it_is_read_as_written(settings):
+    settings.RATE_LIMIT_NOTICE = " 1/h "
+
+    assert [notice_over_limit("ada@example.com") for _ in range(2)] == [False, True]
