@@ -28,6 +28,7 @@ BENCH_ENV = {
     "RATE_LIMIT_SIGNUP": "0",
     "RATE_LIMIT_RESEND": "0",
     "SERVER_TIMING": "true",  # each signup reports its own hash time
+    "DJANGO_READ_DOT_ENV": "false",  # as deployed: not the checkout's .env
 }
 HERALD_SETTINGS = "config.settings"
 BENCH_SETTINGS = "bench.settings"
