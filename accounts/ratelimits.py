@@ -110,9 +110,9 @@ def signup_over_limit(request):
     """True when this client IP has signed up more than ``RATE_LIMIT_SIGNUP`` allows.
 
     Fails open: while the cache is unreachable signups are not limited. A
-    signup sends email only to the address it names (an account that exists
-    gets at most ``RATE_LIMIT_NOTICE`` notices), and refusing every newcomer
-    during a Redis outage would take the site's front door down with it.
+    signup sends email only to the address it names (at most
+    ``RATE_LIMIT_NOTICE`` per address, fail safe), and refusing every
+    newcomer during a Redis outage would take the site's front door down.
     """
     return over_limit(request, group="signup", rate=settings.RATE_LIMIT_SIGNUP, fail_safe=False)
 
@@ -136,9 +136,12 @@ def reset_over_limit(request, email):
 
 
 def notice_over_limit(email):
-    """True when ``email`` was sent an "account already exists" notice more often than ``RATE_LIMIT_NOTICE`` allows.
+    """True when signups have emailed ``email`` more often than ``RATE_LIMIT_NOTICE`` allows.
 
-    Counted per address only, whoever asks, so it needs no request; fail safe.
+    One budget for every email a signup sends (a confirmation, or the
+    "account already exists" notice), so that the limit itself does not tell
+    which one it was. Counted per address only, whoever asks, so it needs no
+    request; fail safe.
     """
     # django-ratelimit reads a request only for its method (any, here) and the
     # key; the key is the address, so an empty request is all it needs.

@@ -194,7 +194,8 @@ RATE_LIMIT_SIGNUP = env("RATE_LIMIT_SIGNUP", default="20/m")
 RATE_LIMIT_RESEND = env("RATE_LIMIT_RESEND", default="1/3m")
 RATE_LIMIT_RESET = env("RATE_LIMIT_RESET", default="3/h")  # reset emails per address
 RATE_LIMIT_RESET_IP = env("RATE_LIMIT_RESET_IP", default="20/h")  # reset requests per client IP
-RATE_LIMIT_NOTICE = env("RATE_LIMIT_NOTICE", default="1/h")  # "someone tried to sign up" notices per address
+# Emails a signup sends per address (a confirmation, or the "someone tried to sign up" notice).
+RATE_LIMIT_NOTICE = env("RATE_LIMIT_NOTICE", default="3/h")
 
 # --------------------------------------------------------------------------
 # Redis: broker, results, cache
