@@ -28,6 +28,9 @@ from jobs.services import enqueue_email
 
 Kind = EmailJob.Kind
 
+# Emails of one kind that may wait unsent for one account (see ``_email``).
+MAX_UNSENT_PER_KIND = 3
+
 
 class ActivationError(Exception):
     """Why an activation link was refused: ``code`` is invalid_key, expired or already_activated."""
@@ -45,6 +48,19 @@ def never_confirmed(user):
 
 def _users():
     return get_user_model()._default_manager
+
+
+def _email(kind, user):
+    """Queue an email of ``kind`` for ``user``, unless ``MAX_UNSENT_PER_KIND`` already wait unsent.
+
+    Why: while Redis is down nothing leaves, and the rate limits only count
+    per web process; a visitor asking again and again must not pile up links
+    that would all reach the inbox once Redis is back. Returns the job or None.
+    """
+    unsent = EmailJob.objects.filter(user=user, kind=kind, status__in=EmailJob.PENDING_STATUSES)
+    if unsent[:MAX_UNSENT_PER_KIND].count() >= MAX_UNSENT_PER_KIND:
+        return None
+    return enqueue_email(kind=kind, user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
 
 
 def register_user(*, email, password, may_email=True):
@@ -80,7 +96,7 @@ def _register(email, hashed, may_email):
     elif not never_confirmed(user):
         kind = Kind.ACCOUNT_EXISTS
     if may_email:
-        enqueue_email(kind=kind, user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
+        _email(kind, user)
     return user
 
 
@@ -95,7 +111,7 @@ def request_new_link(*, email):
         user = _users().filter(email__iexact=email, is_active=False, activated_at__isnull=True).first()
         if user is None:
             return None
-        return enqueue_email(kind=Kind.CONFIRMATION, user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
+        return _email(Kind.CONFIRMATION, user)
 
 
 def request_password_reset(*, email):
@@ -109,7 +125,7 @@ def request_password_reset(*, email):
         user = _users().filter(Q(is_active=True) | Q(activated_at__isnull=True), email__iexact=email).first()
         if user is None:
             return None
-        return enqueue_email(kind=Kind.PASSWORD_RESET, user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
+        return _email(Kind.PASSWORD_RESET, user)
 
 
 def user_from_uidb64(uidb64):

@@ -55,3 +55,10 @@ def test_invalid_address_is_a_form_error_and_creates_nothing(client):
     assert response.status_code == 200
     assert response.context["form"].errors["email"] == ["Enter a valid email address."]
     assert not EmailJob.objects.exists()
+
+
+def test_asking_again_and_again_piles_up_at_most_a_few_unsent_emails(client, inactive_user):
+    for _ in range(6):
+        assert client.post(reverse("accounts:resend"), {"email": inactive_user.email}).status_code == 302
+
+    assert EmailJob.objects.filter(user=inactive_user, status=EmailJob.Status.QUEUED).count() == 3

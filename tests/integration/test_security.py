@@ -108,3 +108,25 @@ def test_a_queued_email_for_an_address_since_changed_is_never_sent(live_env, smt
     )
     assert "address changed after this email was queued" in failed.last_error
     assert failed.attempts == 1 and smtp_sink.messages == []
+
+
+def test_redis_down_does_not_open_the_floodgates(live_env, smtp_sink, processes, redis_server):
+    User.objects.create_user(email="flood@example.com", password="Someone-passw0rd", is_active=False)
+    live_env["RATE_LIMIT_RESEND"] = "1/3m"
+    web = processes.web(live_env)  # two gunicorn processes, each counting on its own while Redis is down
+    processes.worker(live_env)
+
+    redis_server.stop()
+    try:
+        answers = [
+            Client(web.url).post_form("/accounts/resend/", {"email": "flood@example.com"}).status for _ in range(8)
+        ]
+        jobs = EmailJob.objects.count()
+    finally:
+        redis_server.start()
+
+    assert 1 <= answers.count(302) <= 2 and answers.count(429) >= 6 and 500 not in answers, answers
+    assert 1 <= jobs <= 2
+    smtp_sink.wait_for(jobs, timeout=30)  # the relay sends what queued up, once Redis is back
+    wait_until(lambda: not EmailJob.objects.exclude(status=EmailJob.Status.SUCCEEDED).exists(), 20, "all sent")
+    assert smtp_sink.recipients() == ["flood@example.com"] * jobs

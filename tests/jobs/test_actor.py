@@ -5,8 +5,7 @@ from django.db import transaction
 
 from jobs.actors import send_email
 from jobs.models import EmailAttempt, EmailJob
-from tests.jobs.factories import enqueue_confirmation
-from tests.jobs.factories import make_user
+from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.inprocess import drain
 
 Status = EmailJob.Status

@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from jobs import handoff
 from jobs.models import EmailJob
-from tests.jobs.factories import enqueue_confirmation
-from tests.jobs.factories import make_user
+from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,8 +12,7 @@ from django.utils import timezone
 from jobs import tracking
 from jobs.logs import JsonFormatter
 from jobs.models import EmailAttempt, EmailJob
-from tests.jobs.factories import enqueue_confirmation
-from tests.jobs.factories import make_job, make_user
+from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 
 FIELDS = {"job_id", "message_id", "attempt", "outcome", "duration_ms", "worker", "error_class"}
 

@@ -5,8 +5,7 @@ from django.db import OperationalError, transaction
 
 from jobs import tracking
 from jobs.models import EmailJob
-from tests.jobs.factories import enqueue_confirmation
-from tests.jobs.factories import make_user
+from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.inprocess import drain
 

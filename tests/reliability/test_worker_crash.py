@@ -10,8 +10,7 @@ from django.db import transaction
 
 from jobs.actors import send_email
 from jobs.models import EmailAttempt, EmailJob
-from tests.jobs.factories import enqueue_confirmation
-from tests.jobs.factories import make_user
+from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.waiting import wait_until
 
