@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test bench worker system-test-deps postgres-test-deps clean
+.PHONY: run test bench worker system-test-deps postgres-test-deps rabbitmq-test-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,12 +17,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m config.runner
 
-## make test: install what the suite needs and run all of it, on SQLite and then on PostgreSQL.
-## Both runs go to the end; the target fails if either failed.
-test: $(STAMP) system-test-deps postgres-test-deps
+## make test: install what the suite needs and run all of it, on SQLite and then on PostgreSQL,
+## then the reliability suite again with RabbitMQ as the broker.
+## Every run goes to the end; the target fails if any failed.
+RABBITMQ_TESTS := tests/reliability tests/integration/test_registration_story.py tests/config/test_rabbitmq.py
+test: $(STAMP) system-test-deps postgres-test-deps rabbitmq-test-deps
 	@status=0; \
-	echo "== test suite on SQLite"; env -u DATABASE_URL $(PY) -m pytest || status=1; \
-	echo "== test suite on PostgreSQL"; env -u DATABASE_URL $(PY) -m pytest --postgres || status=1; \
+	echo "== test suite on SQLite"; env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest || status=1; \
+	echo "== test suite on PostgreSQL"; env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest --postgres || status=1; \
+	echo "== reliability suite on RabbitMQ"; env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest --broker rabbitmq $(RABBITMQ_TESTS) || status=1; \
 	exit $$status
 
 ## make bench: the benchmark (real processes; prints a table, writes bench/results.json).
@@ -40,6 +43,12 @@ postgres-test-deps:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  echo "Installing Debian's postgresql for the PostgreSQL test run..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+## Debian's RabbitMQ server for the RabbitMQ run (the tests start their own node; the package's service is not used).
+rabbitmq-test-deps:
+	@test -x /usr/lib/rabbitmq/bin/rabbitmq-server || { \
+	  echo "Installing Debian's rabbitmq-server for the RabbitMQ test run..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null; }
 
 clean:
 	rm -rf $(VENV) var/test-logs staticfiles

@@ -14,12 +14,18 @@ message (a retry) wakes the delay-queue consumer, and that consumer never
 blocks past the earliest due time of the delayed messages it holds.
 """
 
+import functools
 import time
 
 import redis
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
-from dramatiq.common import compute_backoff, current_millis
-from dramatiq.errors import ConnectionClosed
+from dramatiq.common import compute_backoff, current_millis, dq_name, q_name, xq_name
+from dramatiq.errors import BrokerConnectionError, ConnectionClosed
+
+# What an unreachable broker raises, Redis or RabbitMQ (config.rabbitmq wraps pika's errors in ConnectionClosed).
+BROKER_ERRORS = (redis.RedisError, BrokerConnectionError)
+# A broker read for the admin, /metrics/ or /healthz/ gives up after this many seconds.
+PROBE_TIMEOUT_S = 2.0
 
 # Tokens left unconsumed (no consumer waiting) are trimmed to this many.
 MAX_WAKE_TOKENS = 64
@@ -63,6 +69,38 @@ class WakeupRedisBroker(RedisBroker):
     @property
     def consumer_class(self):
         return _WakeupConsumer
+
+    @functools.cached_property
+    def probe_client(self):
+        """A client on the broker's Redis that gives up within ``PROBE_TIMEOUT_S``."""
+        pool = self.client.connection_pool
+        timeouts = {"socket_timeout": PROBE_TIMEOUT_S, "socket_connect_timeout": PROBE_TIMEOUT_S}
+        probe_pool = type(pool)(connection_class=pool.connection_class, **{**pool.connection_kwargs, **timeouts})
+        return redis.Redis(connection_pool=probe_pool)
+
+    def queue_counts(self, queue_name):
+        """``{"queue_depth", "in_progress", "delayed", "dead_lettered"}`` for ``queue_name``, read now.
+
+        ``in_progress``: fetched by a worker, not yet acknowledged; ``delayed``:
+        retries waiting out their back-off, fetched or not. Raises RedisError.
+        """
+        prefix = f"{self.namespace}:"
+        pipe = self.probe_client.pipeline(transaction=False)
+        pipe.llen(prefix + q_name(queue_name))
+        pipe.hlen(prefix + q_name(queue_name) + ".msgs")
+        pipe.hlen(prefix + dq_name(queue_name) + ".msgs")
+        pipe.zcard(prefix + xq_name(queue_name))
+        waiting, held, delayed, dead = pipe.execute()
+        return {
+            "queue_depth": waiting,
+            "in_progress": max(held - waiting, 0),
+            "delayed": delayed,
+            "dead_lettered": dead,
+        }
+
+    def ping(self):
+        """Raise RedisError unless Redis answers within ``PROBE_TIMEOUT_S``."""
+        self.probe_client.ping()
 
     def do_enqueue(self, queue_name, *args):
         """The broker's enqueue script and the wake-up token for ``queue_name``, in one round trip.

@@ -96,6 +96,10 @@ class LocalRedis:
         self.stop()
         return self.start()
 
+    def close_client_connections(self):
+        """Close every client connection from the server side, as a load balancer or an idle timeout would."""
+        redis.Redis.from_url(self.url).client_kill_filter(_type="normal", skipme=True)
+
     def __enter__(self):
         return self.start()
 

@@ -272,6 +272,14 @@ DRAMATIQ_BROKER = {
         *JOBS_EXTRA_MIDDLEWARE,
     ],
 }
+# BROKER_URL=amqp://... carries the messages on RabbitMQ (config/rabbitmq.py);
+# Redis (REDIS_URL) still holds the cache, the results and worker liveness.
+BROKER_URL = env("BROKER_URL", default="")
+if BROKER_URL.startswith(("amqp://", "amqps://")):
+    DRAMATIQ_BROKER["BROKER"] = "config.rabbitmq.HeraldRabbitmqBroker"
+    DRAMATIQ_BROKER["OPTIONS"] = {"url": BROKER_URL}
+elif BROKER_URL:
+    raise ImproperlyConfigured("BROKER_URL must be an amqp:// or amqps:// URL (unset: Redis, REDIS_URL).")
 DRAMATIQ_RESULT_BACKEND = {
     "BACKEND": "config.results.ResultBackend",
     "BACKEND_OPTIONS": {

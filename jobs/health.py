@@ -1,7 +1,7 @@
 """``GET /healthz/``: can this deployment take a signup and send its email?
 
 200 ``{"status": "ok", "database": "ok", "broker": "ok", "workers": N}`` when
-the database answers, the broker (Redis) answers and at least one worker
+the database answers, the broker (Redis or RabbitMQ) answers and at least one worker
 process stamped itself alive (``jobs.relay.stamp_alive``, every few seconds)
 within ``JOBS_HEARTBEAT_TIMEOUT_MS``. Otherwise 503 with ``"status":
 "failing"`` and ``"failing"`` listing the parts that are down.
@@ -18,12 +18,14 @@ import logging
 import threading
 import time
 
+import dramatiq
 import redis
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from config.broker import BROKER_ERRORS
 from jobs.heartbeats import fresh_worker_stamps
 
 logger = logging.getLogger("jobs.health")
@@ -72,27 +74,47 @@ def database_ok():
 
 
 def live_worker_count(now=None):
-    """Worker processes whose liveness stamp is fresh; None when the broker does not answer."""
+    """Worker processes whose liveness stamp is fresh; None when Redis (where they stamp) does not answer."""
     try:
         return len(fresh_worker_stamps(now=now))
     except redis.RedisError as exc:
-        failure_log.warning("broker", "health: broker unavailable", exc)
+        failure_log.warning("redis", "health: Redis (worker stamps) unavailable", exc)
         return None
 
 
+def broker_ok():
+    """True when the broker (Redis, or RabbitMQ with BROKER_URL) answers within seconds."""
+    try:
+        dramatiq.get_broker().ping()
+    except BROKER_ERRORS as exc:
+        failure_log.warning("broker", "health: broker unavailable", exc)
+        return False
+    return True
+
+
 def health_report():
-    """``(healthy, report)``: the parts checked and which of them are failing."""
+    """``(healthy, report)``: the parts checked and which of them are failing.
+
+    With the broker down the workers are not counted (None). On RabbitMQ the
+    worker stamps are in Redis: with Redis down the workers are unknown (None)
+    and failing while the broker is fine.
+    """
     database = database_ok()
-    workers = live_worker_count()
+    broker = broker_ok()
+    workers = live_worker_count() if broker else None
     failing = [
         part
-        for part, down in (("database", not database), ("broker", workers is None), ("workers", workers == 0))
+        for part, down in (
+            ("database", not database),
+            ("broker", not broker),
+            ("workers", workers == 0 or (workers is None and broker)),
+        )
         if down
     ]
     report = {
         "status": "failing" if failing else "ok",
         "database": "ok" if database else "unavailable",
-        "broker": "unavailable" if workers is None else "ok",
+        "broker": "ok" if broker else "unavailable",
         "workers": workers,
     }
     if failing:

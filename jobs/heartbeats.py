@@ -1,13 +1,29 @@
-"""Worker liveness, read from Redis.
+"""Worker liveness, read from Redis whatever the broker: one rule for "dead".
 
-Two records, for two questions:
-- Dramatiq's broker heartbeats: every broker call a process makes (each
-  fetch, at least once per worker timeout, and each ack) stamps its
-  ``broker_id`` in ``<namespace>:__heartbeats__``. A claim whose holder's
-  heartbeat is older than the heartbeat timeout may be taken over; the broker
-  requeues that worker's messages too. Web processes appear here as well.
-- Herald's worker stamps (``jobs.relay``), written only by ``rundramatiq``
-  processes: how many workers are alive, for the admin, health and metrics.
+Three records, written by each ``rundramatiq`` process (``jobs.relay``):
+- its named Redis connection, ``herald-worker:<broker_id>``, held open for the
+  life of the process. ``CLIENT LIST`` shows it; when the process dies
+  (SIGKILL, the OOM killer, a crash) its kernel closes the socket and Redis
+  drops the name at once.
+- its stamp in ``<namespace>:herald:workers``, written through that connection
+  every ``STAMP_EVERY_S``: how many workers are alive, for the admin, health
+  and metrics.
+- on the Redis broker, Dramatiq's heartbeats: every broker call a process
+  makes (each fetch, at least once per worker timeout, and each ack) stamps
+  its ``broker_id`` in ``<namespace>:__heartbeats__``. Web processes appear
+  there too. The broker requeues the messages of a worker whose heartbeat is
+  older than the heartbeat timeout.
+
+A worker is dead (:func:`worker_is_dead`) when
+- its named connection is gone and it has not stamped for ``GONE_GRACE_S``:
+  a killed process, seen within seconds. The grace keeps a blip of the
+  connection from counting as a death (the process reconnects, renames and
+  stamps within ``STAMP_EVERY_S``), and the rule waits while Redis itself has
+  been up for less than the grace (after a restart, live workers have not all
+  reconnected yet);
+- or its last heartbeat (Redis broker: its last fetch or ack; RabbitMQ: its
+  stamp) is older than ``JOBS_HEARTBEAT_TIMEOUT_MS``: a lost machine, whose
+  connections linger until TCP gives up on them.
 """
 
 import functools
@@ -17,43 +33,111 @@ import dramatiq
 import redis
 from django.conf import settings
 
+from config.broker import PROBE_TIMEOUT_S
+
+CONNECTION_PREFIX = "herald-worker:"
+STAMP_EVERY_S = 0.5
+GONE_GRACE_S = 2.0
+
+
+def namespace(broker=None):
+    return (broker or dramatiq.get_broker()).namespace
+
 
 def heartbeats_key(broker=None):
-    broker = broker or dramatiq.get_broker()
-    return f"{broker.namespace}:__heartbeats__"
+    return f"{namespace(broker)}:__heartbeats__"
 
 
-def last_seen(worker_id, broker=None):
-    """UNIX time of ``worker_id``'s last heartbeat, or None if the broker forgot it."""
-    broker = broker or dramatiq.get_broker()
-    score = broker.client.zscore(heartbeats_key(broker), worker_id)
-    return None if score is None else score / 1000
-
-
-# A broker that does not answer within this many seconds counts as down.
-PROBE_TIMEOUT_S = 2.0
+def workers_key(broker=None):
+    return f"{namespace(broker)}:herald:workers"
 
 
 @functools.cache
 def probe_client():
-    """A Redis client on the broker's server that gives up sooner than the broker's own (REDIS_SOCKET_TIMEOUT_S)."""
+    """A Redis client (``REDIS_URL``) that gives up sooner than the broker's own (REDIS_SOCKET_TIMEOUT_S)."""
     return redis.Redis.from_url(
         settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT_S, socket_connect_timeout=PROBE_TIMEOUT_S
     )
 
 
+def connection_name(worker_id):
+    return CONNECTION_PREFIX + worker_id
+
+
+def named_client(worker_id):
+    """A Redis client whose connections carry ``worker_id``'s name; the process keeps one open while it lives."""
+    return redis.Redis.from_url(
+        settings.REDIS_URL,
+        client_name=connection_name(worker_id),
+        socket_timeout=PROBE_TIMEOUT_S,
+        socket_connect_timeout=PROBE_TIMEOUT_S,
+    )
+
+
+def stamp_alive(client, worker_id, broker=None):
+    """Record that worker process ``worker_id`` is alive now."""
+    client.zadd(workers_key(broker), {worker_id: time.time()})
+
+
+def connected_workers(client=None):
+    """Ids of the workers whose named connection Redis holds now; None while Redis is younger than the grace.
+
+    Raises RedisError.
+    """
+    client = client or probe_client()
+    if client.info("server")["uptime_in_seconds"] < GONE_GRACE_S:
+        return None
+    names = (entry.get("name", "") for entry in client.client_list(_type="normal"))
+    return {name[len(CONNECTION_PREFIX):] for name in names if name.startswith(CONNECTION_PREFIX)}
+
+
+def last_stamp(worker_id, client=None):
+    """UNIX time of ``worker_id``'s last liveness stamp, or None."""
+    return (client or probe_client()).zscore(workers_key(), worker_id)
+
+
+def last_seen(worker_id, broker=None):
+    """UNIX time of ``worker_id``'s last heartbeat (RabbitMQ: its stamp), or None if forgotten."""
+    broker = broker or dramatiq.get_broker()
+    if not hasattr(broker, "client"):  # RabbitMQ keeps no heartbeats of its own
+        return last_stamp(worker_id)
+    score = broker.client.zscore(heartbeats_key(broker), worker_id)
+    return None if score is None else score / 1000
+
+
+UNKNOWN = object()
+
+
+def worker_is_dead(worker_id, *, since, now=None, connected=UNKNOWN):
+    """Whether worker process ``worker_id`` is dead by the rule in this module's docstring.
+
+    ``since`` (UNIX time) stands in for its heartbeat when the broker has none
+    (it claimed a job then, so it was alive). ``connected``: a
+    :func:`connected_workers` snapshot, to share one ``CLIENT LIST`` between
+    many claims; read here when not given.
+    """
+    now = time.time() if now is None else now
+    if connected is UNKNOWN:
+        try:
+            connected = connected_workers()
+        except redis.RedisError:
+            connected = None
+    if connected is not None and worker_id not in connected:
+        stamped = last_stamp(worker_id) or since
+        if now - stamped > GONE_GRACE_S:
+            return True
+    seen = last_seen(worker_id)
+    return now - (since if seen is None else seen) > settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
+
+
 def fresh_worker_stamps(client=None, now=None):
     """``[(broker_id, unix time)]`` of worker processes alive now, freshest last.
 
-    Every ``rundramatiq`` process stamps ``<namespace>:herald:workers`` every
-    few seconds (``jobs.relay``); one that stamped within
-    ``JOBS_HEARTBEAT_TIMEOUT_MS`` is alive. Web processes only enqueue: they
-    appear in the broker's heartbeats but never stamp. Raises RedisError.
+    A ``rundramatiq`` process that stamped within ``JOBS_HEARTBEAT_TIMEOUT_MS``
+    is alive. Web processes only enqueue: they never stamp. Raises RedisError.
     """
-    from jobs.relay import workers_key
-
     client = client or probe_client()
     now = time.time() if now is None else now
     fresh_since = now - settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
-    stamps = client.zrangebyscore(workers_key(dramatiq.get_broker()), fresh_since, "+inf", withscores=True)
+    stamps = client.zrangebyscore(workers_key(), fresh_since, "+inf", withscores=True)
     return [(member.decode(), score) for member, score in stamps]

@@ -11,7 +11,7 @@ duration histogram covers the attempts still in the database.
 - ``herald_email_jobs{status}``: jobs by status.
 - ``herald_email_attempts{outcome}``: attempts by outcome.
 - ``herald_email_send_duration_seconds{outcome}``: how long finished attempts took.
-- ``herald_broker_up``: 1 when Redis answered this scrape; the metrics below need it.
+- ``herald_broker_up``: 1 when the broker answered this scrape; the metrics below need it.
 - ``herald_queue_depth{queue}``: messages waiting for a worker.
 - ``herald_queue_delayed{queue}``: messages waiting out a retry back-off.
 - ``herald_queue_dead_letters{queue}``: messages Dramatiq gave up on.
@@ -22,19 +22,17 @@ import hmac
 import logging
 
 import dramatiq
-import redis
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from dramatiq.common import dq_name, q_name, xq_name
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
+from config.broker import BROKER_ERRORS
 from jobs.health import FailureLog, live_worker_count
-from jobs.heartbeats import probe_client
 from jobs.models import EmailAttempt, EmailJob
 
 logger = logging.getLogger("jobs.metrics")
@@ -91,16 +89,11 @@ def broker_metrics():
 
     broker = dramatiq.get_broker()
     queues = sorted(broker.get_declared_queues())
-    up = GaugeMetricFamily("herald_broker_up", "1 when the broker (Redis) answered this scrape.")
+    up = GaugeMetricFamily("herald_broker_up", "1 when the broker (Redis or RabbitMQ) answered this scrape.")
     try:
-        pipe = probe_client().pipeline(transaction=False)
-        for queue in queues:
-            pipe.llen(f"{broker.namespace}:{q_name(queue)}")
-            pipe.hlen(f"{broker.namespace}:{dq_name(queue)}.msgs")
-            pipe.zcard(f"{broker.namespace}:{xq_name(queue)}")
-        counts = pipe.execute()
+        counts = [broker.queue_counts(queue) for queue in queues]
         workers = live_worker_count()
-    except redis.RedisError as exc:
+    except BROKER_ERRORS as exc:
         failure_log.warning("broker", "metrics: broker unavailable", exc)
         workers = None
     if workers is None:
@@ -112,10 +105,10 @@ def broker_metrics():
         "herald_queue_delayed", "Messages waiting out a retry back-off (delayed).", labels=["queue"]
     )
     dead = GaugeMetricFamily("herald_queue_dead_letters", "Messages Dramatiq dead-lettered.", labels=["queue"])
-    for n, queue in enumerate(queues):
-        depth.add_metric([queue], counts[3 * n])
-        delayed.add_metric([queue], counts[3 * n + 1])
-        dead.add_metric([queue], counts[3 * n + 2])
+    for queue, count in zip(queues, counts):
+        depth.add_metric([queue], count["queue_depth"])
+        delayed.add_metric([queue], count["delayed"])
+        dead.add_metric([queue], count["dead_lettered"])
     alive = GaugeMetricFamily("herald_workers_alive", "Worker processes with a fresh liveness stamp.")
     alive.add_metric([], workers)
     return [up, depth, delayed, dead, alive]

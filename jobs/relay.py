@@ -1,11 +1,20 @@
-"""The relay: a thread in every worker process that sends lost jobs to the broker.
+"""The relay: threads in every worker process that keep it known alive and send lost jobs to the broker.
 
 It needs no process of its own: ``rundramatiq`` starts it through this
-middleware. Every ``JOBS_RELAY_INTERVAL_S`` one relay (a Redis lock picks it
-among all worker processes) puts the messages of dead workers back on their
-queues (the broker's maintenance pass, which Dramatiq otherwise runs only at
-random) and runs ``jobs.services.relay_unsent``. Each worker
-also stamps its liveness for the admin and the health check.
+middleware, in each worker process:
+- a liveness thread holds the process's named Redis connection and stamps
+  through it every ``STAMP_EVERY_S`` (``jobs.heartbeats``);
+- a relay thread. Every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster (a
+  Redis lock picks it) sends again the jobs of workers that died while sending
+  (``jobs.services.relay_dead_claims``): a killed worker's email goes out
+  within seconds. Every ``JOBS_RELAY_INTERVAL_S`` one worker puts the messages
+  of dead workers back on their queues (the Redis broker's maintenance pass,
+  which Dramatiq otherwise runs only at random; RabbitMQ needs none) and runs
+  ``jobs.services.relay_unsent``.
+
+The locks, stamps and named connections live in Redis (``REDIS_URL``) on
+either broker: RabbitMQ carries the messages, Redis the cache, the results and
+who is alive.
 """
 
 import logging
@@ -16,32 +25,45 @@ from django import db
 from django.conf import settings
 from dramatiq.middleware import Middleware
 
+from jobs import heartbeats
+
 logger = logging.getLogger("jobs.relay")
 
 # The relay runs this soon after a worker starts, so a restarted worker picks up at once.
 FIRST_SWEEP_AFTER_S = 1.0
-STAMP_EVERY_S = 5.0
+DEAD_SWEEP_EVERY_S = 1.0
+# A dead claim relayed once is not relayed again by this process for this long (its take-over is on its way).
+RELAYED_CLAIM_MEMORY_S = 30.0
 
 
 def workers_key(broker):
-    return f"{broker.namespace}:herald:workers"
+    return heartbeats.workers_key(broker)
 
 
 def relay_lock_key(broker):
     return f"{broker.namespace}:herald:relay-lock"
 
 
-def stamp_alive(broker):
+def dead_sweep_lock_key(broker):
+    return f"{broker.namespace}:herald:dead-sweep-lock"
+
+
+def stamp_alive(broker, client=None):
     """Record that this worker process is alive (read by ``jobs.selectors``)."""
-    broker.client.zadd(workers_key(broker), {broker.broker_id: time.time()})
+    heartbeats.stamp_alive(client or heartbeats.probe_client(), broker.broker_id, broker)
+
+
+def take_lock(broker, key, period_s):
+    """True for the one worker process that takes ``key`` in this period."""
+    lock_ms = max(int(period_s * 1000 * 0.9), 100)
+    return bool(heartbeats.probe_client().set(key, broker.broker_id, nx=True, px=lock_ms))
 
 
 def sweep_if_due(broker):
     """Run one relay sweep unless another worker's relay ran one this interval."""
     from jobs.services import relay_unsent
 
-    lock_ms = max(int(settings.JOBS_RELAY_INTERVAL_S * 1000 * 0.9), 100)
-    if not broker.client.set(relay_lock_key(broker), broker.broker_id, nx=True, px=lock_ms):
+    if not take_lock(broker, relay_lock_key(broker), settings.JOBS_RELAY_INTERVAL_S):
         return []
     try:
         broker.requeue_dead_workers()
@@ -50,36 +72,64 @@ def sweep_if_due(broker):
         db.connections.close_all()
 
 
+def sweep_dead_claims_if_due(broker, skip=()):
+    """Relay the jobs of dead workers unless another worker's relay did this second."""
+    from jobs.services import relay_dead_claims
+
+    if not take_lock(broker, dead_sweep_lock_key(broker), DEAD_SWEEP_EVERY_S):
+        return []
+    return relay_dead_claims(skip=skip)
+
+
 class RelayMiddleware(Middleware):
-    """Starts the relay thread when a worker boots and stops it at shutdown."""
+    """Starts the liveness and relay threads when a worker boots and stops them at shutdown."""
 
     def __init__(self):
         self.stopping = threading.Event()
-        self.thread = None
+        self.threads = []
 
     def after_worker_boot(self, broker, worker):
         self.stopping.clear()
-        self.thread = threading.Thread(target=self._run, args=(broker,), name="herald-relay", daemon=True)
-        self.thread.start()
+        self.threads = [
+            threading.Thread(target=self._keep_alive, args=(broker,), name="herald-liveness", daemon=True),
+            threading.Thread(target=self._relay, args=(broker,), name="herald-relay", daemon=True),
+        ]
+        for thread in self.threads:
+            thread.start()
 
     def before_worker_shutdown(self, broker, worker):
         self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout=10)
+        for thread in self.threads:
+            thread.join(timeout=10)
         try:
-            broker.client.zrem(workers_key(broker), broker.broker_id)
-        except Exception:  # noqa: BLE001 - the broker may be gone at shutdown
+            heartbeats.probe_client().zrem(workers_key(broker), broker.broker_id)
+        except Exception:  # noqa: BLE001 - Redis may be gone at shutdown
             pass
 
-    def _run(self, broker):
-        next_sweep = time.monotonic() + FIRST_SWEEP_AFTER_S
-        tick = min(STAMP_EVERY_S, settings.JOBS_RELAY_INTERVAL_S)
+    def _keep_alive(self, broker):
+        client = heartbeats.named_client(broker.broker_id)
         while not self.stopping.is_set():
             try:
-                stamp_alive(broker)
+                stamp_alive(broker, client)
+            except Exception:  # noqa: BLE001 - stamping must outlive a Redis outage
+                logger.warning("liveness stamp failed; trying again", exc_info=True)
+            self.stopping.wait(heartbeats.STAMP_EVERY_S)
+        client.close()
+
+    def _relay(self, broker):
+        next_sweep = time.monotonic() + FIRST_SWEEP_AFTER_S
+        relayed = {}  # dead claims this process relayed: job id -> when
+        while not self.stopping.is_set():
+            try:
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + settings.JOBS_RELAY_INTERVAL_S
                     sweep_if_due(broker)
+                forget_before = time.monotonic() - RELAYED_CLAIM_MEMORY_S
+                relayed = {pk: at for pk, at in relayed.items() if at > forget_before}
+                for pk in sweep_dead_claims_if_due(broker, skip=relayed):
+                    relayed[pk] = time.monotonic()
             except Exception:  # noqa: BLE001 - the relay must outlive a broker or database outage
-                logger.exception("relay sweep failed; trying again in %.0f s", tick)
-            self.stopping.wait(min(tick, max(0.05, next_sweep - time.monotonic())))
+                logger.exception("relay sweep failed; trying again in %.0f s", DEAD_SWEEP_EVERY_S)
+            finally:
+                db.connections.close_all()
+            self.stopping.wait(DEAD_SWEEP_EVERY_S)

@@ -7,7 +7,7 @@ SQLite answers from its smallest index without decoding a row (about 6 ms at
 a million rows): the summary stays fast with millions of jobs.
 
 Broker reads never raise and never hang: they use clients that give up within
-seconds, and when Redis is unreachable they say so (``reachable`` False)
+seconds, and when the broker or Redis is unreachable they say so (``reachable`` False)
 while the database half of the summary still renders.
 """
 
@@ -21,12 +21,12 @@ import redis
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
-from dramatiq.common import dq_name, xq_name
 from dramatiq.results import Results, ResultFailure, ResultMissing
 from dramatiq.results.backends.redis import RedisBackend
 from redis.exceptions import RedisError
 
-from jobs.heartbeats import PROBE_TIMEOUT_S, fresh_worker_stamps, heartbeats_key, probe_client
+from config.broker import BROKER_ERRORS, PROBE_TIMEOUT_S
+from jobs.heartbeats import fresh_worker_stamps, heartbeats_key, probe_client
 from jobs.models import EmailJob
 
 Status = EmailJob.Status
@@ -123,45 +123,28 @@ def queue_name():
     return send_email.queue_name
 
 
-def broker_queue_stats(client=None):
-    """What the broker holds for the email queue right now.
+def broker_queue_stats(broker=None):
+    """What the broker (Redis or RabbitMQ) holds for the email queue right now.
 
     - ``queue_depth``: messages waiting for a worker;
-    - ``in_progress``: messages a worker has fetched and not yet acknowledged;
-    - ``delayed``: messages waiting for their time (retry back-off), fetched or not;
+    - ``in_progress``: messages a worker has fetched and not yet acknowledged
+      (None on RabbitMQ, which reports them only through its management plugin);
+    - ``delayed``: messages waiting for their time (retry back-off; on RabbitMQ
+      those not yet fetched by a worker);
     - ``dead_lettered``: messages Dramatiq gave up on and keeps for a week.
 
-    Read with a client that gives up within seconds (``client`` defaults to
-    the health check's), so a hung Redis does not hang the admin. With Redis
-    unreachable every number is None and ``reachable`` is False.
+    Read through a connection that gives up within seconds
+    (``config.broker.PROBE_TIMEOUT_S``), so a hung broker does not hang the
+    admin. With the broker unreachable every number is None and
+    ``reachable`` is False.
     """
-    client = client or probe_client()
-    name = queue_name()
-    prefix = f"{dramatiq.get_broker().namespace}:"
+    broker = broker or dramatiq.get_broker()
     try:
-        pipe = client.pipeline(transaction=False)
-        pipe.llen(prefix + name)
-        pipe.hlen(prefix + name + ".msgs")
-        pipe.hlen(prefix + dq_name(name) + ".msgs")
-        pipe.zcard(prefix + xq_name(name))
-        waiting, held, delayed, dead = pipe.execute()
-    except RedisError as exc:
-        return {
-            "reachable": False,
-            "error": str(exc),
-            "queue_depth": None,
-            "in_progress": None,
-            "delayed": None,
-            "dead_lettered": None,
-        }
-    return {
-        "reachable": True,
-        "error": "",
-        "queue_depth": waiting,
-        "in_progress": max(held - waiting, 0),
-        "delayed": delayed,
-        "dead_lettered": dead,
-    }
+        counts = broker.queue_counts(queue_name())
+    except BROKER_ERRORS as exc:
+        counts = dict.fromkeys(("queue_depth", "in_progress", "delayed", "dead_lettered"))
+        return {"reachable": False, "error": str(exc), **counts}
+    return {"reachable": True, "error": "", **counts}
 
 
 def live_workers(client=None):
@@ -176,7 +159,7 @@ def live_workers(client=None):
     try:
         stamps = fresh_worker_stamps(client, now)
         ids = [member for member, _ in stamps]
-        heartbeats_ms = client.zmscore(heartbeats_key(dramatiq.get_broker()), ids) if ids else []
+        heartbeats_ms = broker_heartbeats_ms(client, ids)
     except RedisError:
         return None
     workers = [
@@ -188,6 +171,14 @@ def live_workers(client=None):
         for (member, score), beat in zip(stamps, heartbeats_ms)
     ]
     return sorted(workers, key=lambda worker: worker["last_seen_s"])
+
+
+def broker_heartbeats_ms(client, ids):
+    """Each worker's last Redis broker heartbeat (ms), or None each: RabbitMQ keeps none."""
+    broker = dramatiq.get_broker()
+    if not ids or not hasattr(broker, "client"):
+        return [None] * len(ids)
+    return client.zmscore(heartbeats_key(broker), ids)
 
 
 def _age(now, timestamp):

@@ -14,8 +14,10 @@ from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from config.broker import BROKER_ERRORS
 from config.timing import timed
 from jobs.handoff import hand_off
+from jobs.heartbeats import connected_workers
 from jobs.models import EmailAttempt, EmailJob
 
 logger = logging.getLogger("jobs.services")
@@ -44,19 +46,21 @@ def enqueue_email(*, kind, user, resend_of=None, background=False):
     return job
 
 
-def send_job_message(job_id):
+def send_job_message(job_id, *, retries=0):
     """Hand job ``job_id`` to the broker and note that it was accepted.
 
-    Returns the Dramatiq message id, or None when the broker is unreachable
-    (logged; the relay retries).
+    Returns the Dramatiq message id, or None when the broker (Redis or
+    RabbitMQ) is unreachable (logged; the relay retries). ``retries``: how
+    many retries the job has had, for a retry the job row scheduled.
     """
     from jobs.actors import send_email
 
-    message = send_email.message(job_id)
+    options = {"retries": retries} if retries else {}
+    message = send_email.message_with_options(args=(job_id,), **options)
     try:
         with timed("broker"):
             send_email.broker.enqueue(message)
-    except RedisError as exc:
+    except BROKER_ERRORS as exc:
         logger.warning("job=%s not enqueued, broker unreachable (%s); the relay will send it", job_id, exc)
         return None
     # In a transaction of its own, so that on SQLite it queues for the write
@@ -117,38 +121,72 @@ def resend_failed_jobs(*, since=None, limit=None):
 
 
 def relay_unsent(*, now=None, limit=500):
-    """Send to the broker the jobs it never got or lost; return their ids.
+    """Send to the broker the jobs it never got, lost or was never meant to hold; return their ids.
 
-    Three kinds of job are relayed:
+    Four kinds of job are relayed:
     - queued but never accepted by the broker (it was down at signup);
+    - retrying after a back-off too long to hold in a worker, now due
+      (``jobs.actors``: the job row schedules those, not a delayed message);
     - queued or retrying, and overdue by ``JOBS_REQUEUE_AFTER_S`` (the message was lost);
-    - running under a worker that died (see ``tracking.claimant_is_dead``).
+    - running under a worker that died (:func:`relay_dead_claims`).
     Sending twice is harmless: the claim on the job row lets one delivery send.
     """
-    from jobs.tracking import claimant_is_dead
-
     now = now or timezone.now()
     never_sent = EmailJob.objects.filter(
         status=Status.QUEUED, enqueued_at__isnull=True, created_at__lt=now - timedelta(seconds=2)
     )
+    scheduled = EmailJob.objects.filter(status=Status.RETRYING, enqueued_at__isnull=True, due_at__lte=now)
     overdue = EmailJob.objects.filter(
         status__in=EmailJob.PENDING_STATUSES,
         enqueued_at__isnull=False,
         due_at__lt=now - timedelta(seconds=settings.JOBS_REQUEUE_AFTER_S),
     )
-    running = EmailJob.objects.filter(status=Status.RUNNING).values_list("pk", "claimed_by", "claimed_at")
     ids = list(never_sent.values_list("pk", flat=True)[:limit])
+    ids += list(scheduled.values_list("pk", flat=True)[:limit])
     ids += list(overdue.values_list("pk", flat=True)[:limit])
-    ids += [pk for pk, worker, at in running[:limit] if claimant_is_dead(worker, at, now)]
+    ids += dead_claims(now=now, limit=limit)
+    return _relay(dict.fromkeys(ids))
+
+
+def dead_claims(*, now=None, limit=500):
+    """Ids of running jobs whose worker died (``tracking.claimant_is_dead``), one look at Redis for all."""
+    from jobs.tracking import claimant_is_dead
+
+    now = now or timezone.now()
+    running = list(EmailJob.objects.filter(status=Status.RUNNING).values_list("pk", "claimed_by", "claimed_at")[:limit])
+    if not running:
+        return []
+    try:
+        connected = connected_workers()
+    except RedisError:
+        connected = None
+    return [pk for pk, worker, at in running if claimant_is_dead(worker, at, now, connected=connected)]
+
+
+def relay_dead_claims(*, now=None, limit=500, skip=()):
+    """Send again the jobs whose worker died while sending them, except those in ``skip``; return their ids.
+
+    The relay runs this every second, so that a killed worker's email goes out
+    within seconds; the next delivery takes the claim over (``jobs.tracking``).
+    """
+    return _relay([pk for pk in dead_claims(now=now, limit=limit) if pk not in skip])
+
+
+def _relay(job_ids):
     relayed = []
-    for job_id in dict.fromkeys(ids):
-        if send_job_message(job_id) is None:
+    for job_id in job_ids:
+        if send_job_message(job_id, retries=_retries_so_far(job_id)) is None:
             break  # broker still down: try again next sweep
         EmailJob.objects.filter(pk=job_id, status__in=EmailJob.PENDING_STATUSES).update(due_at=timezone.now())
         relayed.append(job_id)
     if relayed:
         logger.info("relayed %d job(s) to the broker: %s", len(relayed), relayed[:20])
     return relayed
+
+
+def _retries_so_far(job_id):
+    """How many retries the job has had: its message carries the count, so the retry budget holds across relays."""
+    return EmailAttempt.objects.filter(job_id=job_id, outcome=EmailAttempt.Outcome.RETRY).count()
 
 
 def prune_finished_jobs(*, older_than, dry_run=False, batch_size=1000):

@@ -25,8 +25,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs import errors, logs
-from jobs.heartbeats import last_seen
+from jobs import errors, heartbeats, logs
 from jobs.models import EmailAttempt, EmailJob
 
 Status = EmailJob.Status
@@ -204,11 +203,12 @@ def is_suspect(job_id):
     return row is not None and (row[1] > 0 or row[0] == Status.RUNNING)
 
 
-def claimant_is_dead(worker_id, claimed_at, now=None):
-    """True when the worker holding a claim has stopped heartbeating.
+def claimant_is_dead(worker_id, claimed_at, now=None, connected=heartbeats.UNKNOWN):
+    """True when the worker holding a claim is dead (``jobs.heartbeats.worker_is_dead``).
 
     A claim older than the actor's time limit plus the heartbeat timeout is
-    dead whatever the heartbeat says: no attempt can legitimately run so long.
+    dead whatever the worker's records say: no attempt can legitimately run so
+    long. ``connected`` shares one look at Redis's connections between claims.
     """
     now = now or timezone.now()
     timeout_s = settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
@@ -217,10 +217,11 @@ def claimant_is_dead(worker_id, claimed_at, now=None):
     held_for = (now - claimed_at).total_seconds()
     if held_for > settings.JOBS_TIME_LIMIT_MS / 1000 + timeout_s:
         return True
-    seen = last_seen(worker_id) if worker_id else None
-    if seen is None:
-        seen = claimed_at.timestamp()
-    return now.timestamp() - seen > timeout_s
+    if not worker_id:
+        return held_for > timeout_s
+    return heartbeats.worker_is_dead(
+        worker_id, since=claimed_at.timestamp(), now=now.timestamp(), connected=connected
+    )
 
 
 def record_success(claim, smtp_reply):
@@ -259,8 +260,12 @@ def _record_sent_earlier(job_id, smtp_reply):
         )
 
 
-def record_failure(claim, exc, *, will_retry):
-    """Record a failed attempt; the job is retrying or failed accordingly."""
+def record_failure(claim, exc, *, will_retry, retry_in_ms=None):
+    """Record a failed attempt; the job is retrying or failed accordingly.
+
+    With ``retry_in_ms`` the job row schedules the retry: it is due then, with
+    no message on the broker, and the relay sends it (``jobs.services.relay_unsent``).
+    """
     fields = {
         "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",
         "error_message": errors.describe(exc),
@@ -268,16 +273,20 @@ def record_failure(claim, exc, *, will_retry):
         "traceback": "".join(tb.format_exception(exc, limit=30)),
     }
     if will_retry:
-        with_db_retry(_finish, claim, outcome=Outcome.RETRY, status=Status.RETRYING, **fields)
+        with_db_retry(_finish, claim, outcome=Outcome.RETRY, status=Status.RETRYING, retry_in_ms=retry_in_ms, **fields)
     else:
         with_db_retry(_finish, claim, outcome=Outcome.FAILED, status=Status.FAILED, **fields)
 
 
-def _finish(claim, *, outcome, status, smtp_reply="", error_class="", error_message="", traceback=""):
+def _finish(
+    claim, *, outcome, status, smtp_reply="", error_class="", error_message="", traceback="", retry_in_ms=None
+):
     now = timezone.now()
     duration_ms = int((time.monotonic() - claim.started) * 1000)
     job_fields = {"status": status, "claimed_by": "", "result": smtp_reply}
-    if status == Status.RETRYING:
+    if status == Status.RETRYING and retry_in_ms is not None:
+        job_fields.update(due_at=now + timedelta(milliseconds=retry_in_ms), enqueued_at=None)
+    elif status == Status.RETRYING:
         job_fields["due_at"] = now + retry_delay_bound(claim.job.attempts)
     else:
         job_fields["finished_at"] = now

@@ -3,12 +3,16 @@
 import logging
 
 import dramatiq
+import pika.exceptions
 import pytest
+import redis
+from django.conf import settings
 from django.core.cache import cache
 
 from tests import plugin
 from tests.support import inprocess
 from tests.support.processes import herald_env, start_web, start_worker
+from tests.support.rabbitmq import LocalRabbitmq
 from tests.support.smtp import SmtpSink
 
 # aiosmtpd logs every SMTP command at INFO.
@@ -18,9 +22,20 @@ logging.getLogger("mail.log").setLevel(logging.WARNING)
 @pytest.fixture(autouse=True)
 def clean_redis():
     """Every test starts with an empty broker, results store and cache."""
-    dramatiq.get_broker().client.flushdb()
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    if plugin.local_rabbitmq is not None:
+        purge_rabbitmq(dramatiq.get_broker())
     cache.clear()
     yield
+
+
+def purge_rabbitmq(broker):
+    """Drop every message of the broker's queues (on a fresh connection if RabbitMQ restarted since)."""
+    try:
+        broker.flush_all()
+    except pika.exceptions.AMQPConnectionError:
+        del broker.connection
+        broker.flush_all()
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +51,35 @@ def enqueue_in_the_request(settings):
 @pytest.fixture
 def broker():
     return dramatiq.get_broker()
+
+
+@pytest.fixture
+def broker_server():
+    """The server that carries the messages, restartable: the suite's rabbitmq-server (--broker rabbitmq) or redis-server."""
+    if plugin.local_rabbitmq is not None:
+        return plugin.local_rabbitmq
+    assert plugin.local_redis is not None, "this test restarts redis-server: leave REDIS_URL unset"
+    return plugin.local_redis
+
+
+@pytest.fixture(scope="session")
+def rabbitmq():
+    """A real rabbitmq-server of the tests' own: the run's broker (--broker rabbitmq), else one started here.
+
+    Never skipped: with no RabbitMQ installed it fails (make test installs Debian's rabbitmq-server).
+    """
+    if plugin.local_rabbitmq is not None:
+        yield plugin.local_rabbitmq
+        return
+    server = LocalRabbitmq().start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def on_rabbitmq():
+    """True when this run's broker is RabbitMQ (--broker rabbitmq)."""
+    return plugin.local_rabbitmq is not None
 
 
 @pytest.fixture

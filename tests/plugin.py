@@ -33,6 +33,7 @@ TEST_ENV = {
 
 local_redis = None
 local_postgres = None
+local_rabbitmq = None
 
 
 def pytest_addoption(parser):
@@ -41,12 +42,22 @@ def pytest_addoption(parser):
         action="store_true",
         help="run against a throwaway PostgreSQL server started on 127.0.0.1 (needs PostgreSQL's server binaries)",
     )
+    parser.addoption(
+        "--broker",
+        choices=("redis", "rabbitmq"),
+        default="redis",
+        help="the Dramatiq broker: redis (default) or rabbitmq, a throwaway rabbitmq-server on 127.0.0.1 "
+        "(needs Debian's rabbitmq-server); Redis still holds the cache, results and worker liveness",
+    )
 
 
 def pytest_report_header(config):
     if local_postgres is not None:
-        return f"database: PostgreSQL ({local_postgres.bin_dir}) on 127.0.0.1:{local_postgres.port}"
-    return f"database: {os.environ.get('DATABASE_URL', 'SQLite').split('://')[0]}"
+        database = f"database: PostgreSQL ({local_postgres.bin_dir}) on 127.0.0.1:{local_postgres.port}"
+    else:
+        database = f"database: {os.environ.get('DATABASE_URL', 'SQLite').split('://')[0]}"
+    broker = f"RabbitMQ node {local_rabbitmq.node}" if local_rabbitmq is not None else "Redis"
+    return [database, f"broker: {broker}"]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -54,6 +65,8 @@ def pytest_load_initial_conftests(early_config, parser, args):
     global local_redis
     if early_config.known_args_namespace.postgres:
         start_postgres()
+    if early_config.known_args_namespace.broker == "rabbitmq":
+        start_rabbitmq()
     for key, value in TEST_ENV.items():
         os.environ.setdefault(key, value)
     work_dir = Path(tempfile.mkdtemp(prefix="herald-tests-"))
@@ -79,3 +92,17 @@ def start_postgres():
     except PostgresUnavailable as exc:
         raise pytest.UsageError(f"--postgres: {exc}") from None
     os.environ["DATABASE_URL"] = local_postgres.url
+
+
+def start_rabbitmq():
+    """Start a throwaway RabbitMQ node and point BROKER_URL at it; stopped at exit."""
+    global local_rabbitmq
+    from tests.support.rabbitmq import LocalRabbitmq, RabbitmqUnavailable
+
+    try:
+        local_rabbitmq = LocalRabbitmq()
+    except RabbitmqUnavailable as exc:
+        raise pytest.UsageError(f"--broker rabbitmq: {exc}") from None
+    atexit.register(local_rabbitmq.shutdown)
+    local_rabbitmq.start()
+    os.environ["BROKER_URL"] = local_rabbitmq.url

@@ -9,6 +9,7 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
+from config.broker import WakeupRedisBroker
 from config.localredis import free_port
 from jobs import selectors
 from jobs.actors import send_email
@@ -88,9 +89,10 @@ def test_broker_queue_stats_reads_waiting_and_delayed_messages(db, broker):
 
 
 def test_broker_reads_say_when_redis_is_unreachable():
-    nowhere = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    nowhere = redis.Redis.from_url(url, socket_connect_timeout=0.5)
 
-    queues = selectors.broker_queue_stats(nowhere)
+    queues = selectors.broker_queue_stats(WakeupRedisBroker(url=url, socket_connect_timeout=0.5))
 
     assert queues["reachable"] is False and queues["queue_depth"] is None
     assert "Connection refused" in queues["error"]

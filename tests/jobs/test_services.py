@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs import services
-from jobs.models import EmailJob
+from jobs.models import EmailAttempt, EmailJob
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 
 Status = EmailJob.Status
@@ -137,3 +137,23 @@ def test_prune_deletes_only_finished_jobs_past_retention(db):
     remaining = set(EmailJob.objects.values_list("pk", flat=True))
     assert remaining == {job.pk for job in kept} | {recent.pk}
     assert not remaining & {job.pk for job in gone}
+
+
+def test_relay_dead_claims_sends_only_dead_claims_not_skipped(db, broker, settings):
+    stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 500)
+    dead = make_job("dead@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale, enqueued_at=stale)
+    skipped = make_job("again@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale)
+    make_job("never@example.com")  # never sent: the full sweep's business, not this one
+
+    assert services.relay_dead_claims(skip={skipped.pk}) == [dead.pk]
+
+
+def test_a_retry_scheduled_on_the_row_is_sent_when_due_with_its_retry_count(db, broker):
+    now = timezone.now()
+    due = make_job("due@example.com", status=Status.RETRYING, attempts=1, due_at=now - timedelta(seconds=1))
+    EmailAttempt.objects.create(job=due, number=1, started_at=now, outcome=EmailAttempt.Outcome.RETRY)
+    make_job("later@example.com", status=Status.RETRYING, attempts=1, due_at=now + timedelta(minutes=10))
+
+    assert services.relay_unsent() == [due.pk]
+    [message] = [broker.client.hget("dramatiq:emails.msgs", key) for key in broker.client.hkeys("dramatiq:emails.msgs")]
+    assert b'"retries":1' in message.replace(b" ", b"")

@@ -1,4 +1,4 @@
-"""Redis down at signup, and Redis restarted with messages queued and delayed."""
+"""The broker (Redis, or RabbitMQ with --broker rabbitmq) down at signup, and restarted with messages queued and delayed."""
 
 import time
 
@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from jobs.actors import send_email
+from jobs.selectors import broker_queue_stats
 from jobs.models import EmailJob
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
@@ -15,19 +16,19 @@ from tests.support.http import Client
 pytestmark = pytest.mark.reliability
 
 
-def test_signup_while_redis_is_down_is_sent_once_redis_is_back(live_env, smtp_sink, processes, redis_server):
-    live_env["RATE_LIMIT_SIGNUP"] = "20/m"  # the rate limiter's cache is Redis too: it must fail open
+def test_signup_while_the_broker_is_down_is_sent_once_it_is_back(live_env, smtp_sink, processes, broker_server):
+    live_env["RATE_LIMIT_SIGNUP"] = "20/m"  # on Redis the rate limiter's cache is down too: it must fail open
     web = processes.web(live_env)
     processes.worker(live_env)
 
-    redis_server.stop()
+    broker_server.stop()
     try:
         response = Client(web.url).signup("outage@example.com")
         assert response.status == 302 and response.url.endswith("/accounts/signup/done/")
         job = EmailJob.objects.get()
         assert job.status == EmailJob.Status.QUEUED and job.enqueued_at is None
     finally:
-        redis_server.start()
+        broker_server.start()
     back = time.monotonic()
 
     # Only the web server and rundramatiq run: the relay inside the worker sends it.
@@ -36,7 +37,7 @@ def test_signup_while_redis_is_down_is_sent_once_redis_is_back(live_env, smtp_si
     assert_exactly_one_email_each(smtp_sink, ["outage@example.com"])
 
 
-def test_queued_and_delayed_messages_survive_a_redis_restart(live_env, smtp_sink, processes, redis_server, broker):
+def test_queued_and_delayed_messages_survive_a_broker_restart(live_env, smtp_sink, processes, broker_server):
     with transaction.atomic():
         queued = [enqueue_confirmation(user=make_user(f"q{n}@example.com")) for n in range(3)]
         delayed_job = EmailJob.objects.create(
@@ -46,13 +47,48 @@ def test_queued_and_delayed_messages_survive_a_redis_restart(live_env, smtp_sink
     EmailJob.objects.filter(pk=delayed_job.pk).update(enqueued_at=delayed_job.created_at, message_id=message.message_id)
     assert all(EmailJob.objects.get(pk=job.pk).enqueued_at for job in queued)
 
-    redis_server.restart()
+    broker_server.restart()
 
-    assert broker.client.llen("dramatiq:emails") == 3
-    assert broker.client.llen("dramatiq:emails.DQ") == 1
+    queues = broker_queue_stats()  # what the admin's broker panel reads
+    assert (queues["queue_depth"], queues["delayed"]) == (3, 1)
     # With the relay held back, only the surviving messages can deliver these.
     live_env["JOBS_RELAY_INTERVAL_S"] = "3600"
     processes.worker(live_env)
     smtp_sink.wait_for(4, timeout=30)
     time.sleep(0.5)
     assert_exactly_one_email_each(smtp_sink, [f"q{n}@example.com" for n in range(3)] + ["later@example.com"])
+
+
+def test_a_publish_after_the_server_closed_the_web_process_connection_goes_through(
+    live_env, smtp_sink, processes, broker_server
+):
+    """The web process's publisher connection, reset while idle (django_dramatiq #44), is opened again."""
+    live_env["JOBS_RELAY_INTERVAL_S"] = "3600"  # only the publish itself can deliver the second email
+    web = processes.web(live_env, workers=1)
+    processes.worker(live_env)
+    Client(web.url).signup("before@example.com")
+    smtp_sink.wait_for(1)
+
+    broker_server.close_client_connections()
+    response = Client(web.url).signup("after@example.com")
+
+    assert response.status == 302
+    smtp_sink.wait_for(2, timeout=20)
+    assert_exactly_one_email_each(smtp_sink, ["before@example.com", "after@example.com"])
+    assert EmailJob.objects.get(recipient="after@example.com").enqueued_at is not None
+
+
+def test_healthz_and_the_broker_panel_read_the_broker(live_env, processes, broker_server, client):
+    processes.worker(live_env)
+    assert client.get("/healthz/").json()["broker"] == "ok"
+    assert broker_queue_stats()["reachable"] is True
+
+    broker_server.stop()
+    try:
+        health = client.get("/healthz/")
+        queues = broker_queue_stats()
+    finally:
+        broker_server.start()
+
+    assert health.status_code == 503 and health.json()["broker"] == "unavailable"
+    assert queues["reachable"] is False and queues["queue_depth"] is None

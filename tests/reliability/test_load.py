@@ -1,4 +1,4 @@
-"""300 concurrent signups while a worker is killed and Redis restarts: 300 emails, once each."""
+"""300 concurrent signups while a worker is killed and the broker restarts: 300 emails, once each."""
 
 import threading
 import time
@@ -16,7 +16,7 @@ SIGNUPS = 300
 CLIENT_THREADS = 10
 
 
-def test_signups_under_faults_each_get_exactly_one_email(live_env, smtp_sink, processes, redis_server):
+def test_signups_under_faults_each_get_exactly_one_email(live_env, smtp_sink, processes, broker_server):
     web = processes.web(live_env, workers=2, threads=4)
     worker = processes.worker(live_env, threads=8)
     addresses = [f"load{n:03d}@example.com" for n in range(SIGNUPS)]
@@ -43,7 +43,7 @@ def test_signups_under_faults_each_get_exactly_one_email(live_env, smtp_sink, pr
         processes.worker(live_env, threads=8, name="worker-2")
         for _ in range(SIGNUPS // 3):
             done.acquire(timeout=120)
-        redis_server.restart()
+        broker_server.restart()
 
     assert statuses.count(302) == SIGNUPS, sorted(set(map(str, statuses)))
     smtp_sink.wait_for(SIGNUPS, timeout=120)

@@ -33,9 +33,16 @@ def stop_worker(broker, worker):
     ]
 
 
+def queued(broker, queue):
+    """Messages ``queue`` holds: on Redis until acknowledged; on RabbitMQ those not delivered yet."""
+    if hasattr(broker, "do_qsize"):
+        return broker.do_qsize(queue)
+    return broker.queue_counts(queue)["delayed" if queue.endswith(".DQ") else "queue_depth"]
+
+
 def left_over(broker, worker):
     """What is still queued, unacknowledged or held in the worker's memory; empty when drained."""
-    left = {queue: broker.do_qsize(queue) for queue in QUEUES}
+    left = {queue: queued(broker, queue) for queue in QUEUES}
     left["in worker threads"] = worker.work_queue.unfinished_tasks
     for name, consumer in worker.consumers.items():
         left[f"delay queue of {name} consumer"] = consumer.delay_queue.unfinished_tasks
