@@ -65,8 +65,15 @@ def send_email(job_id):
 
 
 def _send_and_record(claim, options, *, retries):
-    """Send the claimed job's email and record the outcome; re-raise failures for Retries."""
-    reply = _send(claim, retries=retries)
+    """Send the claimed job's email and record the outcome; re-raise failures for Retries.
+
+    A retry due later than ``errors.LONGEST_HELD_RETRY_MS`` is scheduled on the
+    job row instead, and nothing is raised: no worker holds it meanwhile.
+    """
+    try:
+        reply = _send(claim, retries=retries)
+    except errors.RetryScheduled as scheduled:
+        return {"job_id": claim.job.pk, "status": "retrying", "retry_in_ms": scheduled.delay_ms}
     try:
         tracking.record_success(claim, reply)
     except DatabaseError:
@@ -80,6 +87,14 @@ def _send(claim, *, retries):
     """Send the job's email; on failure record the attempt and re-raise."""
     try:
         return send_message(build_email(claim.job))
+    except Exception as exc:
+        will_retry = errors.should_retry(retries, exc)
+        delay_ms = errors.retry_delay_ms(retries) if will_retry else 0
+        if delay_ms > errors.LONGEST_HELD_RETRY_MS:
+            tracking.record_failure(claim, exc, will_retry=True, retry_in_ms=delay_ms)
+            raise errors.RetryScheduled(delay_ms) from exc
+        tracking.record_failure(claim, exc, will_retry=will_retry)
+        raise
     except BaseException as exc:
         tracking.record_failure(claim, exc, will_retry=errors.should_retry(retries, exc))
         raise

@@ -10,7 +10,17 @@ import socket
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
+from dramatiq.common import compute_backoff
 from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+# A retry due later than this is scheduled on the job row and sent by the relay
+# when due, not held by a worker as a delayed message. Dramatiq's workers hold
+# a delayed message unacknowledged until it is due (dramatiq issue #827), and
+# RabbitMQ's consumer_timeout (30 min by default) closes the channel of a
+# consumer that holds one longer: every message on it would come back. Five
+# minutes is well inside that, and the relay (every JOBS_RELAY_INTERVAL_S)
+# makes such a retry at most that much later.
+LONGEST_HELD_RETRY_MS = 5 * 60 * 1000
 
 
 class RecipientChanged(Exception):
@@ -19,6 +29,14 @@ class RecipientChanged(Exception):
 
 class UnknownKind(Exception):
     """No app registered what a job of this kind sends (permanent)."""
+
+
+class RetryScheduled(Exception):
+    """The send failed and its retry, ``delay_ms`` away, is scheduled on the job row (never escapes the actor)."""
+
+    def __init__(self, delay_ms):
+        super().__init__(f"retry scheduled in {delay_ms} ms")
+        self.delay_ms = delay_ms
 
 
 def smtp_code(exc):
@@ -63,6 +81,12 @@ def is_transient(exc):
 def should_retry(retries, exc):
     """Dramatiq ``retry_when``: retry transient errors until the budget is spent."""
     return retries < settings.JOBS_MAX_RETRIES and is_transient(exc)
+
+
+def retry_delay_ms(retries):
+    """The back-off before the retry that follows ``retries`` retries, as Dramatiq's Retries computes it."""
+    _, delay = compute_backoff(retries, factor=settings.JOBS_MIN_BACKOFF_MS, max_backoff=settings.JOBS_MAX_BACKOFF_MS)
+    return delay
 
 
 def describe(exc):
