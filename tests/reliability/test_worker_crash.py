@@ -51,6 +51,28 @@ def test_worker_killed_while_the_server_holds_the_data_reply(live_env, smtp_sink
     assert list(job.attempt_set.values_list("outcome", flat=True)) == [EmailAttempt.Outcome.LOST, "succeeded"]
 
 
+# README, "Delivery guarantees": a killed worker's email goes out within this
+# long at the shipped defaults (measured in make bench: a few seconds).
+SHIPPED_RECOVERY_BOUND_S = 10
+
+
+def test_a_killed_workers_email_goes_out_within_seconds_at_the_shipped_defaults(live_env, smtp_sink, processes):
+    live_env.update(JOBS_HEARTBEAT_TIMEOUT_MS="15000", JOBS_RELAY_INTERVAL_S="30")
+    smtp_sink.hold()
+    doomed = processes.worker(live_env)
+    [job] = enqueue_for("survivor@example.com")
+    wait_until(lambda: smtp_sink.data_commands >= 1, 20, "the worker sent DATA")
+    processes.worker(live_env, name="survivor")
+
+    smtp_sink.kill_while_held(doomed.kill_children, lambda recipients: recipients == [])
+
+    # Not the heartbeat timeout (15 s): the dead worker's named Redis connection is gone at once.
+    smtp_sink.wait_for(1, timeout=SHIPPED_RECOVERY_BOUND_S)
+    assert_exactly_one_email_each(smtp_sink, ["survivor@example.com"])
+    job.refresh_from_db()
+    assert job.lost_attempts == 1
+
+
 def test_worker_killed_between_retry_enqueued_and_ack_sends_once(live_env, smtp_sink, processes, tmp_path):
     marker = tmp_path / "killed"
     faulty = {
