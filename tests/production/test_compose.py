@@ -101,6 +101,16 @@ def test_redis_and_postgres_persist_and_report_health():
     assert named == set(COMPOSE["volumes"])
 
 
+def test_rabbitmq_is_opt_in_persistent_and_reports_health():
+    rabbitmq = SERVICES["rabbitmq"]
+    assert rabbitmq["profiles"] == ["rabbitmq"]  # plain `docker compose up` keeps Redis as the broker
+    assert any(volume.endswith(":/var/lib/rabbitmq") for volume in rabbitmq["volumes"])
+    assert "rabbitmq-diagnostics" in rabbitmq["healthcheck"]["test"]
+    assert "ports" not in rabbitmq
+    assert rabbitmq["environment"]["RABBITMQ_DEFAULT_PASS"] == "${RABBITMQ_PASSWORD:-}"
+    assert interpolated(SERVICES["worker"]["environment"]["BROKER_URL"]) == ""  # unset: Redis
+
+
 def interpolated(value):
     """``value`` as Compose reads it with nothing set: defaults used, required values filled in."""
     value = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
