@@ -28,9 +28,11 @@ test: $(STAMP) system-test-deps postgres-test-deps rabbitmq-test-deps
 	echo "== reliability suite on RabbitMQ"; env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest --broker rabbitmq $(RABBITMQ_TESTS) || status=1; \
 	exit $$status
 
-## make bench: the benchmark (real processes; prints a table, writes bench/results.json).
-bench: $(STAMP)
+## make bench: the benchmark (real processes; prints tables, writes bench/results.json and
+## bench/scaling.json: each broker and database, 1, 2 and 4 worker processes, the SMTP ceiling).
+bench: $(STAMP) postgres-test-deps rabbitmq-test-deps
 	$(PY) -m bench
+	$(PY) -m bench.scaling
 
 ## Debian packages the suite drives for real: Chromium for the browser tests.
 system-test-deps:

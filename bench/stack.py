@@ -3,7 +3,10 @@
 redis-server (``config.localredis``), an aiosmtpd sink (``tests.support.smtp``),
 ``manage.py rundramatiq`` workers and gunicorn (``tests.support.processes``),
 and a scratch SQLite database in a temporary directory, migrated with
-``manage.py migrate``. Everything started here is stopped by :meth:`Stack.close`,
+``manage.py migrate``. With ``broker="rabbitmq"`` a rabbitmq-server of its own
+carries the messages (``tests.support.rabbitmq``); with ``database="postgres"``
+a throwaway PostgreSQL cluster holds the rows (``tests.support.postgres``), as
+the test suite starts them. Everything started here is stopped by :meth:`Stack.close`,
 which the benchmark runs on normal exit, on Ctrl-C and on SIGTERM.
 """
 
@@ -37,8 +40,12 @@ BENCH_SETTINGS = "bench.settings"
 class Stack:
     """redis-server, SMTP sink and scratch database; workers and web servers on demand."""
 
-    def __init__(self):
+    def __init__(self, *, broker="redis", database="sqlite"):
         self.work_dir = Path(tempfile.mkdtemp(prefix="herald-bench-"))
+        self.broker = broker
+        self.database = database
+        self.rabbitmq = None
+        self.postgres = None
         self.redis = None
         self.sink = None
         self.env = None
@@ -55,6 +62,17 @@ class Stack:
             REDIS_URL=self.redis.url,
             DATABASE_URL=f"sqlite:///{self.work_dir / 'db.sqlite3'}",
         )
+        os.environ.pop("BROKER_URL", None)
+        if self.broker == "rabbitmq":
+            from tests.support.rabbitmq import LocalRabbitmq
+
+            self.rabbitmq = LocalRabbitmq(self.work_dir / "rabbitmq").start()
+            os.environ["BROKER_URL"] = self.rabbitmq.url
+        if self.database == "postgres":
+            from tests.support.postgres import LocalPostgres
+
+            self.postgres = LocalPostgres().start()
+            os.environ["DATABASE_URL"] = self.postgres.url
         self.sink = CountingSink().start()
         os.environ["EMAIL_URL"] = self.sink.url
         self._migrate()
@@ -86,6 +104,17 @@ class Stack:
         self.processes.append(process)
         return process
 
+    def worker_at_shipped_defaults(self, *, processes=1, threads=8):
+        """A worker with Herald's own settings module and relay and heartbeat knobs as shipped."""
+        from tests.support.processes import start_worker
+
+        env = {**self.env}
+        for knob in ("JOBS_HEARTBEAT_TIMEOUT_MS", "JOBS_RELAY_INTERVAL_S"):
+            env.pop(knob, None)
+        process = start_worker(env, processes=processes, threads=threads, name="bench-worker")
+        self.processes.append(process)
+        return process
+
     def web(self, *, settings_module=HERALD_SETTINGS):
         """Start gunicorn as ``make run`` does (2 workers × 8 threads) and wait until it answers.
 
@@ -110,7 +139,11 @@ class Stack:
     def flush_broker(self):
         import dramatiq
 
-        dramatiq.get_broker().client.flushdb()
+        broker = dramatiq.get_broker()
+        if self.rabbitmq is not None:
+            broker.flush_all()
+        else:
+            broker.client.flushdb()
 
     def close(self):
         if self._closed:
@@ -126,6 +159,10 @@ class Stack:
             self.sink.stop()
         if self.redis is not None:
             self.redis.stop()
+        if self.rabbitmq is not None:
+            self.rabbitmq.shutdown()
+        if self.postgres is not None:
+            self.postgres.stop()
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
 

@@ -23,6 +23,7 @@ heartbeat guesswork. RabbitMQ reports those only through its management
 plugin, so ``in_progress`` is None here.
 """
 
+import logging
 import threading
 import urllib.parse
 import uuid
@@ -34,6 +35,9 @@ from dramatiq.common import dq_name, q_name, xq_name
 from dramatiq.errors import ConnectionClosed
 
 from config.broker import PROBE_TIMEOUT_S
+
+# pika logs every connection it opens at INFO; its warnings and errors still show.
+logging.getLogger("pika").setLevel(logging.WARNING)
 
 # Seconds; each applies unless the URL sets it.
 URL_DEFAULTS = {

@@ -1,0 +1,307 @@
+"""``python -m bench.scaling``: each broker and database, 1, 2 and 4 worker processes, against the SMTP ceiling.
+
+``make bench`` runs it after the main benchmark. Every configuration (Redis or
+RabbitMQ as the broker, SQLite or PostgreSQL as the database) runs in a
+process of its own, since Django reads its broker and database once, with
+servers of its own (``bench.stack.Stack``). Each measures, in the same run:
+
+- the SMTP ceiling: smtplib, one reused connection per thread, 8 threads,
+  into the same sink the workers send to;
+- delivery at a low rate (5 signups/s through the web tier), signup response
+  to message at the sink;
+- a killed worker's email at the shipped heartbeat and relay defaults: SIGKILL
+  while the SMTP server holds its DATA reply, to the message at the sink,
+  with a second worker already running (``survivor``) and with a new worker
+  started at once (``restart``, as a supervisor would);
+- bursts drained by 1, 2 and 4 worker processes (8 threads each): emails/s
+  from first to last arrival, as a fraction of the ceiling, and what each
+  email cost: Redis commands (results, liveness, and on the Redis broker the
+  messages) and, on PostgreSQL, rows written and transactions.
+
+Every case checks that the job rows agree with the sink (0 lost, 0 stuck,
+0 duplicates). ``--tiny`` runs each with a few jobs, as the smoke test does.
+"""
+
+import argparse
+import json
+import os
+import smtplib
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+RESULTS_PATH = Path(__file__).resolve().parent / "scaling.json"
+CONFIGS = {
+    "redis-sqlite": ("redis", "sqlite"),
+    "rabbitmq-sqlite": ("rabbitmq", "sqlite"),
+    "redis-postgres": ("redis", "postgres"),
+    "rabbitmq-postgres": ("rabbitmq", "postgres"),
+}
+SIZES = {
+    "full": {"ceiling": 4000, "low_rate_signups": 100, "burst": 2000, "kills": 3, "workers": (1, 2, 4)},
+    "tiny": {"ceiling": 200, "low_rate_signups": 10, "burst": 40, "kills": 1, "workers": (1, 2)},
+}
+CEILING_THREADS = 8
+BODY = "Subject: ceiling\r\n\r\n" + ("Confirm your account at Herald.\r\n" * 40)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench.scaling", description=__doc__)
+    parser.add_argument("--tiny", action="store_true", help="a few jobs per case (smoke test)")
+    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where to write the JSON figures")
+    parser.add_argument("--config", choices=sorted(CONFIGS), help="run one configuration in this process")
+    parser.add_argument("--only", nargs="*", choices=sorted(CONFIGS), help="the configurations to run (all)")
+    args = parser.parse_args(argv)
+    args.size = "tiny" if args.tiny or os.environ.get("BENCH_SIZE") == "tiny" else "full"
+    return args
+
+
+# --------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------
+def smtp_ceiling(sink, *, messages, threads=CEILING_THREADS):
+    """Messages/s into ``sink`` from ``threads`` smtplib clients, one reused connection each."""
+    sink.clear()
+    per_thread = messages // threads
+    ready = threading.Barrier(threads)
+
+    def client(n):
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=30) as smtp:
+            ready.wait()
+            for i in range(per_thread):
+                smtp.sendmail("bench@bench.example", [f"ceiling-{n}-{i}@bench.example"], BODY)
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    times = sink.times()
+    span = times[-1] - times[0]
+    return {"messages": len(times), "threads": threads, "msgs_per_s": round((len(times) - 1) / span, 1)}
+
+
+def queue_jobs(prefix, count):
+    """``count`` inactive users with a queued job each, sent to the broker from this process; the job ids."""
+    from bench import cases
+    from jobs.models import EmailJob
+    from jobs.services import send_job_message
+
+    users = cases.create_inactive_users(prefix, count)
+    jobs = EmailJob.objects.bulk_create(
+        [EmailJob(user_id=user_id, recipient=email) for user_id, email in users], batch_size=500
+    )
+    started = time.monotonic()
+    for job in jobs:
+        if send_job_message(job.pk) is None:
+            raise RuntimeError("the broker refused a message")
+    return [job.pk for job in jobs], round(len(jobs) / (time.monotonic() - started), 1)
+
+
+class Counters:
+    """Redis commands, and on PostgreSQL rows written and transactions, between two reads."""
+
+    def __init__(self, stack):
+        self.stack = stack
+
+    def read(self):
+        import redis
+        from django.db import connection
+
+        figures = {"redis_commands": redis.Redis.from_url(self.stack.redis.url).info("stats")["total_commands_processed"]}
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT tup_inserted + tup_updated + tup_deleted, xact_commit FROM pg_stat_database "
+                    "WHERE datname = current_database()"
+                )
+                figures["db_rows_written"], figures["db_transactions"] = cursor.fetchone()
+        return figures
+
+    @staticmethod
+    def per_email(before, after, emails):
+        return {key: round((after[key] - before[key]) / emails, 1) for key in before}
+
+
+def burst(stack, *, processes, size, round_no):
+    """Queue ``size`` jobs, then drain them with ``processes`` worker processes."""
+    from bench import cases
+
+    stack.sink.clear()
+    job_ids, enqueue_per_s = queue_jobs(f"burst{processes}-{round_no}", size)
+    counters = Counters(stack)
+    before = counters.read()
+    worker, delivered = cases.drain(stack, expected=len(job_ids), processes=processes)
+    try:
+        cases.wait_final(job_ids, timeout=30)
+    finally:
+        stack.stop(worker)
+    time.sleep(1.5)  # PostgreSQL's statistics reach pg_stat_database within a second or so
+    cost = Counters.per_email(before, counters.read(), len(job_ids))
+    return {
+        "processes": processes,
+        "enqueue_per_s": enqueue_per_s,
+        "delivery": delivered,
+        "cost_per_email": cost,
+        "records": cases.records_agree(job_ids, stack.sink.recipients()),
+    }
+
+
+def killed_worker(stack, *, survivor):
+    """Seconds from SIGKILL of the worker holding a send to the email at the sink, at the shipped defaults."""
+    from bench import cases
+    from jobs.models import EmailJob
+
+    sink = stack.sink
+    sink.clear()
+    sink.hold()
+    doomed = stack.worker_at_shipped_defaults()
+    other = stack.worker_at_shipped_defaults() if survivor else None
+    [job_id], _ = queue_jobs(f"kill-{time.monotonic_ns()}", 1)
+    deadline = time.monotonic() + 30
+    while sink.held == 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker never sent DATA")
+        time.sleep(0.01)
+    killed_at = []
+
+    def kill():
+        killed_at.append(time.time())
+        doomed.kill_children()
+
+    sink.kill_while_held(kill, lambda recipients: recipients == [])
+    stack.stop(doomed)
+    if not survivor:
+        other = stack.worker_at_shipped_defaults()
+    try:
+        [arrived] = sink.wait_for(1, timeout=120)
+        cases.wait_final([job_id], timeout=30)
+    finally:
+        stack.stop(other)
+    return {
+        "seconds": round(arrived["at"] - killed_at[0], 2),
+        "lost_attempts": EmailJob.objects.get(pk=job_id).lost_attempts,
+        "records": cases.records_agree([job_id], sink.recipients()),
+    }
+
+
+def recovery(stack, *, repeat):
+    out = {}
+    for scenario, survivor in (("survivor", True), ("restart", False)):
+        runs = [killed_worker(stack, survivor=survivor) for _ in range(repeat)]
+        seconds = [run["seconds"] for run in runs]
+        out[scenario] = {
+            "seconds": seconds,
+            "median_s": round(statistics.median(seconds), 2),
+            "max_s": max(seconds),
+            "records_agree": all(run["records"]["agree"] and run["lost_attempts"] == 1 for run in runs),
+        }
+    return out
+
+
+def measure(stack, size):
+    from bench import cases
+
+    sizes = SIZES[size]
+    stack.start()
+    out = {"broker": stack.broker, "database": stack.database}
+    out["smtp_ceiling"] = smtp_ceiling(stack.sink, messages=sizes["ceiling"])
+    web = stack.web()
+    worker = stack.worker(processes=1, threads=8)
+    cases.warm_up(stack, web)
+    time.sleep(2)  # the low-rate case measures an idle worker's path
+    out["low_rate"] = cases.signups(
+        stack, web, prefix="low", count=sizes["low_rate_signups"], rate=5, clients=8
+    )
+    stack.stop(worker)
+    stack.stop(web)
+    out["killed_worker"] = recovery(stack, repeat=sizes["kills"])
+    out["bursts"] = [
+        burst(stack, processes=n, size=sizes["burst"], round_no=1) for n in sizes["workers"]
+    ]
+    ceiling = out["smtp_ceiling"]["msgs_per_s"]
+    for row in out["bursts"]:
+        rate = row["delivery"]["emails_per_s"]
+        row["fraction_of_ceiling"] = round(rate / ceiling, 2) if rate and ceiling else None
+    return out
+
+
+# --------------------------------------------------------------------------
+# Running and reporting
+# --------------------------------------------------------------------------
+def run_config(name, size, output):
+    from bench.stack import Stack, run_with_cleanup
+
+    broker, database = CONFIGS[name]
+    results = run_with_cleanup(lambda stack: measure(stack, size), Stack(broker=broker, database=database))
+    output.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def table(results):
+    lines = [
+        "config             ceiling  low-rate delivery p50/p99 ms  SIGKILL->email s (survivor/restart, max)"
+        "  emails/s by worker processes (fraction of ceiling)  Redis cmds, DB rows, DB xacts per email (2 procs)",
+    ]
+    for name, out in results["configs"].items():
+        if "error" in out:
+            lines.append(f"{name:<18} failed: {out['error']}")
+            continue
+        delivery = out["low_rate"]["delivery_ms"]
+        kill = out["killed_worker"]
+        rates = "  ".join(
+            f"{row['processes']}: {row['delivery']['emails_per_s']} ({row['fraction_of_ceiling']})"
+            for row in out["bursts"]
+        )
+        cost = next((row["cost_per_email"] for row in out["bursts"] if row["processes"] == 2), {})
+        lines.append(
+            f"{name:<18} {out['smtp_ceiling']['msgs_per_s']:>7}  {delivery['p50']:>8} / {delivery['p99']:<8}"
+            f"           {kill['survivor']['max_s']} / {kill['restart']['max_s']}"
+            f"                            {rates}   {cost.get('redis_commands')}, {cost.get('db_rows_written', '-')},"
+            f" {cost.get('db_transactions', '-')}"
+        )
+    lines.append(f"records agree with the sink everywhere: {results['records_agree']}")
+    return "\n".join(lines)
+
+
+def all_records_agree(out):
+    cases = [out["low_rate"]["records"]["agree"]]
+    cases += [row["records"]["agree"] for row in out["bursts"]]
+    cases += [scenario["records_agree"] for scenario in out["killed_worker"].values()]
+    return all(cases)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.config:
+        run_config(args.config, args.size, args.output)
+        return
+    results = {"size": args.size, "configs": {}}
+    with tempfile.TemporaryDirectory(prefix="herald-scaling-") as scratch:
+        for name in args.only or CONFIGS:
+            print(f"* {name}...", flush=True)
+            output = Path(scratch) / f"{name}.json"
+            command = [sys.executable, "-m", "bench.scaling", "--config", name, "--output", str(output)]
+            if args.size == "tiny":
+                command.append("--tiny")
+            run = subprocess.run(command, cwd=Path(__file__).resolve().parent.parent)
+            if run.returncode != 0 or not output.exists():
+                results["configs"][name] = {"error": f"exit code {run.returncode}"}
+                continue
+            results["configs"][name] = json.loads(output.read_text())
+    results["records_agree"] = all(
+        "error" not in out and all_records_agree(out) for out in results["configs"].values()
+    )
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(table(results))
+    print(f"\nFigures written to {args.output}")
+    if not results["records_agree"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
