@@ -92,3 +92,13 @@ def test_healthz_and_the_broker_panel_read_the_broker(live_env, processes, broke
 
     assert health.status_code == 503 and health.json()["broker"] == "unavailable"
     assert queues["reachable"] is False and queues["queue_depth"] is None
+
+
+def test_the_admin_broker_panel_reads_the_broker(admin_client, broker, on_rabbitmq):
+    broker.enqueue(send_confirmation_email.message(1))
+    broker.enqueue(send_confirmation_email.message(2), delay=60_000)
+
+    page = admin_client.get("/admin/jobs/emailjob/").content.decode()
+
+    assert 'id="queue-depth">1<' in page and 'id="delayed">1<' in page
+    assert ('id="in-progress" title=' in page) is on_rabbitmq  # RabbitMQ does not count them over AMQP
