@@ -36,7 +36,9 @@ def send_email(job_id):
     """Send the email of job ``job_id`` once; return what happened.
 
     Transient failures are re-raised so that Dramatiq's Retries middleware
-    tries again with back-off; permanent ones fail the job at once. A job that
+    tries again with back-off, unless the back-off is longer than a worker may
+    hold a message (``errors.LONGEST_HELD_RETRY_MS``): the job row schedules
+    that retry and the relay sends it. Permanent failures fail the job at once. A job that
     lost an attempt to a dying worker sends alone in this process (``jobs.slots``).
     """
     message = CurrentMessage.get_current_message()
