@@ -160,13 +160,14 @@ def killed_worker(stack, *, survivor):
     sink.clear()
     sink.hold()
     doomed = stack.worker_at_shipped_defaults()
-    other = stack.worker_at_shipped_defaults() if survivor else None
     [job_id], _ = queue_jobs(f"kill-{time.monotonic_ns()}", 1)
     deadline = time.monotonic() + 30
     while sink.held == 0:
         if time.monotonic() > deadline:
             raise RuntimeError("the worker never sent DATA")
         time.sleep(0.01)
+    # Started once the doomed worker holds the send, so that the survivor is not the one sending.
+    other = stack.worker_at_shipped_defaults() if survivor else None
     killed_at = []
 
     def kill():
