@@ -95,8 +95,8 @@ def test_healthz_and_the_broker_panel_read_the_broker(live_env, processes, broke
 
 
 def test_the_admin_broker_panel_reads_the_broker(admin_client, broker, on_rabbitmq):
-    broker.enqueue(send_confirmation_email.message(1))
-    broker.enqueue(send_confirmation_email.message(2), delay=60_000)
+    broker.enqueue(send_email.message(1))
+    broker.enqueue(send_email.message(2), delay=60_000)
 
     page = admin_client.get("/admin/jobs/emailjob/").content.decode()
 

@@ -9,8 +9,7 @@ from django.utils import timezone
 from jobs.errors import LONGEST_HELD_RETRY_MS
 from jobs.models import EmailAttempt, EmailJob
 from jobs.selectors import broker_queue_stats, stored_result
-from jobs.services import enqueue_confirmation
-from tests.jobs.factories import make_user
+from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.waiting import wait_until
 
