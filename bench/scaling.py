@@ -16,7 +16,9 @@ servers of its own (``bench.stack.Stack``). Each measures, in the same run:
 - bursts drained by 1, 2 and 4 worker processes (8 threads each): emails/s
   from first to last arrival, as a fraction of the ceiling, and what each
   email cost: Redis commands (results, liveness, and on the Redis broker the
-  messages) and, on PostgreSQL, rows written and transactions.
+  messages), on PostgreSQL rows written and transactions, and the CPU
+  seconds each kind of process used (workers less their start-up, the SMTP
+  sink in this process, PostgreSQL, RabbitMQ, Redis).
 
 Every case checks that the job rows agree with the sink (0 lost, 0 stuck,
 0 duplicates). ``--tiny`` runs each with a few jobs, as the smoke test does.
@@ -102,6 +104,57 @@ def queue_jobs(prefix, count):
     return [job.pk for job in jobs], round(len(jobs) / (time.monotonic() - started), 1)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_by_kind():
+    """CPU seconds used so far by each kind of process on this machine that a bench case runs."""
+    out = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = _process_kind(int(pid), command)
+        if kind:
+            out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return out
+
+
+def _process_kind(pid, command):
+    program = command.split(" ")[0]
+    if "rundramatiq" in command or ("dramatiq" in command and "bench" in command):
+        return "workers"
+    if "beam.smp" in program:
+        return "rabbitmq"
+    if program.startswith("postgres") or program.endswith("/postgres"):
+        return "postgresql"
+    if "redis-server" in program:
+        return "redis"
+    if pid == os.getpid():
+        return "smtp_sink"  # this process: during a drain it only runs the sink
+    return None
+
+
+def cpu_ms_per_email(before, after, emails, *, less=None):
+    less = less or {}
+    return {
+        kind: round((after[kind] - before.get(kind, 0.0) - less.get(kind, 0.0)) * 1000 / emails, 2)
+        for kind in sorted(after)
+    }
+
+
+def worker_start_up_cpu(stack, processes):
+    """CPU seconds ``processes`` worker processes use to start and idle for a second, with nothing queued."""
+    before = cpu_seconds_by_kind()
+    worker = stack.worker(processes=processes, threads=8)
+    time.sleep(1)
+    after = cpu_seconds_by_kind()
+    stack.stop(worker)
+    return {"workers": after.get("workers", 0.0) - before.get("workers", 0.0)}
+
+
 class Counters:
     """Redis commands, and on PostgreSQL rows written and transactions, between two reads."""
 
@@ -131,17 +184,20 @@ def burst(stack, *, processes, size, round_no):
     """Queue ``size`` jobs, then drain them with ``processes`` worker processes."""
     from bench import cases
 
+    start_up = worker_start_up_cpu(stack, processes)
     stack.sink.clear()
     job_ids, enqueue_per_s = queue_jobs(f"burst{processes}-{round_no}", size)
     counters = Counters(stack)
-    before = counters.read()
+    before, cpu_before = counters.read(), cpu_seconds_by_kind()
     worker, delivered = cases.drain(stack, expected=len(job_ids), processes=processes)
+    cpu_after = cpu_seconds_by_kind()
     try:
         cases.wait_final(job_ids, timeout=30)
     finally:
         stack.stop(worker)
     time.sleep(1.5)  # PostgreSQL's statistics reach pg_stat_database within a second or so
     cost = Counters.per_email(before, counters.read(), len(job_ids))
+    cost["cpu_ms"] = cpu_ms_per_email(cpu_before, cpu_after, len(job_ids), less=start_up)
     return {
         "processes": processes,
         "enqueue_per_s": enqueue_per_s,
@@ -264,6 +320,8 @@ def table(results):
             f"                            {rates}   {cost.get('redis_commands')}, {cost.get('db_rows_written', '-')},"
             f" {cost.get('db_transactions', '-')}"
         )
+        cpu = ", ".join(f"{kind} {ms}" for kind, ms in sorted(cost.get("cpu_ms", {}).items()))
+        lines.append(f"{'':<18} CPU ms per email, 2 worker processes: {cpu}")
     lines.append(f"records agree with the sink everywhere: {results['records_agree']}")
     return "\n".join(lines)
 
