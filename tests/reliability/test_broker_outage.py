@@ -102,3 +102,15 @@ def test_the_admin_broker_panel_reads_the_broker(admin_client, broker, on_rabbit
 
     assert 'id="queue-depth">1<' in page and 'id="delayed">1<' in page
     assert ('id="in-progress" title=' in page) is on_rabbitmq  # RabbitMQ does not count them over AMQP
+
+
+def test_healthz_with_redis_down_names_what_it_takes_down(db, client, redis_server, on_rabbitmq):
+    redis_server.stop()
+    try:
+        report = client.get("/healthz/").json()
+    finally:
+        redis_server.start()
+
+    # On RabbitMQ the broker still answers; the workers' stamps are in Redis and cannot be read.
+    assert report["failing"] == (["workers"] if on_rabbitmq else ["broker"])
+    assert report["workers"] is None
