@@ -81,6 +81,29 @@ def sweep_dead_claims_if_due(broker, skip=()):
     return relay_dead_claims(skip=skip)
 
 
+class OutageLog:
+    """Logs the first failure of a run with its traceback, and the recovery; nothing in between.
+
+    The threads below retry every second or faster: during a Redis or
+    database outage a line per try would flood the log.
+    """
+
+    def __init__(self, what):
+        self.what = what
+        self.failing = False
+
+    def failed(self):
+        """Call from inside the ``except``."""
+        if not self.failing:
+            logger.warning("%s failed; trying again until it works", self.what, exc_info=True)
+        self.failing = True
+
+    def worked(self):
+        if self.failing:
+            logger.info("%s works again", self.what)
+        self.failing = False
+
+
 class RelayMiddleware(Middleware):
     """Starts the liveness and relay threads when a worker boots and stops them at shutdown."""
 
@@ -108,17 +131,20 @@ class RelayMiddleware(Middleware):
 
     def _keep_alive(self, broker):
         client = heartbeats.named_client(broker.broker_id)
+        outage = OutageLog("liveness stamp")
         while not self.stopping.is_set():
             try:
                 stamp_alive(broker, client)
+                outage.worked()
             except Exception:  # noqa: BLE001 - stamping must outlive a Redis outage
-                logger.warning("liveness stamp failed; trying again", exc_info=True)
+                outage.failed()
             self.stopping.wait(heartbeats.STAMP_EVERY_S)
         client.close()
 
     def _relay(self, broker):
         next_sweep = time.monotonic() + FIRST_SWEEP_AFTER_S
         relayed = {}  # dead claims this process relayed: job id -> when
+        outage = OutageLog("relay sweep")
         while not self.stopping.is_set():
             try:
                 if time.monotonic() >= next_sweep:
@@ -128,8 +154,9 @@ class RelayMiddleware(Middleware):
                 relayed = {pk: at for pk, at in relayed.items() if at > forget_before}
                 for pk in sweep_dead_claims_if_due(broker, skip=relayed):
                     relayed[pk] = time.monotonic()
+                outage.worked()
             except Exception:  # noqa: BLE001 - the relay must outlive a broker or database outage
-                logger.exception("relay sweep failed; trying again in %.0f s", DEAD_SWEEP_EVERY_S)
+                outage.failed()
             finally:
                 db.connections.close_all()
             self.stopping.wait(DEAD_SWEEP_EVERY_S)
