@@ -11,6 +11,7 @@ from jobs.selectors import broker_queue_stats
 from jobs.models import EmailJob
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
+from tests.production.test_metrics import TOKEN, scrape
 from tests.support.http import Client
 
 pytestmark = pytest.mark.reliability
@@ -94,14 +95,19 @@ def test_healthz_and_the_broker_panel_read_the_broker(live_env, processes, broke
     assert queues["reachable"] is False and queues["queue_depth"] is None
 
 
-def test_the_admin_broker_panel_reads_the_broker(admin_client, broker, on_rabbitmq):
+def test_the_admin_broker_panel_and_metrics_read_the_broker(admin_client, broker, on_rabbitmq, settings):
+    settings.METRICS_TOKEN = TOKEN
     broker.enqueue(send_email.message(1))
     broker.enqueue(send_email.message(2), delay=60_000)
 
     page = admin_client.get("/admin/jobs/emailjob/").content.decode()
+    samples = scrape(admin_client)
 
     assert 'id="queue-depth">1<' in page and 'id="delayed">1<' in page
     assert ('id="in-progress" title=' in page) is on_rabbitmq  # RabbitMQ does not count them over AMQP
+    assert samples[("herald_broker_up", ())] == 1
+    assert samples[("herald_queue_depth", (("queue", "emails"),))] == 1
+    assert samples[("herald_queue_delayed", (("queue", "emails"),))] == 1
 
 
 def test_healthz_with_redis_down_names_what_it_takes_down(db, client, redis_server, on_rabbitmq):
