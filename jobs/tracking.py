@@ -97,7 +97,7 @@ def _claim_job(job_id, *, worker_id, message_id, first_hand):
 
 
 # What a claim loads of the job row; the rest stays deferred (loaded on access).
-CLAIMED_FIELDS = ("id", "user_id", "recipient", "status", "attempts")  # in the model's field order
+CLAIMED_FIELDS = ("id", "user_id", "recipient", "kind", "status", "attempts")  # in the model's field order
 
 
 def load_row(model, pk):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from jobs import tracking
 from jobs.actors import send_email
 from jobs.kinds import build_email
 from jobs.models import EmailJob
@@ -44,3 +45,13 @@ def test_a_job_of_an_unknown_kind_fails_at_once(mailoutbox):
 
     job.refresh_from_db()
     assert job.status == Status.FAILED and mailoutbox == []
+
+
+def test_a_claimed_job_builds_its_email_without_another_query(django_assert_num_queries):
+    job = enqueue_confirmation(user=make_user("claimed@example.com"))
+    claim = tracking.claim_job(job.pk, worker_id="w1", message_id="m1", first_hand=True)
+
+    with django_assert_num_queries(0):
+        message = build_email(claim.job)
+
+    assert message.to == ["claimed@example.com"]
