@@ -1,8 +1,9 @@
 """Jobs handed to the broker from a thread of the web process, so that a visitor never waits on Redis.
 
 Signup and resend commit the user and the job row, then put the job's id on
-this process's hand-off queue and answer. A thread sends each message
-(``jobs.services.send_job_message``) and notes it on the row. Nothing waits
+this process's hand-off queue and answer. A thread sends each message with
+the function it was handed (``jobs.services.send_job_message``, which notes it
+on the row). Nothing waits
 only in memory: a job whose message was never noted as sent (this process
 died, or Redis was down) has no ``enqueued_at`` and the relay sends it.
 """
@@ -29,9 +30,9 @@ class Sender:
         self._pid = None
         self._guard = threading.Lock()
 
-    def hand_off(self, job_id):
+    def hand_off(self, send, job_id):
         self._ensure_running()
-        self._queue.put(job_id)
+        self._queue.put((send, job_id))
 
     def _running(self):
         """Whether this process's thread is alive (a forked child has none)."""
@@ -50,14 +51,13 @@ class Sender:
             self._thread.start()
 
     def _run(self):
-        from jobs.services import send_job_message
-
         while True:
-            job_id = self._queue.get()
-            if job_id is _STOP:
+            item = self._queue.get()
+            if item is _STOP:
                 break
+            send, job_id = item
             try:
-                send_job_message(job_id)
+                send(job_id)
             except Exception:  # noqa: BLE001 - the row stays unsent and the relay sends it
                 logger.exception("job=%s not handed to the broker; the relay will send it", job_id)
             if self._queue.empty():
@@ -76,6 +76,6 @@ sender = Sender()
 atexit.register(sender.stop)
 
 
-def hand_off(job_id):
-    """Send job ``job_id``'s message from this process's hand-off thread."""
-    sender.hand_off(job_id)
+def hand_off(send, job_id):
+    """Call ``send(job_id)`` from this process's hand-off thread."""
+    sender.hand_off(send, job_id)

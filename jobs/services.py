@@ -42,7 +42,8 @@ def enqueue_email(*, kind, user, resend_of=None, background=False):
     job = EmailJob.objects.create(
         user=user, kind=kind, recipient=user.email, resend_of=resend_of, status=Status.QUEUED, due_at=timezone.now()
     )
-    transaction.on_commit(partial(hand_off if background else send_job_message, job.pk))
+    send = partial(send_job_message, job.pk)
+    transaction.on_commit(partial(hand_off, send_job_message, job.pk) if background else send)
     return job
 
 
