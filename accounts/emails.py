@@ -1,12 +1,13 @@
-"""The account emails: confirmation, "an account already exists", password reset.
+"""What the account emails say: confirmation, "an account already exists", password reset.
 
 Each is rendered from ``templates/emails/<name>_subject.txt``, ``<name>.txt``
-and ``<name>.html`` and registered with ``jobs.kinds`` for its kind of job, so
-that a worker builds it when it sends. Links are made at send time from the
-user's state of then: a link never outlives the state it was made for.
+and ``<name>.html``. The tasks that send them (``accounts.tasks``) build them
+when they run, so links are made from the user's state of then: a link never
+outlives the state it was made for.
 """
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -15,10 +16,30 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.tokens import activation_token
-from jobs.kinds import register_email
-from jobs.models import EmailJob
 
-Kind = EmailJob.Kind
+
+class AccountGone(LookupError):
+    """The account an email was queued for has been deleted (permanent)."""
+
+
+class RecipientChanged(Exception):
+    """The account has another address now: the email is not for this one any more (permanent)."""
+
+
+def addressee(user_id, address):
+    """The account an email for ``address`` was queued for, if it still has that address.
+
+    Why refuse a changed address: the email's links are for the account now
+    named by the new address, and must never reach the old one.
+    """
+    user = get_user_model()._default_manager.filter(pk=user_id).first()
+    if user is None:
+        raise AccountGone(f"Not sent: the account {address} has been deleted.")
+    if user.email.lower() != address.lower():
+        raise RecipientChanged(
+            f"Not sent: the account's address changed after this email was queued (it is for {address})."
+        )
+    return user
 
 
 def _link(name, user, token):
@@ -61,60 +82,41 @@ def confirmation_parts(user):
     )
 
 
-def _message(job, parts):
-    """The email of ``job`` with ``parts`` = ``(subject, text, html)``."""
-    if job.user is None:
-        raise LookupError(f"The user of job {job.pk} has been deleted.")
-    subject, text, html = parts(job.user)
+def _message(address, parts):
+    """The email to ``address`` with ``parts`` = ``(subject, text, html)``."""
+    subject, text, html = parts
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[job.recipient],
-        headers={"X-Herald-Job": str(job.pk)},
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[address]
     )
     message.attach_alternative(html, "text/html")
     return message
 
 
-@register_email(Kind.CONFIRMATION)
-def build_confirmation_email(job):
-    """The confirmation message for ``job``'s user, ready to send."""
-    return _message(job, confirmation_parts)
+def confirmation_message(user, address):
+    """The confirmation email: a link to the page where the mailbox's owner sets the password."""
+    return _message(address, confirmation_parts(user))
 
 
-@register_email(Kind.ACCOUNT_EXISTS)
-def build_account_exists_email(job):
+def account_exists_message(user, address):
     """Tells the owner of an account that someone tried to sign up with its address.
 
     Why: a signup for a taken address must answer like any other, so the
     visitor learns nothing; the owner learns instead, and is pointed at
     logging in or resetting the password, not at a link that changes anything.
     """
-    return _message(
-        job,
-        lambda user: render_parts(
-            "account_exists",
-            {
-                "user": user,
-                "login_url": f"{settings.SITE_URL}{reverse('accounts:login')}",
-                "password_reset_url": f"{settings.SITE_URL}{reverse('accounts:password_reset')}",
-            },
-        ),
-    )
+    context = {
+        "user": user,
+        "login_url": f"{settings.SITE_URL}{reverse('accounts:login')}",
+        "password_reset_url": f"{settings.SITE_URL}{reverse('accounts:password_reset')}",
+    }
+    return _message(address, render_parts("account_exists", context))
 
 
-@register_email(Kind.PASSWORD_RESET)
-def build_password_reset_email(job):
-    """The password-reset message for ``job``'s user: a single-use link that expires."""
-    return _message(
-        job,
-        lambda user: render_parts(
-            "password_reset",
-            {
-                "user": user,
-                "reset_url": password_reset_url(user),
-                "expires_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
-            },
-        ),
-    )
+def password_reset_message(user, address):
+    """The password-reset email: a single-use link that expires."""
+    context = {
+        "user": user,
+        "reset_url": password_reset_url(user),
+        "expires_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
+    }
+    return _message(address, render_parts("password_reset", context))

@@ -1,7 +1,7 @@
 """The registration flow: sign up, confirm the address, new links, password reset, expiry.
 
-Views call these functions and nothing else; every email is sent by a worker
-through ``jobs.services.enqueue_email``.
+Views call these functions and nothing else; every email is a task
+(``accounts.tasks``), enqueued here and sent by a worker.
 
 Who owns an account: an account that was never confirmed belongs to nobody
 yet. Anyone may sign up with any address, so the password typed at signup
@@ -21,12 +21,10 @@ from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
+from accounts.tasks import send_account_exists_email, send_confirmation_email, send_password_reset_email
 from accounts.tokens import activation_token
 from config.timing import timed
-from jobs.models import EmailJob
-from jobs.services import enqueue_email
-
-Kind = EmailJob.Kind
+from jobs.selectors import unfinished_jobs
 
 # Emails of one kind that may wait unsent for one account (see ``_email``).
 MAX_UNSENT_PER_KIND = 3
@@ -50,17 +48,17 @@ def _users():
     return get_user_model()._default_manager
 
 
-def _email(kind, user):
-    """Queue an email of ``kind`` for ``user``, unless ``MAX_UNSENT_PER_KIND`` already wait unsent.
+def _email(task, user):
+    """Enqueue email ``task`` for ``user``, unless ``MAX_UNSENT_PER_KIND`` of it already wait unsent.
 
     Why: while Redis is down nothing leaves, and the rate limits only count
     per web process; a visitor asking again and again must not pile up links
-    that would all reach the inbox once Redis is back. Returns the job or None.
+    that would all reach the inbox once Redis is back. Returns the task's
+    result (READY), or None.
     """
-    unsent = EmailJob.objects.filter(user=user, kind=kind, status__in=EmailJob.PENDING_STATUSES)
-    if unsent[:MAX_UNSENT_PER_KIND].count() >= MAX_UNSENT_PER_KIND:
+    if unfinished_jobs(task, first_arg=user.pk, at_least=MAX_UNSENT_PER_KIND):
         return None
-    return enqueue_email(kind=kind, user=user, background=settings.JOBS_ENQUEUE_IN_BACKGROUND)
+    return task.enqueue(user.pk, user.email)
 
 
 def register_user(*, email, password, may_email=True):
@@ -89,21 +87,21 @@ def register_user(*, email, password, may_email=True):
 
 def _register(email, hashed, may_email):
     user = _users().filter(email__iexact=email).first()
-    kind = Kind.CONFIRMATION
+    task = send_confirmation_email
     if user is None:
         user = get_user_model()(email=_users().normalize_email(email).lower(), is_active=False, password=hashed)
         user.save()
     elif not never_confirmed(user):
-        kind = Kind.ACCOUNT_EXISTS
+        task = send_account_exists_email
     if may_email:
-        _email(kind, user)
+        _email(task, user)
     return user
 
 
 def request_new_link(*, email):
     """Send a new confirmation email if ``email`` belongs to a never confirmed account.
 
-    Returns the job or None; callers answer the same either way. An account
+    Returns the task's result or None; callers answer the same either way. An account
     that was confirmed and then deactivated by staff gets no link: it must
     not be able to reactivate itself.
     """
@@ -111,13 +109,13 @@ def request_new_link(*, email):
         user = _users().filter(email__iexact=email, is_active=False, activated_at__isnull=True).first()
         if user is None:
             return None
-        return _email(Kind.CONFIRMATION, user)
+        return _email(send_confirmation_email, user)
 
 
 def request_password_reset(*, email):
     """Send a password-reset email if ``email`` has an active or a never confirmed account.
 
-    Returns the job or None; callers answer the same either way. A never
+    Returns the task's result or None; callers answer the same either way. A never
     confirmed account may reset: following the link proves the mailbox, as
     the confirmation link does. An account deactivated by staff may not.
     """
@@ -125,7 +123,7 @@ def request_password_reset(*, email):
         user = _users().filter(Q(is_active=True) | Q(activated_at__isnull=True), email__iexact=email).first()
         if user is None:
             return None
-        return _email(Kind.PASSWORD_RESET, user)
+        return _email(send_password_reset_email, user)
 
 
 def user_from_uidb64(uidb64):
@@ -199,8 +197,8 @@ def set_password_from_reset(*, user, password):
 def expire_unconfirmed_accounts(*, now=None, dry_run=False):
     """Delete accounts never confirmed within ``ACCOUNT_UNCONFIRMED_DAYS``; return how many.
 
-    A squatted address is freed for its owner. Their email jobs stay, with
-    no user (a queued one then fails: its user is gone).
+    A squatted address is freed for its owner. Their email jobs stay (a
+    queued one then fails: its account is gone).
     """
     cutoff = (now or timezone.now()) - timedelta(days=settings.ACCOUNT_UNCONFIRMED_DAYS)
     expired = _users().filter(is_active=False, activated_at__isnull=True, date_joined__lt=cutoff)

@@ -85,9 +85,9 @@ def signups(
     arrivals = wait_for_emails(sink, emails, timeout=60 + count * sink.delay)
     figures["delivery_ms"] = load.percentiles([arrivals[a.key][0] - a.answered_at for a in answers])
     if tracked:
-        from jobs.models import EmailJob
+        from jobs.models import Job
 
-        job_ids = list(EmailJob.objects.filter(recipient__in=emails).values_list("id", flat=True))
+        job_ids = list(Job.objects.filter(recipient__in=emails).values_list("id", flat=True))
         wait_final(job_ids, timeout=30)
         figures["records"] = records_agree(job_ids, sink.recipients())
     return figures
@@ -130,16 +130,16 @@ def create_inactive_users(prefix, count):
 
 def enqueue_through_web(web, users, *, clients=8):
     """Queue one job per user with ``POST /accounts/resend/`` (the web tier's enqueue path, no hash)."""
-    from jobs.models import EmailJob
+    from jobs.models import Job
 
-    before = EmailJob.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    before = Job.objects.order_by("-id").values_list("id", flat=True).first() or 0
     answers = load.run_visitors(web.url, [email for _, email in users], load.resend(), clients=clients)
     bad = [a for a in answers if a.status != 302]
     if bad:
         raise RuntimeError(f"{len(bad)} resend(s) answered {bad[0].status}, not 302")
     started = min(a.answered_at - a.latency for a in answers)
     elapsed = max(a.answered_at for a in answers) - started
-    job_ids = list(EmailJob.objects.filter(id__gt=before).values_list("id", flat=True))
+    job_ids = list(Job.objects.filter(id__gt=before).values_list("id", flat=True))
     return job_ids, {
         "jobs": len(job_ids),
         "enqueue_per_s": round(len(answers) / elapsed, 1),
@@ -168,11 +168,11 @@ def drain(stack, *, expected, processes, threads=8, timeout=180):
 
 def wait_final(job_ids, timeout):
     """Wait until every job in ``job_ids`` is succeeded or failed; seconds waited, or None on timeout."""
-    from jobs.models import EmailJob
+    from jobs.models import Job
 
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if not EmailJob.objects.filter(id__in=job_ids).exclude(status__in=FINAL).exists():
+        if not Job.objects.filter(id__in=job_ids).exclude(status__in=FINAL).exists():
             return time.monotonic() - started
         time.sleep(0.02)
     return None
@@ -189,9 +189,9 @@ def records_agree(job_ids, received):
 
     from django.db.models import Count
 
-    from jobs.models import EmailJob
+    from jobs.models import Job
 
-    jobs = EmailJob.objects.filter(id__in=job_ids)
+    jobs = Job.objects.filter(id__in=job_ids)
     by_status = dict(jobs.values_list("status").annotate(n=Count("id")).order_by())
     recipients = set(jobs.values_list("recipient", flat=True))
     arrived = Counter(to for to in received if to in recipients)
@@ -278,7 +278,7 @@ def admin_pages(stack, web, *, rows, repeat):
     login = staff.post_form("/admin/login/?next=/admin/", {"username": email, "password": ADMIN_PASSWORD})
     if login.status != 302:
         raise RuntimeError(f"admin login answered {login.status}")
-    changelist = "/admin/jobs/emailjob/"
+    changelist = "/admin/jobs/job/"
     pages = {
         "changelist": changelist,
         "status_filter": f"{changelist}?status__exact=failed",
@@ -302,7 +302,7 @@ def summary_counts(repeat):
     """Time the admin summary's counts: ``jobs.selectors.stats()`` when it exists, else a count per status."""
     from django.db.models import Count
 
-    from jobs.models import EmailJob
+    from jobs.models import Job
 
     try:
         from jobs.selectors import stats
@@ -312,7 +312,7 @@ def summary_counts(repeat):
     except (ImportError, TypeError):
 
         def stats():
-            return dict(EmailJob.objects.values_list("status").annotate(n=Count("id")).order_by())
+            return dict(Job.objects.values_list("status").annotate(n=Count("id")).order_by())
 
         what = "count per status (ORM)"
     times = load.time_calls(stats, repeat)

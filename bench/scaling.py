@@ -92,12 +92,12 @@ def smtp_ceiling(sink, *, messages, threads=CEILING_THREADS):
 def queue_jobs(prefix, count):
     """``count`` inactive users with a queued job each, sent to the broker from this process; the job ids."""
     from bench import cases
-    from jobs.models import EmailJob
+    from jobs.models import Job
     from jobs.services import send_job_message
 
     users = cases.create_inactive_users(prefix, count)
-    jobs = EmailJob.objects.bulk_create(
-        [EmailJob(user_id=user_id, recipient=email) for user_id, email in users], batch_size=500
+    jobs = Job.objects.bulk_create(
+        [Job(user_id=user_id, recipient=email) for user_id, email in users], batch_size=500
     )
     started = time.monotonic()
     for job in jobs:
@@ -171,7 +171,7 @@ def burst(stack, *, processes, size, round_no):
 def killed_worker(stack, *, survivor):
     """Seconds from SIGKILL of the worker holding a send to the email at the sink, at the shipped defaults."""
     from bench import cases
-    from jobs.models import EmailJob
+    from jobs.models import Job
 
     sink = stack.sink
     sink.clear()
@@ -202,7 +202,7 @@ def killed_worker(stack, *, survivor):
         stack.stop(other)
     return {
         "seconds": round(arrived["at"] - killed_at[0], 2),
-        "lost_attempts": EmailJob.objects.get(pk=job_id).lost_attempts,
+        "lost_attempts": Job.objects.get(pk=job_id).lost_attempts,
         "records": cases.records_agree([job_id], sink.recipients()),
     }
 

@@ -31,14 +31,14 @@ def _db_datetime(value):
 
 
 def seed_jobs(database_path, count, *, batch=50_000):
-    """Insert ``count`` EmailJob rows, oldest first, spread over the last 90 days; seconds taken."""
+    """Insert ``count`` Job rows, oldest first, spread over the last 90 days; seconds taken."""
     import time
 
     from django.db import connection
 
-    from jobs.models import EmailJob
+    from jobs.models import Job
 
-    fields = [f for f in EmailJob._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in Job._meta.concrete_fields if not f.primary_key]
     columns = [f.column for f in fields]
     defaults = [f.get_db_prep_save(f.get_default(), connection) if f.has_default() or f.null else "" for f in fields]
     position = {f.name: i for i, f in enumerate(fields)}
@@ -65,7 +65,7 @@ def seed_jobs(database_path, count, *, batch=50_000):
             values[position["last_error"]] = "SMTP 421 4.3.2 Service not available, try again later"
         return values
 
-    sql = f"INSERT INTO {EmailJob._meta.db_table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    sql = f"INSERT INTO {Job._meta.db_table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     started = time.perf_counter()
     db = sqlite3.connect(database_path, timeout=60, isolation_level=None)
     try:

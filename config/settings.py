@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_dramatiq",
+    "django_tasks",
     "axes",
     "accounts",
     "jobs",
@@ -198,7 +199,7 @@ RATE_LIMIT_RESET_IP = env("RATE_LIMIT_RESET_IP", default="20/h")  # reset reques
 RATE_LIMIT_NOTICE = env("RATE_LIMIT_NOTICE", default="3/h")
 
 # --------------------------------------------------------------------------
-# Redis: broker, results, cache
+# Redis: broker, cache, worker liveness
 # --------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
@@ -260,11 +261,7 @@ DRAMATIQ_BROKER = {
         "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
     },
     "MIDDLEWARE": [
-        "dramatiq.middleware.AgeLimit",
         "dramatiq.middleware.TimeLimit",
-        "dramatiq.middleware.ShutdownNotifications",
-        "dramatiq.middleware.Callbacks",
-        "dramatiq.middleware.Pipelines",
         "dramatiq.middleware.Retries",
         "dramatiq.middleware.CurrentMessage",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
@@ -273,23 +270,23 @@ DRAMATIQ_BROKER = {
     ],
 }
 # BROKER_URL=amqp://... carries the messages on RabbitMQ (config/rabbitmq.py);
-# Redis (REDIS_URL) still holds the cache, the results and worker liveness.
+# Redis (REDIS_URL) still holds the cache and worker liveness.
 BROKER_URL = env("BROKER_URL", default="")
 if BROKER_URL.startswith(("amqp://", "amqps://")):
     DRAMATIQ_BROKER["BROKER"] = "config.rabbitmq.HeraldRabbitmqBroker"
     DRAMATIQ_BROKER["OPTIONS"] = {"url": BROKER_URL}
 elif BROKER_URL:
     raise ImproperlyConfigured("BROKER_URL must be an amqp:// or amqps:// URL (unset: Redis, REDIS_URL).")
-DRAMATIQ_RESULT_BACKEND = {
-    "BACKEND": "config.results.ResultBackend",
-    "BACKEND_OPTIONS": {
-        "url": REDIS_URL,
-        "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
-        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
-    },
-    "MIDDLEWARE_OPTIONS": {"result_ttl": env.int("JOBS_RESULT_TTL_MS", default=24 * 3600 * 1000)},
-}
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+
+# Django's tasks framework (django.tasks; the django-tasks backport on Django 5.2):
+# every @task runs on Dramatiq with Herald's job rows (jobs/backends.py).
+TASKS = {
+    "default": {
+        "BACKEND": "jobs.backends.DramatiqTaskBackend",
+        "QUEUES": ["default", "emails"],
+    }
+}
 
 # --------------------------------------------------------------------------
 # Internationalisation, static files

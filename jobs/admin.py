@@ -1,8 +1,8 @@
-"""The email job admin: every job, a live summary, why one failed, and resend.
+"""The job admin: every job of every task, a live summary, why one failed, and resend.
 
 Every resend control (the detail page's button, the bulk action and "Resend
 all failed") calls ``jobs.services.resend_job`` or ``resend_failed_jobs``,
-the path signup's emails take. Resending needs ``jobs.resend_emailjob``; staff
+which enqueue a new job of the same task the way ``task.enqueue()`` does. Resending needs ``jobs.resend_job``; staff
 without it see no resend control, and a POST from them is refused with 403.
 
 Built for millions of rows: the list never COUNTs the whole table (a capped
@@ -23,11 +23,11 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from jobs import selectors
-from jobs.admin_list import EmailJobChangeList, LargeTablePaginator, hourly_chart
-from jobs.models import EmailJob
+from jobs.admin_list import JobChangeList, LargeTablePaginator, hourly_chart
+from jobs.models import Job
 from jobs.services import ResendRefused, check_resendable, resend_failed_jobs, resend_job, resendable_failed_jobs
 
-Status = EmailJob.Status
+Status = Job.Status
 
 # A bulk resend of more jobs than this is refused: "Resend all failed" is the tool for that.
 MAX_BULK_RESEND = 1000
@@ -35,12 +35,25 @@ MAX_BULK_RESEND = 1000
 MAX_ROW_MESSAGES = 20
 
 
-@admin.register(EmailJob)
-class EmailJobAdmin(admin.ModelAdmin):
+class TaskFilter(admin.SimpleListFilter):
+    """Jobs of one task; the tasks listed are read from the (task, status) index."""
+
+    title = "task"
+    parameter_name = "task"
+
+    def lookups(self, request, model_admin):
+        return [(path, path.rpartition(".")[2]) for path in selectors.task_paths()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(task_path=self.value()) if self.value() else queryset
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
     list_display = [
         "id",
-        "recipient",
-        "user_link",
+        "task_name",
+        "label",
         "status_badge",
         "attempts",
         "short_error",
@@ -48,12 +61,14 @@ class EmailJobAdmin(admin.ModelAdmin):
         "last_attempt_at",
         "finished_at",
     ]
-    list_display_links = ["id", "recipient"]
-    list_filter = ["status", "created_at"]
-    list_select_related = ["user"]
+    list_display_links = ["id", "task_name"]
+    list_filter = ["status", TaskFilter, "created_at"]
     list_per_page = 100
-    search_fields = ["recipient", "message_id"]
-    search_help_text = "An email address or its beginning, a Dramatiq message id, or a job id."
+    search_fields = ["label", "message_id"]
+    search_help_text = (
+        "The beginning of a job's first text argument (for an email, the address), a Dramatiq message id, "
+        "or a job id."
+    )
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
     # Only indexed columns: sorting a million rows by anything else is a full sort.
@@ -62,8 +77,8 @@ class EmailJobAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     paginator = LargeTablePaginator
     actions = ["resend_selected_failed_jobs"]
-    change_list_template = "admin/jobs/emailjob/change_list.html"
-    change_form_template = "admin/jobs/emailjob/change_form.html"
+    change_list_template = "admin/jobs/job/change_list.html"
+    change_form_template = "admin/jobs/job/change_form.html"
 
     # Jobs are a record: nobody adds or edits one, and ``jobs prune`` deletes them.
     def has_add_permission(self, request):
@@ -79,20 +94,16 @@ class EmailJobAdmin(admin.ModelAdmin):
         return request.user.has_perm(f"{self.opts.app_label}.resend_{self.opts.model_name}")
 
     def get_changelist(self, request, **kwargs):
-        return EmailJobChangeList
+        return JobChangeList
 
     def get_search_results(self, request, queryset, search_term):
         return queryset.filter(selectors.job_search_q(search_term)), False
 
     # Columns ---------------------------------------------------------------
 
-    @admin.display(description="user")
-    def user_link(self, job):
-        if job.user_id is None:
-            return "–"
-        url = reverse("admin:accounts_user_change", args=[job.user_id])
-        state = "active" if job.user.is_active else "not activated"
-        return format_html('<a href="{}" title="{}">#{} {}</a>', url, job.user.email, job.user_id, state)
+    @admin.display(description="task")
+    def task_name(self, job):
+        return format_html('<span title="{}">{}</span>', job.task_path, job.task_name)
 
     @admin.display(description="status")
     def status_badge(self, job):
@@ -144,7 +155,6 @@ class EmailJobAdmin(admin.ModelAdmin):
             "job": job,
             "attempts": job.attempt_set.order_by("number"),
             "resends": job.resends.order_by("id"),
-            "stored_result": selectors.stored_result(job),
             "can_resend": self.has_resend_permission(request),
             "resend_refusal": refusal(job),
         }
@@ -186,12 +196,12 @@ class EmailJobAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": "Resend all failed email jobs",
+            "title": "Resend all failed jobs",
             "resendable": resendable,
-            "skipped": EmailJob.objects.filter(status=Status.FAILED).count() - resendable,
+            "skipped": Job.objects.filter(status=Status.FAILED).count() - resendable,
             "changelist_url": changelist_url,
         }
-        return TemplateResponse(request, "admin/jobs/emailjob/resend_failed_confirmation.html", context)
+        return TemplateResponse(request, "admin/jobs/job/resend_failed_confirmation.html", context)
 
     @admin.action(description="Resend selected failed jobs", permissions=["resend"])
     def resend_selected_failed_jobs(self, request, queryset):
@@ -204,7 +214,7 @@ class EmailJobAdmin(admin.ModelAdmin):
             )
             return None
         resent, refused = [], []
-        for job in EmailJob.objects.filter(pk__in=selected).order_by("pk"):
+        for job in Job.objects.filter(pk__in=selected).order_by("pk"):
             try:
                 resent.append((job, resend_job(job)))
             except ResendRefused as exc:
@@ -225,7 +235,8 @@ class EmailJobAdmin(admin.ModelAdmin):
 
     def resent_message(self, job, new_job):
         return format_html(
-            'Job {} to {} resent as <a href="{}">job {}</a>.', job.pk, job.recipient, self.job_url(new_job), new_job.pk
+            'Job {} ({} {}) resent as <a href="{}">job {}</a>.',
+            job.pk, job.task_name, job.label, self.job_url(new_job), new_job.pk,
         )
 
     def job_url(self, job):

@@ -44,7 +44,7 @@ class LargeTablePaginator(Paginator):
         return self._get_page(rows.order_by(*self.object_list.query.order_by), number, self)
 
 
-class EmailJobChangeList(ChangeList):
+class JobChangeList(ChangeList):
     """The email job changelist: a date drill-down that probes the index, sorting on indexed columns only."""
 
     def get_filters(self, request):

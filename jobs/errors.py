@@ -1,12 +1,15 @@
-"""Which failures are worth retrying: decided here, once.
+"""Which failures are worth retrying, and when: decided here, once.
 
-The actor's ``retry_when`` and the status it records both call
-:func:`should_retry`, so the job row and Dramatiq's Retries middleware never
-disagree about whether another attempt is coming.
+The worker asks the task's :class:`RetryPolicy` whether a failure gets
+another attempt and how long to wait; the job row records that answer and
+Dramatiq's Retries middleware is told the same delay (``dramatiq.Retry``), so
+the two never disagree.
 """
 
 import smtplib
 import socket
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -23,20 +26,12 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 LONGEST_HELD_RETRY_MS = 5 * 60 * 1000
 
 
-class RecipientChanged(Exception):
-    """The job's user has another address now: the email is not for them any more (permanent)."""
+class WorkerLost(Exception):
+    """The worker process died during the attempt (recorded by the take-over, never raised)."""
 
 
-class UnknownKind(Exception):
-    """No app registered what a job of this kind sends (permanent)."""
-
-
-class RetryScheduled(Exception):
-    """The send failed and its retry, ``delay_ms`` away, is scheduled on the job row (never escapes the actor)."""
-
-    def __init__(self, delay_ms):
-        super().__init__(f"retry scheduled in {delay_ms} ms")
-        self.delay_ms = delay_ms
+class UnknownTask(Exception):
+    """A job names a task that cannot be imported (permanent)."""
 
 
 def smtp_code(exc):
@@ -78,15 +73,62 @@ def is_transient(exc):
     return isinstance(exc, OSError) and not isinstance(exc, DatabaseError)
 
 
-def should_retry(retries, exc):
-    """Dramatiq ``retry_when``: retry transient errors until the budget is spent."""
-    return retries < settings.JOBS_MAX_RETRIES and is_transient(exc)
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a task is retried: which errors, how many times, how far apart.
+
+    A number left None is read from the settings when it is needed
+    (``JOBS_MAX_RETRIES``, ``JOBS_MIN_BACKOFF_MS``, ``JOBS_MAX_BACKOFF_MS``).
+    """
+
+    max_retries: int | None = None
+    min_backoff_ms: int | None = None
+    max_backoff_ms: int | None = None
+    transient: Callable[[BaseException], bool] = is_transient
+
+    @property
+    def retry_limit(self):
+        return settings.JOBS_MAX_RETRIES if self.max_retries is None else self.max_retries
+
+    def should_retry(self, retries, exc):
+        """Whether the attempt after ``retries`` retries, which raised ``exc``, gets another."""
+        return retries < self.retry_limit and self.transient(exc)
+
+    def delay_ms(self, retries):
+        """The back-off before the retry that follows ``retries`` retries (Dramatiq's ``compute_backoff``)."""
+        factor = settings.JOBS_MIN_BACKOFF_MS if self.min_backoff_ms is None else self.min_backoff_ms
+        longest = settings.JOBS_MAX_BACKOFF_MS if self.max_backoff_ms is None else self.max_backoff_ms
+        _, delay = compute_backoff(retries, factor=factor, max_backoff=longest)
+        return delay
 
 
-def retry_delay_ms(retries):
-    """The back-off before the retry that follows ``retries`` retries, as Dramatiq's Retries computes it."""
-    _, delay = compute_backoff(retries, factor=settings.JOBS_MIN_BACKOFF_MS, max_backoff=settings.JOBS_MAX_BACKOFF_MS)
-    return delay
+DEFAULT_POLICY = RetryPolicy()
+
+
+def retry_policy(**options):
+    """Decorator: declare how the task function below it is retried (see :class:`RetryPolicy`).
+
+    Put it under ``@task``::
+
+        @task()
+        @retry_policy(max_retries=3, transient=lambda exc: isinstance(exc, TimeoutError))
+        def fetch_feed(url): ...
+
+    An unknown option fails at import. On another ``django.tasks`` backend
+    the declaration is ignored.
+    """
+    policy = RetryPolicy(**options)
+
+    def declare(func):
+        func.retry_policy = policy
+        return func
+
+    return declare
+
+
+def policy_for(task):
+    """The retry policy declared for ``task`` (a django.tasks Task), or the default one."""
+    return getattr(task.func, "retry_policy", DEFAULT_POLICY)
 
 
 def describe(exc):

@@ -1,10 +1,9 @@
 """Jobs handed to the broker from a thread of the web process, so that a visitor never waits on Redis.
 
-Signup and resend commit the user and the job row, then put the job's id on
-this process's hand-off queue and answer. A thread sends each message with
-the function it was handed (``jobs.services.send_job_message``, which notes it
-on the row). Nothing waits
-only in memory: a job whose message was never noted as sent (this process
+Signup and resend commit the user and the job row, then put the job's publish
+call on this process's hand-off queue and answer. A thread makes each call
+(``jobs.outbox.publish``, which notes it on the row). Nothing waits only in
+memory: a job whose message was never noted as sent (this process
 died, or Redis was down) has no ``enqueued_at`` and the relay sends it.
 """
 
@@ -30,9 +29,9 @@ class Sender:
         self._pid = None
         self._guard = threading.Lock()
 
-    def hand_off(self, send, job_id):
+    def hand_off(self, send):
         self._ensure_running()
-        self._queue.put((send, job_id))
+        self._queue.put(send)
 
     def _running(self):
         """Whether this process's thread is alive (a forked child has none)."""
@@ -55,11 +54,10 @@ class Sender:
             item = self._queue.get()
             if item is _STOP:
                 break
-            send, job_id = item
             try:
-                send(job_id)
+                item()
             except Exception:  # noqa: BLE001 - the row stays unsent and the relay sends it
-                logger.exception("job=%s not handed to the broker; the relay will send it", job_id)
+                logger.exception("%s failed; the relay will send the job", item)
             if self._queue.empty():
                 db.connections.close_all()  # idle: hold no database connection
         db.connections.close_all()
@@ -76,6 +74,6 @@ sender = Sender()
 atexit.register(sender.stop)
 
 
-def hand_off(send, job_id):
-    """Call ``send(job_id)`` from this process's hand-off thread."""
-    sender.hand_off(send, job_id)
+def hand_off(send):
+    """Call ``send()`` from this process's hand-off thread."""
+    sender.hand_off(send)

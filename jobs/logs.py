@@ -21,7 +21,7 @@ QUIET_OUTCOMES = {"succeeded"}
 
 
 def log_attempt(attempt, *, outcome, duration_ms, error_class=""):
-    """Log how ``attempt`` (an ``EmailAttempt``) ended: INFO if it succeeded, WARNING otherwise."""
+    """Log how ``attempt`` (an ``Attempt``) ended: INFO if it succeeded, WARNING otherwise."""
     fields = {
         "job_id": attempt.job_id,
         "message_id": attempt.message_id,
@@ -43,9 +43,9 @@ def log_attempt(attempt, *, outcome, duration_ms, error_class=""):
 
 def log_lost_attempts(job_id, *, finished_at):
     """Log the attempts of ``job_id`` that a take-over just marked lost (finished at ``finished_at``)."""
-    from jobs.models import EmailAttempt
+    from jobs.models import Attempt
 
-    lost = EmailAttempt.objects.filter(job_id=job_id, outcome=EmailAttempt.Outcome.LOST, finished_at=finished_at)
+    lost = Attempt.objects.filter(job_id=job_id, outcome=Attempt.Outcome.LOST, finished_at=finished_at)
     for attempt in lost:
         duration_ms = int((finished_at - attempt.started_at).total_seconds() * 1000)
         log_attempt(attempt, outcome=attempt.outcome, duration_ms=duration_ms, error_class=attempt.error_class)

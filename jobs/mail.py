@@ -1,5 +1,8 @@
 """Sending through one SMTP connection per worker thread, keeping the server's reply.
 
+Every message a job's task sends carries the job's id in an ``X-Herald-Job``
+header, so a message in a mailbox or a mail server's log leads to its job.
+
 Opening an SMTP connection (TCP, greeting, EHLO, maybe STARTTLS and AUTH) costs
 more than sending one message on it; a worker thread keeps its connection.
 A connection idle for a while is checked with NOOP before reuse. One used a
@@ -12,6 +15,8 @@ DATA, nothing was delivered, and the message goes out once on a new connection.
 import smtplib
 import threading
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -19,6 +24,19 @@ from django.core.mail.backends.smtp import EmailBackend
 
 # A connection idle longer than this gets a NOOP before it is reused.
 CHECK_IDLE_AFTER_S = 5.0
+JOB_HEADER = "X-Herald-Job"
+
+_current_job = ContextVar("herald_current_job", default=None)
+
+
+@contextmanager
+def sending_for_job(job_id):
+    """Within this block, messages sent here carry ``job_id`` in their ``X-Herald-Job`` header."""
+    token = _current_job.set(job_id)
+    try:
+        yield
+    finally:
+        _current_job.reset(token)
 
 
 class _RecordingSMTP(smtplib.SMTP):
@@ -113,6 +131,9 @@ def send_message(message):
     Raises the transport's error unchanged (``jobs.errors`` classifies it) and
     drops the connection, whose state is then unknown.
     """
+    job_id = _current_job.get()
+    if job_id is not None:
+        message.extra_headers[JOB_HEADER] = str(job_id)
     backend, unchecked = _thread_backend()
     try:
         backend.send_messages([message])

@@ -33,7 +33,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 from config.broker import BROKER_ERRORS
 from jobs.health import FailureLog, live_worker_count
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 
 logger = logging.getLogger("jobs.metrics")
 # A failing scrape logs its traceback at most once a minute (see jobs.health).
@@ -45,19 +45,19 @@ DURATION_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60
 
 
 def jobs_by_status():
-    counts = dict(EmailJob.objects.order_by().values_list("status").annotate(n=Count("id")))
+    counts = dict(Job.objects.order_by().values_list("status").annotate(n=Count("id")))
     family = GaugeMetricFamily("herald_email_jobs", "Email jobs in the database, by status.", labels=["status"])
-    for status in EmailJob.Status.values:
+    for status in Job.Status.values:
         family.add_metric([status], counts.get(status, 0))
     return family
 
 
 def attempts_by_outcome():
-    counts = dict(EmailAttempt.objects.order_by().values_list("outcome").annotate(n=Count("id")))
+    counts = dict(Attempt.objects.order_by().values_list("outcome").annotate(n=Count("id")))
     family = GaugeMetricFamily(
         "herald_email_attempts", "Email attempts in the database, by outcome.", labels=["outcome"]
     )
-    for outcome in EmailAttempt.Outcome.values:
+    for outcome in Attempt.Outcome.values:
         family.add_metric([outcome], counts.get(outcome, 0))
     return family
 
@@ -66,7 +66,7 @@ def send_duration_histogram():
     """One query: per outcome, the count at or under each bucket bound, the total and the sum."""
     bounds = {f"le_{ms}": Count("id", filter=Q(duration_ms__lte=ms)) for ms in DURATION_BUCKETS_MS}
     rows = (
-        EmailAttempt.objects.order_by()
+        Attempt.objects.order_by()
         .filter(duration_ms__isnull=False)
         .values("outcome")
         .annotate(total=Count("id"), sum_ms=Sum("duration_ms"), **bounds)

@@ -1,15 +1,17 @@
-"""The durable record of every email job and each of its attempts.
+"""The durable record of every task run through Herald, and of each attempt at it.
 
-Dramatiq's broker and results backend forget; these rows don't. A job row is
-also the lock that makes a send happen once: a worker sends only after it has
-claimed the row (see ``jobs.tracking``).
+Dramatiq's broker forgets; these rows don't. A job row is written when a task
+is enqueued (``jobs.backends``), in the caller's transaction, and it is also the
+lock that makes a task run once: a worker runs it only after it has claimed
+the row (``jobs.tracking``).
 """
 
-from django.conf import settings
 from django.db import models
 
 
-class EmailJob(models.Model):
+class Job(models.Model):
+    """One enqueued task: what to run, its state, and its outcome."""
+
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -17,19 +19,21 @@ class EmailJob(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
-    class Kind(models.TextChoices):
-        CONFIRMATION = "confirmation", "Confirmation email"
-        ACCOUNT_EXISTS = "account_exists", "Account exists notice"
-        PASSWORD_RESET = "password_reset", "Password reset email"
-
     PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
     FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED)
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="email_jobs"
-    )
-    recipient = models.EmailField(max_length=254)
-    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.CONFIRMATION)
+    # The task function's dotted path, e.g. "accounts.tasks.send_confirmation_email".
+    task_path = models.CharField("task", max_length=200)
+    queue_name = models.CharField(max_length=100, default="default")
+    priority = models.SmallIntegerField(default=0)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    # The first text argument (for an email, the address), cut to 254 characters:
+    # what the admin's search finds a job by, through an index.
+    label = models.CharField(max_length=254, blank=True, default="")
+    # The earliest the task may run (django.tasks' run_after), or null for "at once".
+    run_after = models.DateTimeField(null=True, blank=True)
+
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     message_id = models.CharField("Dramatiq message id", max_length=64, blank=True, default="")
     resend_of = models.ForeignKey(
@@ -40,65 +44,82 @@ class EmailJob(models.Model):
     lost_attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     last_traceback = models.TextField(blank=True, default="")
-    result = models.TextField("SMTP reply", blank=True, default="")
+    # What the task returned (JSON); for an email, the SMTP server's reply.
+    return_value = models.JSONField(null=True, blank=True)
 
     # The broker worker (Dramatiq broker_id) holding the claim while running.
     claimed_by = models.CharField(max_length=64, blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set once the broker has accepted the message; null means the relay must send it.
+    # Set once the broker has accepted the message; null means the relay must send it (when due).
     enqueued_at = models.DateTimeField(null=True, blank=True)
-    # When a queued or retrying job is due at the latest (retry back-off included).
+    # When a queued or retrying job is due at the latest (run_after and retry back-off included).
     due_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("resend_emailjob", "Can resend email jobs")]
+        permissions = [("resend_job", "Can resend jobs")]
         indexes = [
-            models.Index(fields=["status", "-created_at"], name="emailjob_status_created"),
-            models.Index(fields=["-created_at", "-id"], name="emailjob_created"),
-            models.Index(fields=["recipient"], name="emailjob_recipient"),
-            models.Index(fields=["message_id"], name="emailjob_message_id"),
-            models.Index(fields=["status", "finished_at"], name="emailjob_status_finished"),
+            models.Index(fields=["status", "-created_at"], name="job_status_created"),
+            models.Index(fields=["-created_at", "-id"], name="job_created"),
+            models.Index(fields=["task_path", "status"], name="job_task_status"),
+            models.Index(fields=["label"], name="job_label"),
+            models.Index(fields=["message_id"], name="job_message_id"),
+            models.Index(fields=["status", "finished_at"], name="job_status_finished"),
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} to {self.recipient} ({self.status})"
+        return f"{self.task_name} #{self.pk} ({self.status})"
+
+    @staticmethod
+    def label_of(args):
+        """The label of a job with arguments ``args``: its first text argument."""
+        return next((arg[:254] for arg in args if isinstance(arg, str)), "")
+
+    @property
+    def task_name(self):
+        """The task function's name, without its module."""
+        return self.task_path.rpartition(".")[2]
 
     @property
     def is_final(self):
         return self.status in self.FINAL_STATUSES
 
 
-class EmailAttempt(models.Model):
-    """One try at sending a job's email. Appended, never rewritten."""
+class Attempt(models.Model):
+    """One try at running a job's task. Appended when the try ends, never rewritten."""
 
     class Outcome(models.TextChoices):
-        RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         RETRY = "retry", "Failed, will retry"
         FAILED = "failed", "Failed"
         LOST = "lost", "Worker died"
 
-    job = models.ForeignKey(EmailJob, on_delete=models.CASCADE, related_name="attempt_set")
+    FAILED_OUTCOMES = (Outcome.RETRY, Outcome.FAILED, Outcome.LOST)
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempt_set")
     number = models.PositiveIntegerField()
     message_id = models.CharField(max_length=64, blank=True, default="")
     worker = models.CharField(max_length=64, blank=True, default="")
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    # The dotted path of the exception class, as django.tasks' TaskError has it.
     error_class = models.CharField(max_length=200, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
+    # What the task returned, when it succeeded.
+    return_value = models.JSONField(null=True, blank=True)
+    # The SMTP server's reply to a send that failed, when it gave one.
     smtp_reply = models.TextField(blank=True, default="")
     traceback = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["job", "number"]
-        constraints = [models.UniqueConstraint(fields=["job", "number"], name="emailattempt_job_number")]
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="attempt_job_number")]
 
     def __str__(self):
         return f"Attempt {self.number} of job {self.job_id}: {self.outcome}"

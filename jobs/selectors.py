@@ -1,8 +1,8 @@
-"""Reads about email jobs: counts, the broker's queues, live workers, stored results.
+"""Reads about jobs: counts, the broker's queues, live workers.
 
 The admin summary and ``manage.py jobs stats`` both call :func:`stats`, so
 they always show the same numbers. Each count is a range of one of
-``EmailJob``'s indexes, except the table's total, a bare ``COUNT(*)`` that
+``Job``'s indexes, except the table's total, a bare ``COUNT(*)`` that
 SQLite answers from its smallest index without decoding a row (about 6 ms at
 a million rows): the summary stays fast with millions of jobs.
 
@@ -11,25 +11,21 @@ seconds, and when the broker or Redis is unreachable they say so (``reachable`` 
 while the database half of the summary still renders.
 """
 
-import functools
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 import dramatiq
-import redis
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
-from dramatiq.results import Results, ResultFailure, ResultMissing
-from dramatiq.results.backends.redis import RedisBackend
 from redis.exceptions import RedisError
 
-from config.broker import BROKER_ERRORS, PROBE_TIMEOUT_S
+from config.broker import BROKER_ERRORS
+from jobs.backends import queue_names
 from jobs.heartbeats import fresh_worker_stamps, heartbeats_key, probe_client
-from jobs.models import EmailJob
+from jobs.models import Job
 
-Status = EmailJob.Status
+Status = Job.Status
 
 CHART_HOURS = 24
 # Longer search terms cannot be an address or a message id (254 is an address's limit).
@@ -38,22 +34,23 @@ MAX_SEARCH_LENGTH = 254
 PREFIX_END = "\U0010ffff"
 
 
-def recipient_prefix_q(prefix):
-    """Recipients starting with ``prefix``, found through the recipient index."""
+def label_prefix_q(prefix):
+    """Labels (first text arguments) starting with ``prefix``, found through the label index."""
     if connection.vendor == "sqlite":
         # SQLite compares text byte by byte, so this range is exactly "starts
         # with" and walks the index; its LIKE ignores case and cannot.
-        return Q(recipient__gte=prefix, recipient__lt=prefix + PREFIX_END)
+        return Q(label__gte=prefix, label__lt=prefix + PREFIX_END)
     # A linguistic collation does not order text byte by byte; LIKE 'prefix%'
     # is right under any of them.
-    return Q(recipient__startswith=prefix)
+    return Q(label__startswith=prefix)
 
 
 def job_search_q(term):
     """The filter for a search box term: indexed look-ups only, never a scan.
 
-    - the start of a recipient address (``ada@ex`` or ``ada``), on the
-      recipient index, lower-cased (as addresses are stored) and as typed;
+    - the start of the job's label, its first text argument (for an email,
+      the address: ``ada@ex`` or ``ada``), on the label index, lower-cased
+      (as addresses are stored) and as typed;
     - a Dramatiq message id, exact;
     - a job id, when the term is a number.
     """
@@ -62,9 +59,9 @@ def job_search_q(term):
         return Q()
     if len(term) > MAX_SEARCH_LENGTH:
         return Q(pk__in=[])
-    q = recipient_prefix_q(term.lower()) | Q(message_id=term)
+    q = label_prefix_q(term.lower()) | Q(message_id=term)
     if term != term.lower():
-        q |= recipient_prefix_q(term)  # a row written before addresses were lower-cased
+        q |= label_prefix_q(term)  # a label not lower-cased
     if term.isascii() and term.isdigit() and int(term) < 2**63:
         q |= Q(pk=int(term))
     return q
@@ -82,14 +79,14 @@ def status_counts():
     counts = dict.fromkeys(Status.values, 0)
     for status in counts:
         if status != Status.SUCCEEDED:
-            counts[status] = EmailJob.objects.filter(status=status).count()
-    counts[Status.SUCCEEDED] = max(EmailJob.objects.count() - sum(counts.values()), 0)
+            counts[status] = Job.objects.filter(status=status).count()
+    counts[Status.SUCCEEDED] = max(Job.objects.count() - sum(counts.values()), 0)
     return counts
 
 
 def finished_between(status, start, end=None):
     """How many jobs reached ``status`` (succeeded or failed) in [start, end)."""
-    jobs = EmailJob.objects.filter(status=status, finished_at__gte=start)
+    jobs = Job.objects.filter(status=status, finished_at__gte=start)
     if end is not None:
         jobs = jobs.filter(finished_at__lt=end)
     return jobs.count()
@@ -117,14 +114,19 @@ def hourly_outcomes(*, hours=CHART_HOURS, now=None):
     return buckets
 
 
-def queue_name():
-    from jobs.actors import send_email
+def task_paths():
+    """The task of every job in the table, once each (read from the (task, status) index)."""
+    return list(Job.objects.order_by("task_path").values_list("task_path", flat=True).distinct())
 
-    return send_email.queue_name
+
+def unfinished_jobs(task, *, first_arg, at_least):
+    """True when at least ``at_least`` jobs of ``task`` whose first argument is ``first_arg`` wait to run."""
+    jobs = Job.objects.filter(task_path=task.module_path, status__in=Job.PENDING_STATUSES, args__0=first_arg)
+    return jobs[:at_least].count() >= at_least
 
 
 def broker_queue_stats(broker=None):
-    """What the broker (Redis or RabbitMQ) holds for the email queue right now.
+    """What the broker (Redis or RabbitMQ) holds for Herald's queues right now, all queues together.
 
     - ``queue_depth``: messages waiting for a worker;
     - ``in_progress``: messages a worker has fetched and not yet acknowledged
@@ -140,11 +142,18 @@ def broker_queue_stats(broker=None):
     """
     broker = broker or dramatiq.get_broker()
     try:
-        counts = broker.queue_counts(queue_name())
+        per_queue = [broker.queue_counts(name) for name in queue_names()]
     except BROKER_ERRORS as exc:
-        counts = dict.fromkeys(("queue_depth", "in_progress", "delayed", "dead_lettered"))
+        counts = dict.fromkeys(BROKER_COUNTS)
         return {"reachable": False, "error": str(exc), **counts}
+    counts = {
+        key: None if any(c[key] is None for c in per_queue) else sum(c[key] for c in per_queue)
+        for key in BROKER_COUNTS
+    }
     return {"reachable": True, "error": "", **counts}
+
+
+BROKER_COUNTS = ("queue_depth", "in_progress", "delayed", "dead_lettered")
 
 
 def live_workers(client=None):
@@ -219,72 +228,3 @@ def stats(*, now=None):
         "broker": broker_queue_stats(),
         "workers": {"alive": None if workers is None else len(workers), "processes": workers or []},
     }
-
-
-@dataclass(frozen=True)
-class StoredResult:
-    """What Dramatiq's results backend holds for a job's message.
-
-    ``state`` is ``"stored"`` (``value`` is what the actor returned),
-    ``"failed"`` (``value`` is the stored error), ``"missing"`` (expired, or
-    not stored yet), ``"none"`` (the job has no message id) or
-    ``"unavailable"`` (no results backend, or Redis unreachable).
-    """
-
-    state: str
-    value: object = None
-
-
-def results_backend():
-    """Dramatiq's results backend, or None when none is configured.
-
-    A Redis backend is returned reading through a client that gives up
-    within seconds, so that a hung Redis does not hang the job page.
-    """
-    for middleware in dramatiq.get_broker().middleware:
-        if isinstance(middleware, Results):
-            return _quick(middleware.backend)
-    return None
-
-
-@functools.cache
-def _quick(backend):
-    if not isinstance(backend, RedisBackend):
-        return backend
-    pool = backend.client.connection_pool
-    timeouts = {"socket_timeout": PROBE_TIMEOUT_S, "socket_connect_timeout": PROBE_TIMEOUT_S}
-    quick_pool = type(pool)(connection_class=pool.connection_class, **{**pool.connection_kwargs, **timeouts})
-    client = redis.Redis(connection_pool=quick_pool)
-    return RedisBackend(
-        namespace=backend.namespace,
-        encoder=backend.encoder,
-        use_namespace_prefix_keys=backend.use_namespace_prefix_keys,
-        client=client,
-    )
-
-
-def stored_result(job):
-    """The result Dramatiq stored for ``job``'s last message, if it is still there."""
-    from jobs.actors import send_email
-
-    if not job.message_id:
-        return StoredResult("none")
-    backend = results_backend()
-    if backend is None:
-        return StoredResult("unavailable", "no results backend is configured")
-    message = dramatiq.Message(
-        queue_name=send_email.queue_name,
-        actor_name=send_email.actor_name,
-        args=(job.pk,),
-        kwargs={},
-        options={},
-        message_id=job.message_id,
-    )
-    try:
-        return StoredResult("stored", backend.get_result(message, block=False))
-    except ResultMissing:
-        return StoredResult("missing")
-    except ResultFailure as exc:
-        return StoredResult("failed", f"{exc.orig_exc_type}: {exc.orig_exc_msg}")
-    except RedisError as exc:
-        return StoredResult("unavailable", str(exc))

@@ -1,11 +1,11 @@
-"""Send slots: a job suspected of crashing its worker sends alone in its process.
+"""Run slots: a job suspected of crashing its worker runs alone in its process.
 
 When a worker process dies, every job it had in flight is taken over later as
 a lost attempt, but only one of them may have caused the crash. Were they all
 retried side by side, the innocent ones would die with the culprit again and
 again and be failed as poison messages too. So a suspect job (one that has
-lost an attempt) waits until no other send runs in this process and keeps the
-process to itself while it sends: if the process dies then, the suspect is the
+lost an attempt) waits until no other job runs in this process and keeps the
+process to itself while it runs: if the process dies then, the suspect is the
 one that killed it, and nobody else is blamed.
 """
 
@@ -16,8 +16,8 @@ from contextlib import contextmanager
 WAIT_STEP_S = 0.5
 
 
-class SendSlots:
-    """A reader-writer lock: ordinary sends share, suspect sends are exclusive."""
+class RunSlots:
+    """A reader-writer lock: ordinary jobs share, suspect jobs are exclusive."""
 
     def __init__(self):
         self._changed = threading.Condition()
@@ -59,4 +59,4 @@ class SendSlots:
         return self.exclusive() if alone else self.shared()
 
 
-send_slots = SendSlots()
+run_slots = RunSlots()

@@ -20,16 +20,15 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from jobs import errors, heartbeats, logs
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 
-Status = EmailJob.Status
-Outcome = EmailAttempt.Outcome
+Status = Job.Status
+Outcome = Attempt.Outcome
 
 DB_WRITE_TRIES = 8
 
@@ -38,7 +37,7 @@ DB_WRITE_TRIES = 8
 class Claim:
     """A job held by this delivery; its attempt row is written once, when the attempt ends."""
 
-    job: EmailJob
+    job: Job
     worker_id: str
     message_id: str
     started_at: datetime
@@ -87,88 +86,72 @@ def _claim_job(job_id, *, worker_id, message_id, first_hand):
                 "message_id": message_id,
             }
             if _take_over_from_dead_worker(job_id, taking, now):
-                job = EmailJob.objects.filter(pk=job_id, status=Status.RUNNING).only(*CLAIMED_FIELDS).first()
+                job = Job.objects.filter(pk=job_id, status=Status.RUNNING).only(*CLAIMED_FIELDS).first()
     if job is None:
         return None  # another delivery holds it, it is finished, or the take-over failed it as poison
-    if job.user_id is not None:
-        # The email needs the user; a deleted one shows as the job's user being None.
-        EmailJob.user.field.set_cached_value(job, load_row(get_user_model(), job.user_id))
     return Claim(job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic())
 
 
 # What a claim loads of the job row; the rest stays deferred (loaded on access).
-CLAIMED_FIELDS = ("id", "user_id", "recipient", "kind", "status", "attempts")  # in the model's field order
-
-
-def load_row(model, pk):
-    """``model.objects.filter(pk=pk).first()``, as one prepared SELECT with the ORM's own value converters."""
-    select, converters = _row_reader(model, connection.alias)
-    with connection.cursor() as cursor:
-        cursor.execute(select, [pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for index, convert, column in converters:
-        values[index] = convert(values[index], column, connection)
-    return model.from_db(connection.alias, None, values)
+CLAIMED_FIELDS = ("id", "task_path", "args", "kwargs", "status", "attempts")  # in the model's field order
 
 
 @functools.cache
-def _row_reader(model, alias):
-    """The SELECT of one ``model`` row by primary key, and the converters the ORM would apply to it."""
-    fields = model._meta.concrete_fields
-    quote = connection.ops.quote_name
-    select = (
-        f"SELECT {', '.join(quote(field.column) for field in fields)} FROM {quote(model._meta.db_table)} "
-        f"WHERE {quote(model._meta.pk.column)} = %s"
-    )
+def _claimed_converters(alias):
+    """The ORM's value converters for the claimed columns (JSON text to Python on SQLite)."""
     converters = []
-    for index, field in enumerate(fields):
-        column = field.get_col(model._meta.db_table)
+    for index, name in enumerate(CLAIMED_FIELDS):
+        column = Job._meta.get_field(name).get_col(Job._meta.db_table)
         for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
             converters.append((index, convert, column))
-    return select, tuple(converters)
+    return tuple(converters)
+
+
+def _claimed_job(row):
+    values = list(row)
+    for index, convert, column in _claimed_converters(connection.alias):
+        values[index] = convert(values[index], column, connection)
+    return Job.from_db(connection.alias, CLAIMED_FIELDS, values)
 
 
 def _take(job_id, *, worker_id, message_id, now, first_hand):
     """The one conditional UPDATE that claims a pending job: the job (its claimed fields), or None.
 
-    Written as SQL because it runs for every email: the ORM would spend more
+    Written as SQL because it runs for every task: the ORM would spend more
     building the statement than the database spends running it.
     """
-    table = connection.ops.quote_name(EmailJob._meta.db_table)
-    pending = ", ".join(["%s"] * len(EmailJob.PENDING_STATUSES))
+    table = connection.ops.quote_name(Job._meta.db_table)
+    pending = ", ".join(["%s"] * len(Job.PENDING_STATUSES))
     at = connection.ops.adapt_datetimefield_value(now)
     sql = (
         f"UPDATE {table} SET status = %s, claimed_by = %s, claimed_at = %s, attempts = attempts + 1, "
         f"last_attempt_at = %s, message_id = %s WHERE id = %s AND status IN ({pending})"
         f"{' AND lost_attempts = 0' if first_hand else ''} RETURNING {', '.join(CLAIMED_FIELDS)}"
     )
-    params = [str(Status.RUNNING), worker_id, at, at, message_id, job_id, *map(str, EmailJob.PENDING_STATUSES)]
+    params = [str(Status.RUNNING), worker_id, at, at, message_id, job_id, *map(str, Job.PENDING_STATUSES)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return None if row is None else EmailJob.from_db(connection.alias, CLAIMED_FIELDS, row)
+    return None if row is None else _claimed_job(row)
 
 
 def _take_over_from_dead_worker(job_id, taking, now):
     row = (
-        EmailJob.objects.filter(pk=job_id, status=Status.RUNNING)
+        Job.objects.filter(pk=job_id, status=Status.RUNNING)
         .values("claimed_by", "claimed_at", "message_id")
         .first()
     )
     if row is None or not claimant_is_dead(row["claimed_by"], row["claimed_at"], now):
         return False
-    held = EmailJob.objects.filter(
+    held = Job.objects.filter(
         pk=job_id, status=Status.RUNNING, claimed_by=row["claimed_by"], claimed_at=row["claimed_at"]
     )
     if not held.update(**taking, lost_attempts=F("lost_attempts") + 1):
         return False
-    job = EmailJob.objects.get(pk=job_id)
-    EmailAttempt.objects.bulk_create(
+    job = Job.objects.get(pk=job_id)
+    Attempt.objects.bulk_create(
         [
-            EmailAttempt(
+            Attempt(
                 job_id=job_id,
                 number=job.attempts - 1,
                 message_id=row["message_id"],
@@ -176,21 +159,21 @@ def _take_over_from_dead_worker(job_id, taking, now):
                 started_at=row["claimed_at"] or now,
                 finished_at=now,
                 outcome=Outcome.LOST,
-                error_class="WorkerLostError",
+                error_class=f"{errors.WorkerLost.__module__}.{errors.WorkerLost.__qualname__}",
                 error_message=f"The worker process {row['claimed_by'] or '?'} died during this attempt.",
             )
         ],
         ignore_conflicts=True,
     )
     if job.lost_attempts >= settings.JOBS_MAX_LOST_ATTEMPTS:
-        EmailJob.objects.filter(pk=job_id).update(
+        Job.objects.filter(pk=job_id).update(
             status=Status.FAILED,
             attempts=F("attempts") - 1,
             claimed_by="",
             finished_at=now,
             last_error=(
-                f"Gave up: the worker process died during {job.lost_attempts} attempts to send "
-                "this email. Check the worker logs for a crash while sending it."
+                f"Gave up: the worker process died during {job.lost_attempts} attempts at "
+                "this task. Check the worker logs for a crash while running it."
             ),
         )
     logs.log_lost_attempts(job_id, finished_at=now)
@@ -198,8 +181,8 @@ def _take_over_from_dead_worker(job_id, taking, now):
 
 
 def is_suspect(job_id):
-    """True when the job's last worker died while sending it (or its claim is about to be taken over)."""
-    row = EmailJob.objects.filter(pk=job_id).values_list("status", "lost_attempts").first()
+    """True when the job's last worker died while running it (or its claim is about to be taken over)."""
+    row = Job.objects.filter(pk=job_id).values_list("status", "lost_attempts").first()
     return row is not None and (row[1] > 0 or row[0] == Status.RUNNING)
 
 
@@ -224,25 +207,25 @@ def claimant_is_dead(worker_id, claimed_at, now=None, connected=heartbeats.UNKNO
     )
 
 
-def record_success(claim, smtp_reply):
-    """Mark the attempt and the job succeeded."""
-    with_db_retry(_finish, claim, outcome=Outcome.SUCCEEDED, status=Status.SUCCEEDED, smtp_reply=smtp_reply)
+def record_success(claim, return_value):
+    """Mark the attempt and the job succeeded, keeping what the task returned."""
+    with_db_retry(_finish, claim, outcome=Outcome.SUCCEEDED, status=Status.SUCCEEDED, return_value=return_value)
 
 
-def record_sent_earlier(job_id, smtp_reply):
-    """Mark succeeded a job whose email an earlier delivery sent but could not record."""
-    with_db_retry(_record_sent_earlier, job_id, smtp_reply)
+def record_ran_earlier(job_id, return_value):
+    """Mark succeeded a job whose task an earlier delivery ran but could not record."""
+    with_db_retry(_record_ran_earlier, job_id, return_value)
 
 
-def _record_sent_earlier(job_id, smtp_reply):
+def _record_ran_earlier(job_id, return_value):
     now = timezone.now()
     with transaction.atomic():
-        job = EmailJob.objects.filter(pk=job_id).exclude(status__in=EmailJob.FINAL_STATUSES).first()
+        job = Job.objects.filter(pk=job_id).exclude(status__in=Job.FINAL_STATUSES).first()
         if job is None:
             return
-        EmailAttempt.objects.bulk_create(
+        Attempt.objects.bulk_create(
             [
-                EmailAttempt(
+                Attempt(
                     job=job,
                     number=job.attempts,
                     message_id=job.message_id,
@@ -250,21 +233,22 @@ def _record_sent_earlier(job_id, smtp_reply):
                     started_at=job.claimed_at or now,
                     finished_at=now,
                     outcome=Outcome.SUCCEEDED,
-                    smtp_reply=smtp_reply,
+                    return_value=return_value,
                 )
             ],
             ignore_conflicts=True,
         )
-        EmailJob.objects.filter(pk=job_id).update(
-            status=Status.SUCCEEDED, result=smtp_reply, finished_at=now, claimed_by=""
+        Job.objects.filter(pk=job_id).update(
+            status=Status.SUCCEEDED, return_value=return_value, finished_at=now, claimed_by=""
         )
 
 
-def record_failure(claim, exc, *, will_retry, retry_in_ms=None):
-    """Record a failed attempt; the job is retrying or failed accordingly.
+def record_failure(claim, exc, *, retry_in_ms=None, held=True):
+    """Record a failed attempt: the job is retrying in ``retry_in_ms``, or (None) failed.
 
-    With ``retry_in_ms`` the job row schedules the retry: it is due then, with
-    no message on the broker, and the relay sends it (``jobs.services.relay_unsent``).
+    ``held``: a worker holds the retry as a delayed message. Otherwise the job
+    row schedules it: due then, with no message on the broker, and the relay
+    sends it (``jobs.services.relay_unsent``).
     """
     fields = {
         "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",
@@ -272,22 +256,25 @@ def record_failure(claim, exc, *, will_retry, retry_in_ms=None):
         "smtp_reply": errors.smtp_reply(exc),
         "traceback": "".join(tb.format_exception(exc, limit=30)),
     }
-    if will_retry:
-        with_db_retry(_finish, claim, outcome=Outcome.RETRY, status=Status.RETRYING, retry_in_ms=retry_in_ms, **fields)
-    else:
+    if retry_in_ms is None:
         with_db_retry(_finish, claim, outcome=Outcome.FAILED, status=Status.FAILED, **fields)
+    else:
+        with_db_retry(
+            _finish, claim, outcome=Outcome.RETRY, status=Status.RETRYING, retry_in_ms=retry_in_ms, held=held, **fields
+        )
 
 
 def _finish(
-    claim, *, outcome, status, smtp_reply="", error_class="", error_message="", traceback="", retry_in_ms=None
+    claim, *, outcome, status, return_value=None, smtp_reply="", error_class="", error_message="", traceback="",
+    retry_in_ms=None, held=True,
 ):
     now = timezone.now()
     duration_ms = int((time.monotonic() - claim.started) * 1000)
-    job_fields = {"status": status, "claimed_by": "", "result": smtp_reply}
-    if status == Status.RETRYING and retry_in_ms is not None:
-        job_fields.update(due_at=now + timedelta(milliseconds=retry_in_ms), enqueued_at=None)
-    elif status == Status.RETRYING:
-        job_fields["due_at"] = now + retry_delay_bound(claim.job.attempts)
+    job_fields = {"status": status, "claimed_by": "", "return_value": return_value}
+    if status == Status.RETRYING:
+        job_fields["due_at"] = now + timedelta(milliseconds=retry_in_ms)
+        if not held:
+            job_fields["enqueued_at"] = None
     else:
         job_fields["finished_at"] = now
     if error_message:
@@ -301,6 +288,7 @@ def _finish(
         finished_at=now,
         duration_ms=duration_ms,
         outcome=outcome,
+        return_value=return_value,
         smtp_reply=smtp_reply,
         error_class=error_class,
         error_message=error_message,
@@ -318,7 +306,7 @@ def _finish(
 # Written as SQL, like the claim: these run for every email.
 ATTEMPT_COLUMNS = (
     "job_id", "number", "message_id", "worker", "started_at", "finished_at", "duration_ms",
-    "outcome", "smtp_reply", "error_class", "error_message", "traceback",
+    "outcome", "return_value", "smtp_reply", "error_class", "error_message", "traceback",
 )
 
 
@@ -328,8 +316,9 @@ def _insert_attempt(attempt):
     values = [_plain(getattr(attempt, column)) for column in ATTEMPT_COLUMNS]
     for index in (4, 5):  # started_at, finished_at
         values[index] = ops.adapt_datetimefield_value(values[index])
+    values[8] = _json(Attempt, "return_value", values[8])
     sql = (
-        f"INSERT INTO {ops.quote_name(EmailAttempt._meta.db_table)} ({', '.join(ATTEMPT_COLUMNS)}) "
+        f"INSERT INTO {ops.quote_name(Attempt._meta.db_table)} ({', '.join(ATTEMPT_COLUMNS)}) "
         f"VALUES ({', '.join(['%s'] * len(values))}) ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
@@ -340,24 +329,24 @@ def _update_claimed(claim, fields):
     """Write ``fields`` to the claimed job if this delivery still holds it."""
     ops = connection.ops
     values = [
-        ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else _plain(value)
-        for value in fields.values()
+        _json(Job, name, value) if name == "return_value"
+        else ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else _plain(value)
+        for name, value in fields.items()
     ]
     assignments = ", ".join(f"{ops.quote_name(name)} = %s" for name in fields)
     sql = (
-        f"UPDATE {ops.quote_name(EmailJob._meta.db_table)} SET {assignments} "
+        f"UPDATE {ops.quote_name(Job._meta.db_table)} SET {assignments} "
         "WHERE id = %s AND claimed_by = %s AND status = %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, claim.job.pk, claim.worker_id, str(Status.RUNNING)])
 
 
+def _json(model, name, value):
+    """``value`` as the database takes it for JSON field ``name`` of ``model``."""
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+
 def _plain(value):
     """A status or outcome (a str enum) as the plain string a database driver binds."""
     return str(value) if isinstance(value, str) else value
-
-
-def retry_delay_bound(attempts):
-    """The longest Dramatiq's Retries may wait before retry number ``attempts``."""
-    backoff_ms = min(settings.JOBS_MAX_BACKOFF_MS, settings.JOBS_MIN_BACKOFF_MS * 2**attempts)
-    return timedelta(milliseconds=backoff_ms)

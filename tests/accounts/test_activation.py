@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.emails import activation_url
 from accounts.models import User
 from accounts.tokens import ActivationTokenGenerator, activation_token
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.accounts.conftest import CHOSEN, PASSWORD, activate_path, confirm, link_of, uid, user_in_state
 
 pytestmark = pytest.mark.django_db
@@ -215,7 +215,7 @@ def test_account_deactivated_by_staff_is_not_reactivated_by_its_old_link(client,
     Client().post(reverse("accounts:resend"), {"email": inactive_user.email})
 
     assert not User.objects.get(pk=inactive_user.pk).is_active
-    assert not EmailJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 def test_link_in_the_email_is_the_activation_url(client, inactive_user, settings):

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.accounts.conftest import PASSWORD, confirm, link_of, signup
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ ODD_CHARACTERS = ["\x00", "\x01", "\x1b", "\x7f", "\x85", "\u2028", "\u2029", "\
 
 
 def nothing_created():
-    return not User.objects.exists() and not EmailJob.objects.exists()
+    return not User.objects.exists() and not Job.objects.exists()
 
 
 def valid_data(form):
@@ -88,7 +88,7 @@ def test_header_injection_in_the_resend_address_creates_no_job(client, inactive_
     response = client.post(reverse("accounts:resend"), {"email": email.replace("a@", "waiting@")})
 
     assert response.status_code == 200 and response.context["form"].errors["email"]
-    assert not EmailJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 @pytest.mark.parametrize("email", HEADER_INJECTIONS)

@@ -8,7 +8,7 @@ from django.test import Client
 from accounts.emails import build_confirmation_email
 from accounts.models import User
 from jobs.actors import send_email
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.accounts.conftest import confirm, signup
 from tests.jobs.factories import enqueue_confirmation
 
@@ -69,7 +69,7 @@ def test_multi_line_subject_template_is_sent_as_one_line(job, settings, tmp_path
 def test_header_injection_attempt_leaves_no_user_and_no_email(client, mailoutbox):
     signup(client, "a@example.com\r\nBcc: x@example.com")
 
-    assert not User.objects.exists() and not EmailJob.objects.exists() and mailoutbox == []
+    assert not User.objects.exists() and not Job.objects.exists() and mailoutbox == []
 
 
 def test_email_of_a_deleted_user_is_not_built(job):
@@ -82,7 +82,7 @@ def test_email_of_a_deleted_user_is_not_built(job):
 
 def test_signup_then_the_sent_link_activates_the_account(client, mailoutbox, settings):
     signup(client, "ada@example.com")
-    job = EmailJob.objects.get()
+    job = Job.objects.get()
 
     send_email(job.pk)
 
@@ -93,4 +93,4 @@ def test_signup_then_the_sent_link_activates_the_account(client, mailoutbox, set
     assert response.status_code == 200 and "Your email address is confirmed" in response.text
     assert User.objects.get(email="ada@example.com").is_active
     job.refresh_from_db()
-    assert job.status == EmailJob.Status.SUCCEEDED
+    assert job.status == Job.Status.SUCCEEDED

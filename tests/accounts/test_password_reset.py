@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from jobs.actors import send_email
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.accounts.conftest import PASSWORD, uid, user_in_state
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def ask_reset(email, client=None):
 
 def reset_link(mailoutbox, settings):
     """Send the newest job; the reset link of the email it sent."""
-    send_email(EmailJob.objects.latest("id").pk)
+    send_email(Job.objects.latest("id").pk)
     return RESET_LINK_RE.search(mailoutbox[-1].body).group(0).removeprefix(settings.SITE_URL)
 
 
@@ -51,8 +51,8 @@ def test_login_page_offers_forgot_password(client):
 
 def test_reset_sets_the_new_password_logs_in_and_the_link_works_once(active_user, mailoutbox, settings):
     assert ask_reset("Active@Example.com").status_code == 302
-    [job] = EmailJob.objects.all()
-    assert (job.kind, job.recipient) == (EmailJob.Kind.PASSWORD_RESET, active_user.email)
+    [job] = Job.objects.all()
+    assert (job.kind, job.recipient) == (Job.Kind.PASSWORD_RESET, active_user.email)
     link = reset_link(mailoutbox, settings)
     client = Client()
 
@@ -70,7 +70,7 @@ def test_known_and_unknown_addresses_get_the_same_answer(active_user):
     known, unknown = answer(active_user.email), answer("nobody@example.com")
 
     assert known == unknown
-    assert list(EmailJob.objects.values_list("recipient", flat=True)) == [active_user.email]
+    assert list(Job.objects.values_list("recipient", flat=True)) == [active_user.email]
 
 
 def test_reset_of_a_never_confirmed_account_confirms_it(inactive_user, mailoutbox, settings):
@@ -87,7 +87,7 @@ def test_account_deactivated_by_staff_gets_no_reset_email(active_user):
     User.objects.filter(pk=active_user.pk).update(is_active=False)
 
     assert ask_reset(active_user.email).status_code == 302
-    assert not EmailJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 def test_link_older_than_the_reset_timeout_is_refused(active_user, settings):
@@ -115,7 +115,7 @@ def test_per_address_limit_answers_known_and_unknown_alike(active_user, settings
 
     assert known.status_code == unknown.status_code == 429
     assert known.content == unknown.content
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 @pytest.mark.parametrize("email", ["", "not-an-address", "a@b\nBcc: x@example.com", "x" * 300 + "@example.com"])
@@ -123,4 +123,4 @@ def test_bad_address_is_a_form_error_and_sends_nothing(client, email):
     response = ask_reset(email, client)
 
     assert response.status_code == 200 and response.context["form"].errors["email"]
-    assert not EmailJob.objects.exists()
+    assert not Job.objects.exists()

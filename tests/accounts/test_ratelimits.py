@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts import ratelimits
 from accounts.models import User
 from accounts.ratelimits import notice_over_limit, parse_rate, reset_over_limit, resend_over_limit
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.accounts.conftest import signup, user_in_state
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def test_second_link_within_the_period_is_a_429_page_and_no_job(settings, inacti
     assert first.status_code == 302
     assert second.status_code == 429
     assert "Too many requests" in second.text
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 def test_resend_limit_counts_per_address_not_per_visitor(settings, inactive_user):
@@ -62,7 +62,7 @@ def test_resend_limit_counts_per_address_not_per_visitor(settings, inactive_user
     ]
 
     assert answers == [302, 429, 302]
-    assert sorted(EmailJob.objects.values_list("recipient", flat=True)) == sorted([inactive_user.email, other.email])
+    assert sorted(Job.objects.values_list("recipient", flat=True)) == sorted([inactive_user.email, other.email])
 
 
 def test_resend_limit_answers_unknown_addresses_the_same_way(settings):
@@ -78,7 +78,7 @@ def test_signup_over_the_ip_limit_is_a_429_page_no_user_no_job(settings):
 
     assert answers == [302, 302, 429]
     assert sorted(User.objects.values_list("email", flat=True)) == ["user0@example.com", "user1@example.com"]
-    assert EmailJob.objects.count() == 2
+    assert Job.objects.count() == 2
 
 
 def test_signup_limit_counts_per_client_ip(settings):
@@ -102,7 +102,7 @@ def test_zero_turns_both_limits_off(settings, inactive_user):
     resends = [post_resend(inactive_user.email).status_code for _ in range(3)]
 
     assert signups == [302] * 4 and resends == [302] * 3
-    assert EmailJob.objects.filter(user=inactive_user).count() == 3
+    assert Job.objects.filter(user=inactive_user).count() == 3
 
 
 def test_unreachable_cache_lets_signup_through_and_says_so(settings, caplog):
@@ -207,7 +207,7 @@ def test_resend_while_redis_is_stopped_is_still_a_429_after_the_first(settings, 
         redis_server.start()
 
     assert answers == [302, 429, 429]
-    assert EmailJob.objects.filter(user=inactive_user).count() == 1
+    assert Job.objects.filter(user=inactive_user).count() == 1
 
 
 def test_memory_counter_starts_afresh_in_the_next_window():

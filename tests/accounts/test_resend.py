@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from jobs.models import EmailJob
+from jobs.models import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -32,21 +32,21 @@ def test_unconfirmed_account_gets_a_new_queued_job(inactive_user):
 
     assert response.status_code == 302 and response["Location"] == reverse("accounts:resend_done")
     assert "Check your inbox" in page.text and inactive_user.email in page.text
-    [job] = EmailJob.objects.all()
-    assert (job.user, job.recipient, job.status) == (inactive_user, inactive_user.email, EmailJob.Status.QUEUED)
+    [job] = Job.objects.all()
+    assert (job.user, job.recipient, job.status) == (inactive_user, inactive_user.email, Job.Status.QUEUED)
 
 
 def test_any_spelling_of_the_address_finds_the_account(inactive_user):
     resend("  WAITING@Example.com ")
 
-    assert EmailJob.objects.get().user == inactive_user
+    assert Job.objects.get().user == inactive_user
 
 
 def test_unknown_active_and_inactive_addresses_get_the_same_answer(inactive_user, active_user):
     answers = {email: answer(email) for email in ["nobody@example.com", active_user.email, inactive_user.email]}
 
     assert len(set(answers.values())) == 1, answers
-    assert list(EmailJob.objects.values_list("recipient", flat=True)) == [inactive_user.email]
+    assert list(Job.objects.values_list("recipient", flat=True)) == [inactive_user.email]
 
 
 def test_invalid_address_is_a_form_error_and_creates_nothing(client):
@@ -54,11 +54,11 @@ def test_invalid_address_is_a_form_error_and_creates_nothing(client):
 
     assert response.status_code == 200
     assert response.context["form"].errors["email"] == ["Enter a valid email address."]
-    assert not EmailJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 def test_asking_again_and_again_piles_up_at_most_a_few_unsent_emails(client, inactive_user):
     for _ in range(6):
         assert client.post(reverse("accounts:resend"), {"email": inactive_user.email}).status_code == 302
 
-    assert EmailJob.objects.filter(user=inactive_user, status=EmailJob.Status.QUEUED).count() == 3
+    assert Job.objects.filter(user=inactive_user, status=Job.Status.QUEUED).count() == 3

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from jobs.models import EmailJob
+from jobs.models import Job
 from jobs.services import send_job_message
 from tests.accounts.conftest import PASSWORD, signup, user_in_state
 
@@ -35,8 +35,8 @@ def test_signup_saves_inactive_user_and_one_queued_job_then_redirects(client):
     user = User.objects.get(email="ada@example.com")
     assert not user.is_active and user.activated_at is None
     assert user.check_password(PASSWORD)
-    [job] = EmailJob.objects.all()
-    assert (job.user, job.recipient, job.status) == (user, "ada@example.com", EmailJob.Status.QUEUED)
+    [job] = Job.objects.all()
+    assert (job.user, job.recipient, job.status) == (user, "ada@example.com", Job.Status.QUEUED)
 
 
 def test_check_your_inbox_page_names_the_address(client):
@@ -73,7 +73,7 @@ def test_message_goes_to_the_broker_only_when_the_transaction_commits(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         signup(client, "ada@example.com")
 
-    job = EmailJob.objects.get()
+    job = Job.objects.get()
     assert job.enqueued_at is None and job.message_id == ""
     assert queued_messages(broker) == []
     [callback] = callbacks
@@ -90,7 +90,7 @@ def test_message_goes_to_the_broker_only_when_the_transaction_commits(
 def test_committed_signup_puts_the_message_on_the_broker(client, broker):
     signup(client, "ada@example.com")
 
-    job = EmailJob.objects.get()
+    job = Job.objects.get()
     assert job.enqueued_at is not None
     assert queued_messages(broker) == [(job.message_id, "send_email", (job.pk,))]
 
@@ -106,7 +106,7 @@ def test_full_width_domain_is_the_same_mailbox_as_the_plain_one(client, active_u
 
     assert response.status_code == 302
     assert User.objects.count() == 1
-    assert list(EmailJob.objects.values_list("user", "kind")) == [(active_user.pk, EmailJob.Kind.ACCOUNT_EXISTS)]
+    assert list(Job.objects.values_list("user", "kind")) == [(active_user.pk, Job.Kind.ACCOUNT_EXISTS)]
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_password_validators_refuse_and_nothing_is_created(client, password, pas
 
     assert response.status_code == 200
     assert response.context["form"].errors[error_field]
-    assert not User.objects.exists() and not EmailJob.objects.exists()
+    assert not User.objects.exists() and not Job.objects.exists()
 
 
 def _answer(client, email):
@@ -136,7 +136,7 @@ def _answer(client, email):
 
 @pytest.mark.parametrize(
     "active, kind",
-    [(False, EmailJob.Kind.CONFIRMATION), (True, EmailJob.Kind.ACCOUNT_EXISTS)],
+    [(False, Job.Kind.CONFIRMATION), (True, Job.Kind.ACCOUNT_EXISTS)],
     ids=["never confirmed", "confirmed"],
 )
 @pytest.mark.parametrize("spelling", ["taken@example.com", "Taken@EXAMPLE.com"])
@@ -145,14 +145,14 @@ def test_existing_address_answers_like_a_new_one_changes_nothing_and_emails_the_
     before = User.objects.values().get(pk=existing.pk)
 
     new_answer = _answer(Client(), "fresh@example.com")
-    EmailJob.objects.all().delete()
+    Job.objects.all().delete()
     taken_answer = _answer(Client(), spelling)
 
     assert taken_answer == new_answer
     assert User.objects.values().get(pk=existing.pk) == before
     assert authenticate(username="taken@example.com", password=PASSWORD) == (existing if active else None)
     assert User.objects.filter(email__iexact="taken@example.com").count() == 1
-    assert list(EmailJob.objects.values_list("user", "kind", "recipient")) == [
+    assert list(Job.objects.values_list("user", "kind", "recipient")) == [
         (existing.pk, kind, "taken@example.com")
     ]
 
@@ -165,7 +165,7 @@ def test_signup_over_the_address_budget_answers_alike_and_sends_nothing(settings
     answers += [_answer(Client(), "taken@example.com")]
 
     assert len(set(answers)) == 1
-    assert sorted(EmailJob.objects.values_list("recipient", flat=True)) == ["fresh@example.com", "taken@example.com"]
+    assert sorted(Job.objects.values_list("recipient", flat=True)) == ["fresh@example.com", "taken@example.com"]
 
 
 def test_get_and_post_only(client):
@@ -180,4 +180,4 @@ def test_address_stored_in_mixed_case_is_still_taken(client):
     client.post(reverse("accounts:resend"), {"email": "ada@example.com"})
 
     assert User.objects.count() == 1
-    assert list(EmailJob.objects.values_list("user", flat=True)) == [legacy.pk, legacy.pk]
+    assert list(Job.objects.values_list("user", flat=True)) == [legacy.pk, legacy.pk]

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from jobs.actors import send_email
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.accounts.conftest import confirm, signup
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,7 @@ LINK_RE = re.compile(r"https?://[^\s\"<>]+/accounts/activate/[^\s\"<>]+/")
 
 def sent_links(mailoutbox, settings):
     """Send every queued job; the activation links that reached ``VICTIM``, oldest first."""
-    for job in EmailJob.objects.filter(status=EmailJob.Status.QUEUED).order_by("id"):
+    for job in Job.objects.filter(status=Job.Status.QUEUED).order_by("id"):
         send_email(job.pk)
     links = []
     for message in mailoutbox:
@@ -88,7 +88,7 @@ def test_a_signup_after_confirmation_changes_nothing_and_notifies_the_owner(mail
     confirm(Client(), link, password=OWNER_PASSWORD)
 
     signup(Client(), VICTIM, password=ATTACKER_PASSWORD)
-    send_email(EmailJob.objects.latest("id").pk)
+    send_email(Job.objects.latest("id").pk)
 
     notice = mailoutbox[-1]
     assert notice.to == [VICTIM] and "tried to sign up" in notice.subject

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from bench import cases
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.jobs.factories import enqueue_confirmation
 
 pytestmark = pytest.mark.integration
@@ -44,6 +44,6 @@ def test_records_check_reports_an_email_the_server_never_got(live_env, smtp_sink
     assert cases.wait_final(job_ids, timeout=30) is not None
 
     records = cases.records_agree(job_ids, smtp_sink.recipients())
-    assert records["rows_by_status"] == {"succeeded": 4, EmailJob.Status.FAILED: 1}
+    assert records["rows_by_status"] == {"succeeded": 4, Job.Status.FAILED: 1}
     assert records["lost"] == 1
     assert records["agree"] is False

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from accounts.models import User
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.browser.chromium import ARTIFACTS, headless_chromium
 from tests.support.http import Client
 from tests.support.waiting import wait_until
@@ -28,7 +28,7 @@ VICTIM = "bounced@example.com"
 def make_operator():
     user = User.objects.create_user(email=STAFF_EMAIL, password=STAFF_PASSWORD, is_staff=True, is_active=True)
     user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="jobs", codename__in=["view_emailjob", "resend_emailjob"])
+        Permission.objects.filter(content_type__app_label="jobs", codename__in=["view_job", "resend_job"])
     )
 
 
@@ -49,7 +49,7 @@ def test_staff_resend_a_failed_email_and_see_it_delivered(live_env, smtp_sink, p
     processes.worker(live_env)
     assert Client(web.url).signup(VICTIM).status == 302
     failed = wait_until(
-        lambda: EmailJob.objects.filter(recipient=VICTIM, status=EmailJob.Status.FAILED).first(), 30, "job failed"
+        lambda: Job.objects.filter(recipient=VICTIM, status=Job.Status.FAILED).first(), 30, "job failed"
     )
     assert smtp_sink.messages == []
     smtp_sink.rejects.clear()
@@ -58,21 +58,21 @@ def test_staff_resend_a_failed_email_and_see_it_delivered(live_env, smtp_sink, p
 
     with headless_chromium() as browser:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(f"{web.url}/admin/login/?next=/admin/jobs/emailjob/")
+        page.goto(f"{web.url}/admin/login/?next=/admin/jobs/job/")
         page.fill("#id_username", STAFF_EMAIL)
         page.fill("#id_password", STAFF_PASSWORD)
         page.click("input[type=submit]")
-        page.wait_for_url("**/admin/jobs/emailjob/")
+        page.wait_for_url("**/admin/jobs/job/")
 
         page.locator("#changelist-filter").get_by_role("link", name="Failed", exact=True).click()
-        page.wait_for_url("**/admin/jobs/emailjob/?status__exact=failed")
+        page.wait_for_url("**/admin/jobs/job/?status__exact=failed")
         rows = page.locator("#result_list tbody tr")
         assert rows.count() == 1 and VICTIM in rows.first.inner_text()
         assert page.locator("#job-summary").is_visible() and page.locator("#job-chart svg").is_visible()
         page.screenshot(path=str(ARTIFACTS / "admin-jobs-failed-list.png"), full_page=True)
 
         rows.first.locator(".field-recipient a").click()
-        page.wait_for_url(re.compile(rf"/admin/jobs/emailjob/{failed.pk}/change/"))
+        page.wait_for_url(re.compile(rf"/admin/jobs/job/{failed.pk}/change/"))
         assert page.inner_text("#job-status") == "Failed"
         assert "550" in page.inner_text("#job-attempts")
         assert "Traceback" in page.inner_text("#job-traceback")
@@ -80,7 +80,7 @@ def test_staff_resend_a_failed_email_and_see_it_delivered(live_env, smtp_sink, p
         detail_url = page.url
 
         page.click("#resend-job")
-        page.wait_for_url(lambda url: re.search(r"/admin/jobs/emailjob/\d+/change/$", url) and url != detail_url)
+        page.wait_for_url(lambda url: re.search(r"/admin/jobs/job/\d+/change/$", url) and url != detail_url)
         resent_url = page.url
         assert "resent as" in page.inner_text(".messagelist")
         wait_for_text(page, "#job-status", "Succeeded", timeout=30)
@@ -89,8 +89,8 @@ def test_staff_resend_a_failed_email_and_see_it_delivered(live_env, smtp_sink, p
 
     [delivered] = smtp_sink.wait_for(1)
     assert delivered["to"] == [VICTIM]
-    resent = EmailJob.objects.get(resend_of=failed)
-    assert resent_url.endswith(f"/admin/jobs/emailjob/{resent.pk}/change/")
-    assert resent.status == EmailJob.Status.SUCCEEDED and resent.attempts == 1
+    resent = Job.objects.get(resend_of=failed)
+    assert resent_url.endswith(f"/admin/jobs/job/{resent.pk}/change/")
+    assert resent.status == Job.Status.SUCCEEDED and resent.attempts == 1
     failed.refresh_from_db()
-    assert failed.status == EmailJob.Status.FAILED and failed.attempt_set.count() == 1
+    assert failed.status == Job.Status.FAILED and failed.attempt_set.count() == 1

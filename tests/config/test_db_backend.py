@@ -10,7 +10,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 
 from config.db.base import write_lock
-from jobs.models import EmailJob
+from jobs.models import Job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,17 +21,17 @@ def lock():
 
 def test_a_transaction_holds_the_process_lock_until_it_commits():
     with transaction.atomic():
-        EmailJob.objects.create(recipient="a@example.com")
+        Job.objects.create(recipient="a@example.com")
         assert lock().locked()
     assert not lock().locked()
 
 
 def test_the_lock_is_released_when_the_transaction_rolls_back():
     with pytest.raises(ZeroDivisionError), transaction.atomic():
-        EmailJob.objects.create(recipient="a@example.com")
+        Job.objects.create(recipient="a@example.com")
         1 / 0  # noqa: B018
     assert not lock().locked()
-    assert not EmailJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 def test_a_second_thread_waits_for_the_holder_then_writes():
@@ -40,7 +40,7 @@ def test_a_second_thread_waits_for_the_holder_then_writes():
 
     def holder():
         with transaction.atomic():
-            EmailJob.objects.create(recipient="first@example.com")
+            Job.objects.create(recipient="first@example.com")
             holder_in.set()
             release.wait(10)
             events.append("first committed")
@@ -51,7 +51,7 @@ def test_a_second_thread_waits_for_the_holder_then_writes():
         events.append("second waiting")
         with transaction.atomic():
             events.append("second in")
-            EmailJob.objects.create(recipient="second@example.com")
+            Job.objects.create(recipient="second@example.com")
         connection.close()
 
     threads = [threading.Thread(target=holder), threading.Thread(target=writer)]
@@ -66,7 +66,7 @@ def test_a_second_thread_waits_for_the_holder_then_writes():
 
     assert waiting_on_lock
     assert events == ["second waiting", "first committed", "second in"]
-    assert EmailJob.objects.count() == 2
+    assert Job.objects.count() == 2
 
 
 def test_a_writer_held_off_past_the_timeout_gets_database_is_locked(settings):
@@ -76,17 +76,17 @@ def test_a_writer_held_off_past_the_timeout_gets_database_is_locked(settings):
         connection.settings_dict["OPTIONS"] = {**connection.settings_dict["OPTIONS"], "timeout": 0.2}
         try:
             with transaction.atomic():
-                EmailJob.objects.create(recipient="late@example.com")
+                Job.objects.create(recipient="late@example.com")
         except OperationalError as error:
             errors.append(str(error))
         finally:
             connection.close()
 
     with transaction.atomic():
-        EmailJob.objects.create(recipient="holder@example.com")
+        Job.objects.create(recipient="holder@example.com")
         thread = threading.Thread(target=writer)
         thread.start()
         thread.join(10)
 
     assert errors and "database is locked" in errors[0]
-    assert list(EmailJob.objects.values_list("recipient", flat=True)) == ["holder@example.com"]
+    assert list(Job.objects.values_list("recipient", flat=True)) == ["holder@example.com"]

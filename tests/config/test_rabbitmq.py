@@ -12,7 +12,7 @@ from config.broker import BROKER_ERRORS
 from config.localredis import free_port
 from config.rabbitmq import HeraldRabbitmqBroker, with_defaults
 from jobs.actors import send_email
-from jobs.models import EmailJob
+from jobs.models import Job
 from jobs.services import send_job_message
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.production.test_settings import settings_in
@@ -90,7 +90,7 @@ def test_an_unreachable_rabbitmq_leaves_the_job_for_the_relay(transactional_db, 
         job = enqueue_confirmation(user=make_user("queued@example.com"))
 
     assert send_job_message(job.pk) is None  # no exception: signup answers, the relay sends it later
-    assert EmailJob.objects.get(pk=job.pk).enqueued_at is None
+    assert Job.objects.get(pk=job.pk).enqueued_at is None
 
 
 def test_url_options_win_over_the_defaults():

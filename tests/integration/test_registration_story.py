@@ -9,7 +9,7 @@ import time
 import pytest
 
 from accounts.models import User
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from tests.support.http import Client
 from tests.support.waiting import wait_until
 
@@ -20,7 +20,7 @@ def wait_for_job(status, timeout=30):
     """The newest job, once it has reached ``status``."""
 
     def reached():
-        job = EmailJob.objects.order_by("-id").first()
+        job = Job.objects.order_by("-id").first()
         return job if job is not None and job.status == status else None
 
     return wait_until(reached, timeout, f"the job reached {status}")
@@ -47,7 +47,7 @@ def test_signup_email_link_activates_account(live_env, smtp_sink, processes):
     assert activated.status == 302 and activated.url.endswith("/accounts/welcome/")
     assert visitor.get("/accounts/welcome/").status == 200
     assert User.objects.get(email="ada@example.com").is_active
-    job = wait_for_job(EmailJob.Status.SUCCEEDED)
+    job = wait_for_job(Job.Status.SUCCEEDED)
     assert job.attempts == 1 and job.message_id and job.result.startswith("250")
 
     again = Client(web.url).get(link)
@@ -62,10 +62,10 @@ def test_421_twice_then_accepted_is_delivered_on_third_attempt(live_env, smtp_si
     Client(web.url).signup("grace@example.com")
 
     smtp_sink.wait_for(1)
-    job = wait_for_job(EmailJob.Status.SUCCEEDED)
+    job = wait_for_job(Job.Status.SUCCEEDED)
     assert job.attempts == 3
     outcomes = list(job.attempt_set.values_list("outcome", "smtp_reply"))
-    assert [o for o, _ in outcomes] == [EmailAttempt.Outcome.RETRY, EmailAttempt.Outcome.RETRY, "succeeded"]
+    assert [o for o, _ in outcomes] == [Attempt.Outcome.RETRY, Attempt.Outcome.RETRY, "succeeded"]
     assert outcomes[0][1].startswith("421")
     assert len(smtp_sink.messages) == 1
 
@@ -77,7 +77,7 @@ def test_550_fails_after_one_attempt(live_env, smtp_sink, processes):
 
     Client(web.url).signup("nobody@example.com")
 
-    job = wait_for_job(EmailJob.Status.FAILED)
+    job = wait_for_job(Job.Status.FAILED)
     time.sleep(1.0)  # room for a wrong retry to show up (min back-off is 100 ms in tests)
     job.refresh_from_db()
     assert job.attempts == 1

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from accounts.models import User
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.support.http import Client
 from tests.support.waiting import wait_until
 
@@ -91,20 +91,20 @@ def test_forgot_password_resets_and_logs_in_once(live_env, smtp_sink, processes)
     assert Client(web.url).log_in("forgetful@example.com", "New-passw0rd-22").status == 302
     assert Client(web.url).log_in("forgetful@example.com", "Old-passw0rd-11").status == 200
     assert "This link does not work" in Client(web.url, follow_redirects=True).get(link).text
-    job = wait_until(lambda: EmailJob.objects.filter(status=EmailJob.Status.SUCCEEDED).first(), 10, "job recorded")
-    assert job.kind == EmailJob.Kind.PASSWORD_RESET and smtp_sink.recipients() == ["forgetful@example.com"]
+    job = wait_until(lambda: Job.objects.filter(status=Job.Status.SUCCEEDED).first(), 10, "job recorded")
+    assert job.kind == Job.Kind.PASSWORD_RESET and smtp_sink.recipients() == ["forgetful@example.com"]
 
 
 def test_a_queued_email_for_an_address_since_changed_is_never_sent(live_env, smtp_sink, processes):
     web = processes.web(live_env)
     Client(web.url).signup("before@example.com")
-    job = wait_until(lambda: EmailJob.objects.filter(enqueued_at__isnull=False).first(), 10, "job enqueued")
+    job = wait_until(lambda: Job.objects.filter(enqueued_at__isnull=False).first(), 10, "job enqueued")
     User.objects.filter(email="before@example.com").update(email="after@example.com")
 
     processes.worker(live_env)
 
     failed = wait_until(
-        lambda: EmailJob.objects.filter(pk=job.pk, status=EmailJob.Status.FAILED).first(), 20, "job failed"
+        lambda: Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).first(), 20, "job failed"
     )
     assert "address changed after this email was queued" in failed.last_error
     assert failed.attempts == 1 and smtp_sink.messages == []
@@ -121,12 +121,12 @@ def test_redis_down_does_not_open_the_floodgates(live_env, smtp_sink, processes,
         answers = [
             Client(web.url).post_form("/accounts/resend/", {"email": "flood@example.com"}).status for _ in range(8)
         ]
-        jobs = EmailJob.objects.count()
+        jobs = Job.objects.count()
     finally:
         redis_server.start()
 
     assert 1 <= answers.count(302) <= 2 and answers.count(429) >= 6 and 500 not in answers, answers
     assert 1 <= jobs <= 2
     smtp_sink.wait_for(jobs, timeout=30)  # the relay sends what queued up, once Redis is back
-    wait_until(lambda: not EmailJob.objects.exclude(status=EmailJob.Status.SUCCEEDED).exists(), 20, "all sent")
+    wait_until(lambda: not Job.objects.exclude(status=Job.Status.SUCCEEDED).exists(), 20, "all sent")
     assert smtp_sink.recipients() == ["flood@example.com"] * jobs

@@ -1,19 +1,33 @@
 """Small builders for job tests."""
 
 from accounts.models import User
-from jobs.models import EmailJob
-from jobs.services import enqueue_email
+from accounts.tasks import send_confirmation_email
+from jobs.models import Job
+from jobs.outbox import record_job
+
+CONFIRMATION = send_confirmation_email.module_path
 
 
 def make_user(email="user@example.com", active=False):
     return User.objects.create_user(email=email, password="correct-Horse-battery-9", is_active=active)
 
 
-def make_job(email="user@example.com", status=EmailJob.Status.QUEUED, **fields):
+def make_job(email="user@example.com", status=Job.Status.QUEUED, **fields):
+    """A confirmation job row for a new user at ``email`` (nothing published)."""
     user = fields.pop("user", None) or make_user(email)
-    return EmailJob.objects.create(user=user, recipient=user.email, status=status, **fields)
+    fields.setdefault("task_path", CONFIRMATION)
+    fields.setdefault("queue_name", "emails")
+    args = fields.pop("args", [user.pk, user.email])
+    return Job.objects.create(args=args, label=Job.label_of(args), status=status, **fields)
 
 
-def enqueue_confirmation(*, user, **options):
-    """A confirmation job for ``user``, through the one enqueue path (``jobs.services.enqueue_email``)."""
-    return enqueue_email(kind=EmailJob.Kind.CONFIRMATION, user=user, **options)
+def enqueue_confirmation(*, user, background=False):
+    """A confirmation job for ``user``, enqueued as signup enqueues it; returns its row.
+
+    ``background``: published by this process's hand-off thread, as in a web process.
+    """
+    if background:
+        return record_job(
+            task_path=CONFIRMATION, queue_name="emails", args=[user.pk, user.email], kwargs={}, background=True
+        )
+    return Job.objects.get(pk=send_confirmation_email.enqueue(user.pk, user.email).id)

@@ -4,11 +4,11 @@ import pytest
 from django.db import transaction
 
 from jobs.actors import send_email
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.inprocess import drain
 
-Status = EmailJob.Status
+Status = Job.Status
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_a_message_delivered_twice_sends_one_email(smtp_settings, smtp_sink, bro
     finish(broker, in_process_worker)
 
     assert smtp_sink.recipients() == ["twice@example.com"]
-    assert EmailJob.objects.get(pk=job.pk).attempts == 1
+    assert Job.objects.get(pk=job.pk).attempts == 1
 
 
 def test_transient_failures_are_retried_then_delivered(smtp_settings, smtp_sink, broker, in_process_worker):
@@ -85,7 +85,7 @@ def test_retries_exhausted_fail_the_job(smtp_settings, smtp_sink, broker, in_pro
     job.refresh_from_db()
     # JOBS_MAX_RETRIES is 3 in the tests: one attempt and three retries.
     assert job.status == Status.FAILED and job.attempts == 4
-    assert job.attempt_set.filter(outcome=EmailAttempt.Outcome.FAILED).count() == 1
+    assert job.attempt_set.filter(outcome=Attempt.Outcome.FAILED).count() == 1
     assert "421" in job.last_error
 
 

@@ -16,22 +16,22 @@ from accounts.models import User
 from jobs import admin as jobs_admin
 from jobs import admin_list
 from jobs.actors import send_email
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from jobs.relay import stamp_alive
 from jobs.selectors import results_backend
 from tests.jobs.factories import make_job, make_user
 
-Status = EmailJob.Status
-CHANGELIST = "admin:jobs_emailjob_changelist"
-RESEND_FAILED = "admin:jobs_emailjob_resend_failed"
+Status = Job.Status
+CHANGELIST = "admin:jobs_job_changelist"
+RESEND_FAILED = "admin:jobs_job_resend_failed"
 
 
 def change_url(job):
-    return reverse("admin:jobs_emailjob_change", args=[job.pk])
+    return reverse("admin:jobs_job_change", args=[job.pk])
 
 
 def resend_url(job_or_pk):
-    return reverse("admin:jobs_emailjob_resend", args=[getattr(job_or_pk, "pk", job_or_pk)])
+    return reverse("admin:jobs_job_resend", args=[getattr(job_or_pk, "pk", job_or_pk)])
 
 
 def staff(email, *codenames):
@@ -48,12 +48,12 @@ def logged_in(user, **client_options):
 
 @pytest.fixture
 def viewer(db):
-    return logged_in(staff("viewer@herald.test", "view_emailjob"))
+    return logged_in(staff("viewer@herald.test", "view_job"))
 
 
 @pytest.fixture
 def resender(db):
-    return logged_in(staff("resender@herald.test", "view_emailjob", "resend_emailjob"))
+    return logged_in(staff("resender@herald.test", "view_job", "resend_job"))
 
 
 def failed_job(email="failed@example.com", active=False, **fields):
@@ -85,7 +85,7 @@ def test_anonymous_and_non_staff_get_the_login_page(db, method):
             response = getattr(client, method)(url)
             assert response.status_code == 302 and response.url.startswith("/admin/login/"), (url, response)
 
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 def test_staff_without_job_permissions_are_refused(db):
@@ -95,7 +95,7 @@ def test_staff_without_job_permissions_are_refused(db):
     assert client.get(reverse(CHANGELIST)).status_code == 403
     assert client.get(change_url(job)).status_code == 403
     assert client.post(resend_url(job)).status_code == 403
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 def test_staff_without_the_resend_permission_see_no_resend_controls(viewer):
@@ -118,7 +118,7 @@ def test_staff_without_the_resend_permission_cannot_resend_by_post(viewer):
     assert viewer.post(reverse(RESEND_FAILED)).status_code == 403
     viewer.post(reverse(CHANGELIST), {"action": "resend_selected_failed_jobs", "_selected_action": [job.pk]})
 
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 def test_staff_with_the_resend_permission_see_the_controls(resender):
@@ -135,9 +135,9 @@ def test_nobody_adds_edits_or_deletes_jobs_in_the_admin(db):
 
     detail = text(superuser.get(change_url(job)))
 
-    assert superuser.get(reverse("admin:jobs_emailjob_add")).status_code == 403
+    assert superuser.get(reverse("admin:jobs_job_add")).status_code == 403
     assert superuser.post(change_url(job), {"recipient": "evil@example.com"}).status_code == 403
-    assert superuser.post(reverse("admin:jobs_emailjob_delete", args=[job.pk]), {"post": "yes"}).status_code == 403
+    assert superuser.post(reverse("admin:jobs_job_delete", args=[job.pk]), {"post": "yes"}).status_code == 403
     assert 'name="_save"' not in detail
     job.refresh_from_db()
     assert job.recipient == "failed@example.com"
@@ -148,12 +148,12 @@ def test_nobody_adds_edits_or_deletes_jobs_in_the_admin(db):
 
 def test_resend_button_starts_a_linked_job_on_the_broker(resender, broker, django_capture_on_commit_callbacks):
     job = failed_job()
-    EmailAttempt.objects.create(job=job, number=1, started_at=timezone.now(), outcome=EmailAttempt.Outcome.FAILED)
+    Attempt.objects.create(job=job, number=1, started_at=timezone.now(), outcome=Attempt.Outcome.FAILED)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = resender.post(resend_url(job))
 
-    new_job = EmailJob.objects.get(resend_of=job)
+    new_job = Job.objects.get(resend_of=job)
     assert response.status_code == 302 and response.url == change_url(new_job)
     assert new_job.status == Status.QUEUED and new_job.user == job.user and new_job.recipient == job.recipient
     assert new_job.enqueued_at is not None and new_job.message_id
@@ -167,16 +167,16 @@ def test_resend_is_post_only(resender):
     job = failed_job()
 
     assert resender.get(resend_url(job)).status_code == 405
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 def test_resend_without_a_csrf_token_is_refused(db):
     job = failed_job()
-    client = logged_in(staff("csrf@herald.test", "view_emailjob", "resend_emailjob"), enforce_csrf_checks=True)
+    client = logged_in(staff("csrf@herald.test", "view_job", "resend_job"), enforce_csrf_checks=True)
 
     assert client.post(resend_url(job)).status_code == 403
     assert client.post(reverse(RESEND_FAILED)).status_code == 403
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -197,7 +197,7 @@ def test_resend_is_refused_with_a_message(resender, make, reason):
     assert reason in detail and 'id="resend-job"' not in detail
     assert response.status_code == 302 and response.url == change_url(job)
     assert [message for message in messages_of(response) if reason in message]
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 def test_a_job_is_resent_once(resender):
@@ -207,15 +207,15 @@ def test_a_job_is_resent_once(resender):
     response = resender.post(resend_url(job))
 
     assert any("already resent" in message for message in messages_of(response))
-    assert EmailJob.objects.filter(resend_of=job).count() == 1
+    assert Job.objects.filter(resend_of=job).count() == 1
 
 
 def test_resend_of_an_unknown_job_changes_nothing(resender):
     for pk in ("999999", "not-a-number"):
-        response = resender.post(reverse("admin:jobs_emailjob_resend", args=[pk]))
+        response = resender.post(reverse("admin:jobs_job_resend", args=[pk]))
         assert response.status_code == 302
         assert any("doesn’t exist" in message for message in messages_of(response))
-    assert not EmailJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 # Bulk action and "Resend all failed" -------------------------------------------------------
@@ -232,7 +232,7 @@ def test_bulk_action_resends_failed_jobs_and_refuses_the_others_row_by_row(resen
     )
 
     assert response.status_code == 302
-    assert list(EmailJob.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True)) == [
+    assert list(Job.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True)) == [
         resendable.pk
     ]
     notes = messages_of(response)
@@ -250,7 +250,7 @@ def test_bulk_action_refuses_a_selection_above_the_limit(resender, monkeypatch):
     )
 
     assert any("select at most 2 jobs" in message for message in messages_of(response))
-    assert EmailJob.objects.count() == 3
+    assert Job.objects.count() == 3
 
 
 def test_resend_all_failed_asks_first_stating_how_many(resender):
@@ -264,7 +264,7 @@ def test_resend_all_failed_asks_first_stating_how_many(resender):
     assert "Resend <strong>2</strong> failed email jobs?" in page
     assert "1 other failed job will be left alone" in page
     assert 'method="post"' in page and "csrfmiddlewaretoken" in page
-    assert EmailJob.objects.count() == 4
+    assert Job.objects.count() == 4
 
 
 def test_resend_all_failed_resends_on_post(resender):
@@ -273,7 +273,7 @@ def test_resend_all_failed_resends_on_post(resender):
     response = resender.post(reverse(RESEND_FAILED))
 
     assert response.status_code == 302 and response.url == reverse(CHANGELIST)
-    assert set(EmailJob.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True)) == {a.pk, b.pk}
+    assert set(Job.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True)) == {a.pk, b.pk}
     assert len([message for message in messages_of(response) if "resent as" in message]) == 2
 
 
@@ -283,7 +283,7 @@ def test_resend_all_failed_sends_a_bounded_batch_per_request(resender, monkeypat
 
     response = resender.post(reverse(RESEND_FAILED))
 
-    resent = set(EmailJob.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True))
+    resent = set(Job.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True))
     assert resent == {jobs[0].pk, jobs[1].pk}
     assert any("1 more failed job(s) remain" in message for message in messages_of(response))
 
@@ -374,7 +374,7 @@ def test_status_filter(viewer):
 
 def test_list_is_newest_first(viewer):
     old, new = make_job("old@example.com"), make_job("new@example.com")
-    EmailJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=1))
+    Job.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=1))
 
     cl = viewer.get(reverse(CHANGELIST)).context["cl"]
 
@@ -383,7 +383,7 @@ def test_list_is_newest_first(viewer):
 
 def test_only_indexed_columns_sort_even_by_a_hand_written_url(viewer):
     old, new = make_job("old@example.com", attempts=1), make_job("new@example.com", attempts=5)
-    EmailJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=1))
+    Job.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=1))
     columns = viewer.get(reverse(CHANGELIST)).context["cl"].list_display
 
     by_attempts = viewer.get(reverse(CHANGELIST), {"o": columns.index("attempts")}).context["cl"]
@@ -400,7 +400,7 @@ def at(year, month, day):
 def test_date_drilldown_offers_only_periods_with_jobs(viewer):
     for email, when in [("a@example.com", at(2024, 3, 5)), ("b@example.com", at(2025, 7, 9)),
                         ("c@example.com", at(2025, 7, 21))]:
-        EmailJob.objects.filter(pk=make_job(email).pk).update(created_at=when)
+        Job.objects.filter(pk=make_job(email).pk).update(created_at=when)
     url = reverse(CHANGELIST)
 
     years = viewer.get(url).context["cl"].date_drilldown
@@ -418,7 +418,7 @@ def test_date_drilldown_offers_only_periods_with_jobs(viewer):
 
 def test_the_list_counts_at_most_the_cap(viewer, monkeypatch):
     monkeypatch.setattr(admin_list.LargeTablePaginator, "count_limit", 3)
-    monkeypatch.setattr(jobs_admin.EmailJobAdmin, "list_per_page", 2)
+    monkeypatch.setattr(jobs_admin.JobAdmin, "list_per_page", 2)
     for n in range(6):
         make_job(f"{n}@example.com")
 
@@ -438,7 +438,7 @@ def test_the_list_counts_at_most_the_cap(viewer, monkeypatch):
 
 def test_select_all_across_pages_is_offered_only_with_a_known_total(resender, monkeypatch):
     monkeypatch.setattr(admin_list.LargeTablePaginator, "count_limit", 3)
-    monkeypatch.setattr(jobs_admin.EmailJobAdmin, "list_per_page", 2)
+    monkeypatch.setattr(jobs_admin.JobAdmin, "list_per_page", 2)
     for n in range(3):
         failed_job(f"{n}@example.com")
 
@@ -472,12 +472,12 @@ def test_detail_shows_each_attempt_the_last_traceback_and_message_id(viewer):
     job = failed_job(message_id="9a3c1f00-0000-4000-8000-000000000000", attempts=2,
                      last_traceback="Traceback (most recent call last):\n  smtplib.SMTPRecipientsRefused")
     now = timezone.now()
-    EmailAttempt.objects.create(
-        job=job, number=1, started_at=now, duration_ms=41, outcome=EmailAttempt.Outcome.RETRY,
+    Attempt.objects.create(
+        job=job, number=1, started_at=now, duration_ms=41, outcome=Attempt.Outcome.RETRY,
         error_class="smtplib.SMTPDataError", error_message="SMTP 421 Try again later", smtp_reply="421 Try again later",
     )
-    EmailAttempt.objects.create(
-        job=job, number=2, started_at=now, duration_ms=12, outcome=EmailAttempt.Outcome.FAILED,
+    Attempt.objects.create(
+        job=job, number=2, started_at=now, duration_ms=12, outcome=Attempt.Outcome.FAILED,
         error_class="smtplib.SMTPRecipientsRefused", error_message="Recipient refused", smtp_reply="550 No such user",
     )
 
@@ -510,7 +510,7 @@ def test_detail_shows_the_stored_result_while_the_backend_keeps_it(viewer, broke
 def test_detail_links_resends_both_ways(resender):
     job = failed_job()
     resender.post(resend_url(job))
-    new_job = EmailJob.objects.get(resend_of=job)
+    new_job = Job.objects.get(resend_of=job)
 
     assert f'href="{change_url(new_job)}"' in text(resender.get(change_url(job)))
     assert f'href="{change_url(job)}"' in text(resender.get(change_url(new_job)))
@@ -530,8 +530,8 @@ def test_user_supplied_text_is_escaped_everywhere(resender):
         result=f"550 {SCRIPT}",
         message_id='"><script>alert(2)</script>',
     )
-    EmailAttempt.objects.create(
-        job=job, number=1, started_at=timezone.now(), outcome=EmailAttempt.Outcome.FAILED,
+    Attempt.objects.create(
+        job=job, number=1, started_at=timezone.now(), outcome=Attempt.Outcome.FAILED,
         error_class=SCRIPT, error_message=SCRIPT, smtp_reply=SCRIPT, traceback=SCRIPT, worker=SCRIPT,
     )
 

@@ -12,13 +12,13 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from jobs.actors import send_email
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from jobs.relay import stamp_alive
 from tests.jobs.factories import make_job, make_user
 from tests.support.processes import PROJECT_DIR, herald_env
 from tests.support.waiting import wait_until
 
-Status = EmailJob.Status
+Status = Job.Status
 
 
 def jobs(*args):
@@ -89,7 +89,7 @@ def test_resend_failed_resends_every_resendable_job(db):
 
     out, _ = jobs("resend", "--failed")
 
-    resent = dict(EmailJob.objects.filter(resend_of__isnull=False).values_list("resend_of", "pk"))
+    resent = dict(Job.objects.filter(resend_of__isnull=False).values_list("resend_of", "pk"))
     assert set(resent) == {a.pk, b.pk}
     assert f"resent job {a.pk} to a@example.com as job {resent[a.pk]}" in out
     assert "2 job(s) resent." in out
@@ -101,7 +101,7 @@ def test_resend_failed_since_takes_only_recent_failures(db):
 
     jobs("resend", "--failed", "--since", "2h")
 
-    assert list(EmailJob.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True)) == [recent.pk]
+    assert list(Job.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True)) == [recent.pk]
 
 
 def test_resend_failed_dry_run_changes_nothing(db):
@@ -111,7 +111,7 @@ def test_resend_failed_dry_run_changes_nothing(db):
 
     assert f"would resend job {job.pk} to a@example.com" in out
     assert "1 failed job(s) would be resent (dry run: nothing changed)." in out
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 def test_resend_by_id_enqueues_a_linked_job(db, broker, django_capture_on_commit_callbacks):
@@ -120,7 +120,7 @@ def test_resend_by_id_enqueues_a_linked_job(db, broker, django_capture_on_commit
     with django_capture_on_commit_callbacks(execute=True):
         out, _ = jobs("resend", str(job.pk))
 
-    new_job = EmailJob.objects.get(resend_of=job)
+    new_job = Job.objects.get(resend_of=job)
     assert out.splitlines() == [f"resent job {job.pk} to a@example.com as job {new_job.pk}", "1 job(s) resent."]
     assert broker.do_qsize("emails") == 1 and new_job.message_id
 
@@ -132,8 +132,8 @@ def test_resend_by_id_reports_refusals_and_exits_non_zero(db):
     with pytest.raises(CommandError, match="1 job"):
         jobs("resend", str(resendable.pk), str(sent.pk))
 
-    assert EmailJob.objects.filter(resend_of=resendable).count() == 1
-    assert not EmailJob.objects.filter(resend_of=sent).exists()
+    assert Job.objects.filter(resend_of=resendable).count() == 1
+    assert not Job.objects.filter(resend_of=sent).exists()
 
 
 def test_resend_by_id_dry_run(db):
@@ -142,7 +142,7 @@ def test_resend_by_id_dry_run(db):
     out, _ = jobs("resend", str(job.pk), "--dry-run")
 
     assert out.strip() == f"would resend job {job.pk} to a@example.com"
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 def test_resend_of_an_unknown_id_resends_nothing(db):
@@ -151,7 +151,7 @@ def test_resend_of_an_unknown_id_resends_nothing(db):
     with pytest.raises(CommandError, match="no email job with id 999999"):
         jobs("resend", str(job.pk), "999999")
 
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 # prune -----------------------------------------------------------------------------------------
@@ -161,21 +161,21 @@ def test_prune_deletes_old_finished_jobs_with_their_attempts_and_nothing_else(db
     long_ago = timezone.now() - timedelta(days=40)
     old_sent = make_job("a@example.com", status=Status.SUCCEEDED, finished_at=long_ago)
     old_failed = make_job("b@example.com", status=Status.FAILED, finished_at=long_ago)
-    EmailAttempt.objects.create(job=old_failed, number=1, started_at=long_ago)
+    Attempt.objects.create(job=old_failed, number=1, started_at=long_ago)
     recent = make_job("c@example.com", status=Status.SUCCEEDED, finished_at=timezone.now() - timedelta(days=2))
     # Jobs still in flight stay, however old their timestamps.
     kept = [
         make_job(f"{status}@example.com", status=status, finished_at=long_ago)
         for status in (Status.QUEUED, Status.RUNNING, Status.RETRYING)
     ]
-    EmailJob.objects.update(created_at=long_ago)
+    Job.objects.update(created_at=long_ago)
 
     out, _ = jobs("prune", "--older-than", "30d")
 
     assert out.startswith("Deleted 2 finished job(s) from before ")
-    remaining = set(EmailJob.objects.values_list("pk", flat=True))
+    remaining = set(Job.objects.values_list("pk", flat=True))
     assert remaining == {recent.pk, *(job.pk for job in kept)}
-    assert old_sent.pk not in remaining and not EmailAttempt.objects.exists()
+    assert old_sent.pk not in remaining and not Attempt.objects.exists()
 
 
 def test_prune_dry_run_deletes_nothing(db):
@@ -184,7 +184,7 @@ def test_prune_dry_run_deletes_nothing(db):
     out, _ = jobs("prune", "--older-than", "30d", "--dry-run")
 
     assert out.startswith("1 finished job(s) from before ") and "dry run" in out
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 # relay -----------------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_prune_dry_run_deletes_nothing(db):
 
 def test_relay_once_sends_jobs_the_broker_never_got(db, broker):
     job = make_job("a@example.com")
-    EmailJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=1))
 
     out, _ = jobs("relay", "--once")
 
@@ -210,9 +210,9 @@ def test_relay_keeps_relaying_until_terminated(transactional_db, broker):
     try:
         wait_until(lambda: "Relaying every" in relay.stdout.readline(), 30, "relay started")
         job = make_job("late@example.com")
-        EmailJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+        Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=1))
 
-        wait_until(lambda: EmailJob.objects.get(pk=job.pk).enqueued_at, 30, "job relayed by the looping relay")
+        wait_until(lambda: Job.objects.get(pk=job.pk).enqueued_at, 30, "job relayed by the looping relay")
         relay.send_signal(signal.SIGTERM)
         assert relay.wait(30) == 0
     finally:
@@ -270,4 +270,4 @@ def test_a_refused_resend_exits_non_zero_from_the_command_line(transactional_db)
     assert done.returncode == 1
     assert f"refused job {job.pk}: Job {job.pk} already succeeded" in done.stderr
     assert done.stderr.strip().splitlines()[-1] == "CommandError: 1 job(s) refused"
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from jobs import handoff
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.waiting import wait_until
 
@@ -32,9 +32,9 @@ def test_a_signup_answers_and_the_thread_sends_its_message(settings, broker):
 
     assert response.status_code == 302
     assert "broker" not in response["Server-Timing"]  # the request did not wait on Redis
-    job = EmailJob.objects.get()
+    job = Job.objects.get()
     wait_until(lambda: queued_job_ids(broker) == [job.pk], 10, "the message handed to the broker")
-    wait_until(lambda: EmailJob.objects.get(pk=job.pk).enqueued_at is not None, 10, "the send noted on the row")
+    wait_until(lambda: Job.objects.get(pk=job.pk).enqueued_at is not None, 10, "the send noted on the row")
 
 
 def test_with_redis_unreachable_the_job_stays_unsent_for_the_relay(settings, broker, monkeypatch):
@@ -53,7 +53,7 @@ def test_with_redis_unreachable_the_job_stays_unsent_for_the_relay(settings, bro
     handoff.sender.stop()  # what it was handed is done
 
     job.refresh_from_db()
-    assert job.status == EmailJob.Status.QUEUED and job.enqueued_at is None and job.message_id == ""
+    assert job.status == Job.Status.QUEUED and job.enqueued_at is None and job.message_id == ""
 
 
 def test_stop_sends_what_was_handed_off_first(broker):
@@ -63,7 +63,7 @@ def test_stop_sends_what_was_handed_off_first(broker):
     handoff.sender.stop()
 
     assert queued_job_ids(broker) == sorted(job.pk for job in jobs)
-    assert all(job.enqueued_at for job in EmailJob.objects.all())
+    assert all(job.enqueued_at for job in Job.objects.all())
 
 
 def test_nothing_is_handed_off_when_the_transaction_rolls_back(broker):
@@ -72,4 +72,4 @@ def test_nothing_is_handed_off_when_the_transaction_rolls_back(broker):
         raise RuntimeError("rollback")
     handoff.sender.stop()
 
-    assert queued_job_ids(broker) == [] and not EmailJob.objects.exists()
+    assert queued_job_ids(broker) == [] and not Job.objects.exists()

@@ -5,18 +5,18 @@ import pytest
 from jobs import tracking
 from jobs.actors import send_email
 from jobs.kinds import build_email
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 
 pytestmark = pytest.mark.django_db
 
-Status = EmailJob.Status
+Status = Job.Status
 
 
 def test_every_kind_has_a_registered_email():
     user = make_user("kinds@example.com")
 
-    for kind in EmailJob.Kind:
+    for kind in Job.Kind:
         message = build_email(make_job(user=user, kind=kind))
         assert message.to == ["kinds@example.com"] and message.subject
 

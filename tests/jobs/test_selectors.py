@@ -14,13 +14,13 @@ from config.localredis import free_port
 from jobs import selectors
 from jobs.actors import send_email
 from jobs.heartbeats import PROBE_TIMEOUT_S
-from jobs.models import EmailJob
+from jobs.models import Job
 from jobs.relay import stamp_alive, workers_key
 from jobs.services import send_job_message
 from tests.jobs.factories import make_job
 from tests.support.waiting import wait_until
 
-Status = EmailJob.Status
+Status = Job.Status
 
 
 def finished(email, status, ago):
@@ -151,7 +151,7 @@ def test_stored_result_reads_what_a_real_worker_stored(in_process_worker):
     job = make_job("stored@example.com")
     send_job_message(job.pk)
 
-    wait_until(lambda: EmailJob.objects.get(pk=job.pk).is_final, 20, "job finished")
+    wait_until(lambda: Job.objects.get(pk=job.pk).is_final, 20, "job finished")
     job.refresh_from_db()
     result = wait_until(lambda: selectors.stored_result(job).state == "stored" and selectors.stored_result(job), 5,
                         "result stored")
@@ -161,7 +161,7 @@ def test_stored_result_reads_what_a_real_worker_stored(in_process_worker):
 
 
 def matching(term):
-    return set(EmailJob.objects.filter(selectors.job_search_q(term)).values_list("recipient", flat=True))
+    return set(Job.objects.filter(selectors.job_search_q(term)).values_list("recipient", flat=True))
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_search_by_the_start_of_an_address_ignores_case(searchable):
 
 
 def test_search_finds_a_mixed_case_address_as_typed(searchable):
-    EmailJob.objects.filter(recipient="bob@example.com").update(recipient="Bob@Example.com")
+    Job.objects.filter(recipient="bob@example.com").update(recipient="Bob@Example.com")
 
     assert matching("Bob@Ex") == {"Bob@Example.com"}
 
@@ -191,7 +191,7 @@ def test_search_by_message_id(searchable):
 
 
 def test_search_by_job_id(searchable):
-    job = EmailJob.objects.get(recipient="bob@example.com")
+    job = Job.objects.get(recipient="bob@example.com")
     assert matching(str(job.pk)) == {"bob@example.com"}
 
 
@@ -205,12 +205,12 @@ def test_search_with_an_absurdly_long_term_finds_nothing(searchable):
 
 def test_search_by_address_is_a_prefix_match_on_the_recipient_index(searchable):
     """An address search walks the recipient index (SQLite) or is a LIKE 'prefix%' (elsewhere), never a contains."""
-    sql, params = EmailJob.objects.filter(selectors.job_search_q("ada@ex")).query.sql_with_params()
+    sql, params = Job.objects.filter(selectors.job_search_q("ada@ex")).query.sql_with_params()
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
             plan = " ".join(str(row[-1]) for row in cursor.fetchall())
-        assert "emailjob_recipient" in plan and "SCAN jobs_emailjob" not in plan, plan
+        assert "job_recipient" in plan and "SCAN jobs_job" not in plan, plan
     else:
         patterns = [param for param in params if isinstance(param, str) and "%" in param]
         assert patterns == ["ada@ex%"], (sql, params)

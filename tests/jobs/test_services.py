@@ -7,10 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs import services
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 
-Status = EmailJob.Status
+Status = Job.Status
 
 
 def queue_size(broker):
@@ -34,7 +34,7 @@ def test_a_rolled_back_signup_sends_nothing(transactional_db, broker):
         enqueue_confirmation(user=make_user())
         raise RuntimeError("rollback")
 
-    assert queue_size(broker) == 0 and not EmailJob.objects.exists()
+    assert queue_size(broker) == 0 and not Job.objects.exists()
 
 
 def test_broker_down_keeps_the_job_and_the_relay_sends_it_later(transactional_db, broker, redis_server):
@@ -103,7 +103,7 @@ def test_resend_is_refused_when_it_makes_no_sense(db, status, active, message):
 
     with pytest.raises(services.ResendRefused, match=message):
         services.resend_job(job)
-    assert EmailJob.objects.count() == 1
+    assert Job.objects.count() == 1
 
 
 def test_a_job_is_resent_once(db):
@@ -131,10 +131,10 @@ def test_prune_deletes_only_finished_jobs_past_retention(db):
     recent = make_job("recent@example.com", status=Status.SUCCEEDED, finished_at=timezone.now())
 
     assert services.prune_finished_jobs(older_than=timezone.now() - timedelta(days=30), dry_run=True) == 2
-    assert EmailJob.objects.count() == 6
+    assert Job.objects.count() == 6
     assert services.prune_finished_jobs(older_than=timezone.now() - timedelta(days=30)) == 2
 
-    remaining = set(EmailJob.objects.values_list("pk", flat=True))
+    remaining = set(Job.objects.values_list("pk", flat=True))
     assert remaining == {job.pk for job in kept} | {recent.pk}
     assert not remaining & {job.pk for job in gone}
 
@@ -151,7 +151,7 @@ def test_relay_dead_claims_sends_only_dead_claims_not_skipped(db, broker, settin
 def test_a_retry_scheduled_on_the_row_is_sent_when_due_with_its_retry_count(db, broker):
     now = timezone.now()
     due = make_job("due@example.com", status=Status.RETRYING, attempts=1, due_at=now - timedelta(seconds=1))
-    EmailAttempt.objects.create(job=due, number=1, started_at=now, outcome=EmailAttempt.Outcome.RETRY)
+    Attempt.objects.create(job=due, number=1, started_at=now, outcome=Attempt.Outcome.RETRY)
     make_job("later@example.com", status=Status.RETRYING, attempts=1, due_at=now + timedelta(minutes=10))
 
     assert services.relay_unsent() == [due.pk]

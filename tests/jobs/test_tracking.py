@@ -6,10 +6,10 @@ from datetime import timedelta
 from django.utils import timezone
 
 from jobs import tracking
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from tests.jobs.factories import make_job
 
-Status = EmailJob.Status
+Status = Job.Status
 
 
 def test_a_queued_job_is_claimed_once(db):
@@ -49,7 +49,7 @@ def test_two_threads_racing_one_claim_wins(transactional_db):
         thread.join(30)
 
     assert sum(result is not None for result in results) == 1
-    assert EmailJob.objects.get(pk=job.pk).attempts == 1
+    assert Job.objects.get(pk=job.pk).attempts == 1
 
 
 def test_a_live_workers_claim_is_respected(db, broker):
@@ -64,7 +64,7 @@ def test_a_dead_workers_claim_is_taken_over_and_its_attempt_marked_lost(db, sett
     job = make_job()
     tracking.claim_job(job.pk, worker_id="dead-worker", message_id="m1")
     stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 1000)
-    EmailJob.objects.filter(pk=job.pk).update(claimed_at=stale)
+    Job.objects.filter(pk=job.pk).update(claimed_at=stale)
 
     claim = tracking.claim_job(job.pk, worker_id="new-worker", message_id="m1")
 
@@ -72,7 +72,7 @@ def test_a_dead_workers_claim_is_taken_over_and_its_attempt_marked_lost(db, sett
     job.refresh_from_db()
     assert (job.claimed_by, job.attempts, job.lost_attempts) == ("new-worker", 2, 1)
     outcomes = list(job.attempt_set.values_list("number", "outcome", "worker"))
-    assert outcomes == [(1, EmailAttempt.Outcome.LOST, "dead-worker")]
+    assert outcomes == [(1, Attempt.Outcome.LOST, "dead-worker")]
 
 
 def test_a_job_that_keeps_killing_its_worker_is_failed(db, settings):
@@ -80,16 +80,16 @@ def test_a_job_that_keeps_killing_its_worker_is_failed(db, settings):
     job = make_job()
     stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 1000)
     tracking.claim_job(job.pk, worker_id="dead-1", message_id="m")
-    EmailJob.objects.filter(pk=job.pk).update(claimed_at=stale)
+    Job.objects.filter(pk=job.pk).update(claimed_at=stale)
     assert tracking.claim_job(job.pk, worker_id="dead-2", message_id="m") is not None
-    EmailJob.objects.filter(pk=job.pk).update(claimed_at=stale)
+    Job.objects.filter(pk=job.pk).update(claimed_at=stale)
 
     assert tracking.claim_job(job.pk, worker_id="next", message_id="m") is None
 
     job.refresh_from_db()
     assert job.status == Status.FAILED and job.lost_attempts == 2
     assert "died during 2 attempts" in job.last_error
-    assert job.attempt_set.filter(outcome=EmailAttempt.Outcome.LOST).count() == 2
+    assert job.attempt_set.filter(outcome=Attempt.Outcome.LOST).count() == 2
 
 
 def test_success_and_failure_are_recorded_on_job_and_attempt(db):
@@ -107,7 +107,7 @@ def test_success_and_failure_are_recorded_on_job_and_attempt(db):
     assert bad_job.status == Status.RETRYING and bad_job.due_at > timezone.now()
     assert "Connection refused" in bad_job.last_error and "ConnectionRefusedError" in bad_job.last_traceback
     attempt = bad_job.attempt_set.get()
-    assert attempt.outcome == EmailAttempt.Outcome.RETRY and attempt.error_class == "builtins.ConnectionRefusedError"
+    assert attempt.outcome == Attempt.Outcome.RETRY and attempt.error_class == "builtins.ConnectionRefusedError"
     assert attempt.duration_ms is not None
 
 
@@ -115,7 +115,7 @@ def test_an_outcome_from_a_superseded_claim_does_not_overwrite_the_new_one(db, s
     job = make_job()
     old = tracking.claim_job(job.pk, worker_id="old", message_id="m")
     stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 1000)
-    EmailJob.objects.filter(pk=job.pk).update(claimed_at=stale)
+    Job.objects.filter(pk=job.pk).update(claimed_at=stale)
     tracking.claim_job(job.pk, worker_id="new", message_id="m")
 
     tracking.record_failure(old, ConnectionResetError("reset"), will_retry=True)

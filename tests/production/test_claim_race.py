@@ -15,7 +15,7 @@ import psycopg
 from django.db import connection, transaction
 
 from jobs import tracking
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from tests.jobs.factories import make_job, make_user
 from tests.support.processes import PROJECT_DIR, herald_env
 
@@ -80,9 +80,9 @@ def test_a_claim_waiting_behind_an_uncommitted_claim_gets_nothing(transactional_
     assert results["first"] is not None
     assert results["second"] is None
     job.refresh_from_db()
-    assert (job.status, job.claimed_by, job.attempts) == (EmailJob.Status.RUNNING, "first", 1)
+    assert (job.status, job.claimed_by, job.attempts) == (Job.Status.RUNNING, "first", 1)
     # Attempt rows are written when an attempt ends: the loser wrote none.
-    assert not EmailAttempt.objects.filter(job=job).exists()
+    assert not Attempt.objects.filter(job=job).exists()
 
 
 def test_processes_racing_over_the_same_jobs_claim_each_once(transactional_db):
@@ -111,5 +111,5 @@ def test_processes_racing_over_the_same_jobs_claim_each_once(transactional_db):
 
     assert all(claimer.returncode == 0 for claimer in claimers)
     assert sorted(job_id for ids in won for job_id in ids) == sorted(job_ids)
-    assert set(EmailJob.objects.filter(pk__in=job_ids).values_list("attempts", flat=True)) == {1}
-    assert not EmailAttempt.objects.filter(job_id__in=job_ids).exists()  # losers wrote nothing
+    assert set(Job.objects.filter(pk__in=job_ids).values_list("attempts", flat=True)) == {1}
+    assert not Attempt.objects.filter(job_id__in=job_ids).exists()  # losers wrote nothing

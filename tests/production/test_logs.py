@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from jobs import tracking
 from jobs.logs import JsonFormatter
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 
 FIELDS = {"job_id", "message_id", "attempt", "outcome", "duration_ms", "worker", "error_class"}
@@ -32,7 +32,7 @@ def test_a_successful_attempt_logs_one_info_line(db, caplog):
     assert record.levelno == logging.INFO
     assert record.fields == {
         "job_id": job.pk, "message_id": "msg-1", "attempt": 1, "outcome": "succeeded",
-        "duration_ms": EmailAttempt.objects.get(job=claim.job, number=claim.number).duration_ms,
+        "duration_ms": Attempt.objects.get(job=claim.job, number=claim.number).duration_ms,
         "worker": "w1", "error_class": "",
     }
     assert f"job={job.pk} message=msg-1 attempt=1 outcome=succeeded duration_ms=" in record.getMessage()
@@ -55,8 +55,8 @@ def test_taking_over_from_a_dead_worker_logs_the_lost_attempt(db, caplog):
     job = make_job()
     tracking.claim_job(job.pk, worker_id="dead-worker", message_id="msg-1")
     five_minutes_ago = timezone.now() - timedelta(minutes=5)
-    EmailJob.objects.filter(pk=job.pk).update(claimed_at=five_minutes_ago)
-    EmailAttempt.objects.filter(job=job).update(started_at=five_minutes_ago)
+    Job.objects.filter(pk=job.pk).update(claimed_at=five_minutes_ago)
+    Attempt.objects.filter(job=job).update(started_at=five_minutes_ago)
 
     assert tracking.claim_job(job.pk, worker_id="w2", message_id="msg-2") is not None
 
@@ -103,7 +103,7 @@ def test_a_real_worker_with_log_format_json_logs_each_attempt_as_json(live_env, 
     worker.wait_until(lambda: len(attempt_entries(worker.output())) == 2, 20, "two attempt lines")
 
     first, second = attempt_entries(worker.output())
-    message_id = EmailJob.objects.get(pk=job.pk).message_id
+    message_id = Job.objects.get(pk=job.pk).message_id
     assert FIELDS <= set(first) and FIELDS <= set(second)
     assert (first["job_id"], first["attempt"], first["outcome"]) == (job.pk, 1, "retry")
     assert (second["job_id"], second["attempt"], second["outcome"]) == (job.pk, 2, "succeeded")

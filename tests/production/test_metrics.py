@@ -7,12 +7,12 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.actors import send_email
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from jobs.relay import stamp_alive
 from tests.jobs.factories import make_job, make_user
 
-Status = EmailJob.Status
-Outcome = EmailAttempt.Outcome
+Status = Job.Status
+Outcome = Attempt.Outcome
 
 
 TOKEN = "scraper-token-for-tests-0123456789"
@@ -31,7 +31,7 @@ def scrape(client):
 
 def add_attempt(job, number, outcome, duration_ms):
     now = timezone.now()
-    return EmailAttempt.objects.create(
+    return Attempt.objects.create(
         job=job, number=number, outcome=outcome, duration_ms=duration_ms,
         started_at=now - timedelta(milliseconds=duration_ms or 0), finished_at=now,
     )

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from jobs.actors import send_email
 from jobs.selectors import broker_queue_stats
-from jobs.models import EmailJob
+from jobs.models import Job
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.production.test_metrics import TOKEN, scrape
@@ -26,8 +26,8 @@ def test_signup_while_the_broker_is_down_is_sent_once_it_is_back(live_env, smtp_
     try:
         response = Client(web.url).signup("outage@example.com")
         assert response.status == 302 and response.url.endswith("/accounts/signup/done/")
-        job = EmailJob.objects.get()
-        assert job.status == EmailJob.Status.QUEUED and job.enqueued_at is None
+        job = Job.objects.get()
+        assert job.status == Job.Status.QUEUED and job.enqueued_at is None
     finally:
         broker_server.start()
     back = time.monotonic()
@@ -41,12 +41,12 @@ def test_signup_while_the_broker_is_down_is_sent_once_it_is_back(live_env, smtp_
 def test_queued_and_delayed_messages_survive_a_broker_restart(live_env, smtp_sink, processes, broker_server):
     with transaction.atomic():
         queued = [enqueue_confirmation(user=make_user(f"q{n}@example.com")) for n in range(3)]
-        delayed_job = EmailJob.objects.create(
+        delayed_job = Job.objects.create(
             user=make_user("later@example.com"), recipient="later@example.com"
         )
     message = send_email.send_with_options(args=(delayed_job.pk,), delay=1500)
-    EmailJob.objects.filter(pk=delayed_job.pk).update(enqueued_at=delayed_job.created_at, message_id=message.message_id)
-    assert all(EmailJob.objects.get(pk=job.pk).enqueued_at for job in queued)
+    Job.objects.filter(pk=delayed_job.pk).update(enqueued_at=delayed_job.created_at, message_id=message.message_id)
+    assert all(Job.objects.get(pk=job.pk).enqueued_at for job in queued)
 
     broker_server.restart()
 
@@ -76,7 +76,7 @@ def test_a_publish_after_the_server_closed_the_web_process_connection_goes_throu
     assert response.status == 302
     smtp_sink.wait_for(2, timeout=20)
     assert_exactly_one_email_each(smtp_sink, ["before@example.com", "after@example.com"])
-    assert EmailJob.objects.get(recipient="after@example.com").enqueued_at is not None
+    assert Job.objects.get(recipient="after@example.com").enqueued_at is not None
 
 
 def test_healthz_and_the_broker_panel_read_the_broker(live_env, processes, broker_server, client):
@@ -100,7 +100,7 @@ def test_the_admin_broker_panel_and_metrics_read_the_broker(admin_client, broker
     broker.enqueue(send_email.message(1))
     broker.enqueue(send_email.message(2), delay=60_000)
 
-    page = admin_client.get("/admin/jobs/emailjob/").content.decode()
+    page = admin_client.get("/admin/jobs/job/").content.decode()
     samples = scrape(admin_client)
 
     assert 'id="queue-depth">1<' in page and 'id="delayed">1<' in page

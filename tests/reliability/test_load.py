@@ -53,13 +53,13 @@ def test_signups_under_faults_each_get_exactly_one_email(live_env, smtp_sink, pr
 
 
 def _all_recorded(recipients):
-    from jobs.models import EmailJob
+    from jobs.models import Job
 
-    done = EmailJob.objects.filter(recipient__in=recipients, status=EmailJob.Status.SUCCEEDED).count()
+    done = Job.objects.filter(recipient__in=recipients, status=Job.Status.SUCCEEDED).count()
     return done == len(set(recipients))
 
 
 def _no_pending_jobs():
-    from jobs.models import EmailJob
+    from jobs.models import Job
 
-    return not EmailJob.objects.exclude(status__in=EmailJob.FINAL_STATUSES).exists()
+    return not Job.objects.exclude(status__in=Job.FINAL_STATUSES).exists()

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.errors import LONGEST_HELD_RETRY_MS
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from jobs.selectors import broker_queue_stats, stored_result
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
@@ -15,7 +15,7 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability
 
-Status = EmailJob.Status
+Status = Job.Status
 
 
 def test_a_long_back_off_is_scheduled_on_the_job_row_and_sent_by_the_relay_when_due(
@@ -29,7 +29,7 @@ def test_a_long_back_off_is_scheduled_on_the_job_row_and_sent_by_the_relay_when_
         job = enqueue_confirmation(user=make_user("later@example.com"))
 
     def retrying():
-        row = EmailJob.objects.get(pk=job.pk)
+        row = Job.objects.get(pk=job.pk)
         return row if row.status == Status.RETRYING else None
 
     row = wait_until(retrying, 20, "the first attempt failed")
@@ -45,9 +45,9 @@ def test_a_long_back_off_is_scheduled_on_the_job_row_and_sent_by_the_relay_when_
     # The worker acknowledges just after storing the result; then nothing waits on the broker.
     wait_until(nothing_held, 5, "the message acknowledged, no delayed copy")
 
-    EmailJob.objects.filter(pk=job.pk).update(due_at=timezone.now())  # as if the back-off had passed
+    Job.objects.filter(pk=job.pk).update(due_at=timezone.now())  # as if the back-off had passed
 
     smtp_sink.wait_for(1, timeout=20)  # the relay (every second in tests) sent it
     assert_exactly_one_email_each(smtp_sink, ["later@example.com"])
-    outcomes = list(EmailAttempt.objects.filter(job=job).values_list("outcome", flat=True))
-    assert outcomes == [EmailAttempt.Outcome.RETRY, EmailAttempt.Outcome.SUCCEEDED]
+    outcomes = list(Attempt.objects.filter(job=job).values_list("outcome", flat=True))
+    assert outcomes == [Attempt.Outcome.RETRY, Attempt.Outcome.SUCCEEDED]

@@ -9,14 +9,14 @@ from django.conf import settings
 from django.db import transaction
 
 from jobs.actors import send_email
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability
 
-Status = EmailJob.Status
+Status = Job.Status
 
 
 def enqueue_for(*emails):
@@ -48,7 +48,7 @@ def test_worker_killed_while_the_server_holds_the_data_reply(live_env, smtp_sink
     assert_exactly_one_email_each(smtp_sink, ["held@example.com"])
     job.refresh_from_db()
     assert job.lost_attempts == 1
-    assert list(job.attempt_set.values_list("outcome", flat=True)) == [EmailAttempt.Outcome.LOST, "succeeded"]
+    assert list(job.attempt_set.values_list("outcome", flat=True)) == [Attempt.Outcome.LOST, "succeeded"]
 
 
 # README, "Delivery guarantees": a killed worker's email goes out within this
@@ -85,7 +85,7 @@ def test_worker_killed_between_retry_enqueued_and_ack_sends_once(live_env, smtp_
     [job] = enqueue_for("retry-kill@example.com")
     wait_until(lambda: not worker.alive(), 30, "the fault killed the worker")
     assert marker.exists()
-    assert EmailJob.objects.get(pk=job.pk).status == Status.RETRYING
+    assert Job.objects.get(pk=job.pk).status == Status.RETRYING
 
     # Two copies now exist: the retry (delay queue) and the unacknowledged original.
     processes.worker(live_env, name="worker-2")
@@ -93,14 +93,14 @@ def test_worker_killed_between_retry_enqueued_and_ack_sends_once(live_env, smtp_
     smtp_sink.wait_for(1, timeout=redelivery_bound_s())
     time.sleep(settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000 + 2 * settings.JOBS_RELAY_INTERVAL_S + 1)
     assert_exactly_one_email_each(smtp_sink, ["retry-kill@example.com"])
-    assert EmailJob.objects.get(pk=job.pk).attempts == 2
+    assert Job.objects.get(pk=job.pk).attempts == 2
 
 
 def test_a_delayed_message_promoted_twice_sends_once(live_env, smtp_sink, processes, broker):
     user = make_user("twice@example.com")
-    job = EmailJob.objects.create(user=user, recipient=user.email)
+    job = Job.objects.create(user=user, recipient=user.email)
     message = send_email.message(job.pk)
-    EmailJob.objects.filter(pk=job.pk).update(enqueued_at=job.created_at, message_id=message.message_id)
+    Job.objects.filter(pk=job.pk).update(enqueued_at=job.created_at, message_id=message.message_id)
     processes.worker(live_env, threads=4)
 
     for _ in range(2):
@@ -110,7 +110,7 @@ def test_a_delayed_message_promoted_twice_sends_once(live_env, smtp_sink, proces
     smtp_sink.wait_for(1, timeout=20)
     time.sleep(1.5)
     assert_exactly_one_email_each(smtp_sink, ["twice@example.com"])
-    assert EmailJob.objects.get(pk=job.pk).attempts == 1
+    assert Job.objects.get(pk=job.pk).attempts == 1
 
 
 def test_a_message_that_kills_its_worker_ends_failed_and_others_still_go_out(live_env, smtp_sink, processes):
@@ -137,7 +137,7 @@ def test_a_message_that_kills_its_worker_ends_failed_and_others_still_go_out(liv
             smtp_sink.kill_while_held(kill_worker, _all_recorded)
         if not workers or not workers[-1].alive():
             workers.append(processes.worker(live_env, name=f"worker-{len(workers)}"))
-        return EmailJob.objects.get(pk=poison.pk).status == Status.FAILED
+        return Job.objects.get(pk=poison.pk).status == Status.FAILED
 
     wait_until(poison_failed, 4 * redelivery_bound_s(), "the poison job failed")
     smtp_sink.wait_for(2, timeout=redelivery_bound_s())
@@ -146,12 +146,12 @@ def test_a_message_that_kills_its_worker_ends_failed_and_others_still_go_out(liv
     assert poison.lost_attempts == settings.JOBS_MAX_LOST_ATTEMPTS
     assert "died during" in poison.last_error
     assert sorted(smtp_sink.recipients()) == ["fine1@example.com", "fine2@example.com"]
-    assert EmailJob.objects.filter(status=Status.SUCCEEDED).count() == 2
+    assert Job.objects.filter(status=Status.SUCCEEDED).count() == 2
 
 
 def _all_recorded(recipients):
     """Whether every address has a succeeded job."""
-    done = EmailJob.objects.filter(recipient__in=recipients, status=Status.SUCCEEDED).count()
+    done = Job.objects.filter(recipient__in=recipients, status=Status.SUCCEEDED).count()
     return done == len(set(recipients))
 
 
@@ -164,9 +164,9 @@ def test_sigterm_finishes_in_flight_work_and_loses_nothing(live_env, smtp_sink, 
 
     worker.stop()  # SIGTERM, then wait
 
-    assert not EmailJob.objects.filter(status=Status.RUNNING).exists()
-    assert not EmailAttempt.objects.filter(outcome=EmailAttempt.Outcome.RUNNING).exists()
-    assert EmailJob.objects.filter(status=Status.SUCCEEDED).count() == len(smtp_sink.messages) >= 1
+    assert not Job.objects.filter(status=Status.RUNNING).exists()
+    assert not Attempt.objects.filter(outcome=Attempt.Outcome.RUNNING).exists()
+    assert Job.objects.filter(status=Status.SUCCEEDED).count() == len(smtp_sink.messages) >= 1
     smtp_sink.delay = 0
     processes.worker(live_env, name="worker-2")
     smtp_sink.wait_for(len(addresses), timeout=30)

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from jobs.models import EmailAttempt, EmailJob
+from jobs.models import Attempt, Job
 from tests.support.waiting import wait_until
 
 
@@ -13,7 +13,7 @@ def assert_exactly_one_email_each(smtp_sink, addresses, timeout=30):
     for every job to reach a final state before comparing.
     """
     wait_until(
-        lambda: not EmailJob.objects.exclude(status__in=EmailJob.FINAL_STATUSES).exists(),
+        lambda: not Job.objects.exclude(status__in=Job.FINAL_STATUSES).exists(),
         timeout,
         "every job finished",
     )
@@ -24,7 +24,7 @@ def assert_exactly_one_email_each(smtp_sink, addresses, timeout=30):
         "missing": sorted(set(expected) - set(received)),
         "unexpected": sorted(set(received) - set(expected)),
     }
-    succeeded = Counter(EmailJob.objects.filter(status=EmailJob.Status.SUCCEEDED).values_list("recipient", flat=True))
+    succeeded = Counter(Job.objects.filter(status=Job.Status.SUCCEEDED).values_list("recipient", flat=True))
     assert succeeded == expected
-    assert not EmailJob.objects.exclude(status=EmailJob.Status.SUCCEEDED).exists()
-    assert not EmailAttempt.objects.filter(outcome=EmailAttempt.Outcome.RUNNING).exists()
+    assert not Job.objects.exclude(status=Job.Status.SUCCEEDED).exists()
+    assert not Attempt.objects.filter(outcome=Attempt.Outcome.RUNNING).exists()

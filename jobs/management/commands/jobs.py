@@ -26,7 +26,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from jobs import selectors
-from jobs.models import EmailJob
+from jobs.models import Job
 from jobs.services import (
     ResendRefused,
     check_resendable,
@@ -142,14 +142,14 @@ class Command(BaseCommand):
         if dry_run:
             jobs = list(resendable_failed_jobs(since=since))
             for job in jobs:
-                self.stdout.write(f"would resend job {job.pk} to {job.recipient}")
+                self.stdout.write(f"would resend job {job.pk} ({job.task_name} {job.label})")
             self.stdout.write(f"{len(jobs)} failed job(s) would be resent (dry run: nothing changed).")
             return
         resent, refused = resend_failed_jobs(since=since)
         self.report(resent, refused)
 
     def resend_ids(self, ids, *, dry_run):
-        jobs = EmailJob.objects.select_related("user").in_bulk(ids)
+        jobs = Job.objects.select_related("user").in_bulk(ids)
         missing = [str(pk) for pk in ids if pk not in jobs]
         if missing:
             raise CommandError(f"no email job with id {', '.join(missing)}; nothing resent")
@@ -158,7 +158,7 @@ class Command(BaseCommand):
             for pk in ids:
                 try:
                     check_resendable(jobs[pk])
-                    self.stdout.write(f"would resend job {pk} to {jobs[pk].recipient}")
+                    self.stdout.write(f"would resend job {pk} ({jobs[pk].task_name} {jobs[pk].label})")
                 except ResendRefused as exc:
                     refused.append((jobs[pk], str(exc)))
             self.report([], refused, dry_run=True)
@@ -173,7 +173,7 @@ class Command(BaseCommand):
 
     def report(self, resent, refused, *, dry_run=False):
         for job, new_job in resent:
-            self.stdout.write(f"resent job {job.pk} to {job.recipient} as job {new_job.pk}")
+            self.stdout.write(f"resent job {job.pk} ({job.task_name} {job.label}) as job {new_job.pk}")
         for job, reason in refused:
             self.stderr.write(f"refused job {job.pk}: {reason}")
         if not dry_run:

@@ -1,0 +1,41 @@
+"""The account emails, as tasks: enqueued by ``accounts.services``, run by a worker.
+
+Each takes the account's id and the address it was queued for, and returns
+the SMTP server's reply. An account deleted, or whose address changed, since
+the email was queued gets nothing (a permanent failure); connection problems
+and 4xx replies are retried with back-off (``jobs.errors.is_transient``).
+"""
+
+from accounts.emails import account_exists_message, addressee, confirmation_message, password_reset_message
+from jobs.errors import is_transient, retry_policy
+from jobs.mail import send_message
+from jobs.tasks_api import task
+
+EMAIL_QUEUE = "emails"
+
+
+@task(queue_name=EMAIL_QUEUE)
+@retry_policy(transient=is_transient)
+def send_confirmation_email(user_id, address):
+    """Send the link that confirms ``address`` for a never confirmed account.
+
+    An account confirmed meanwhile gets nothing: its earlier links are dead.
+    """
+    user = addressee(user_id, address)
+    if user.is_active or user.activated_at is not None:
+        return "not sent: the account is already confirmed"
+    return send_message(confirmation_message(user, address))
+
+
+@task(queue_name=EMAIL_QUEUE)
+@retry_policy(transient=is_transient)
+def send_account_exists_email(user_id, address):
+    """Tell a confirmed account's owner that someone signed up with the address."""
+    return send_message(account_exists_message(addressee(user_id, address), address))
+
+
+@task(queue_name=EMAIL_QUEUE)
+@retry_policy(transient=is_transient)
+def send_password_reset_email(user_id, address):
+    """Send a single-use link that sets a new password."""
+    return send_message(password_reset_message(addressee(user_id, address), address))

@@ -1,0 +1,66 @@
+"""A job row as Django's tasks framework sees it: a ``TaskResult``.
+
+The row is the record: status, timestamps, one error per failed attempt, the
+workers that tried, and the return value. Herald's statuses map onto the
+framework's four: a job waiting for a retry is READY again, as the
+framework defines it ("ready to be executed again").
+"""
+
+from django.utils.module_loading import import_string
+
+from jobs.errors import UnknownTask
+from jobs.models import Attempt, Job
+from jobs.tasks_api import Task, TaskError, TaskResult, TaskResultStatus, set_return_value
+
+Status = Job.Status
+
+STATUSES = {
+    Status.QUEUED: TaskResultStatus.READY,
+    Status.RETRYING: TaskResultStatus.READY,
+    Status.RUNNING: TaskResultStatus.RUNNING,
+    Status.SUCCEEDED: TaskResultStatus.SUCCESSFUL,
+    Status.FAILED: TaskResultStatus.FAILED,
+}
+
+
+def load_task(task_path):
+    """The task at dotted path ``task_path``; :class:`UnknownTask` if there is none."""
+    try:
+        task = import_string(task_path)
+    except ImportError as exc:
+        raise UnknownTask(f"No task can be imported from {task_path!r} ({exc}).") from None
+    if not isinstance(task, Task):
+        raise UnknownTask(f"{task_path!r} is not a task: decorate the function with @task.")
+    return task
+
+
+def task_result(job, *, backend, task=None):
+    """The ``TaskResult`` of ``job`` (a full row), read from it and its attempts."""
+    task = task or load_task(job.task_path)
+    if task.queue_name != job.queue_name or task.run_after != job.run_after or task.backend != backend:
+        task = task.using(queue_name=job.queue_name, run_after=job.run_after, backend=backend)
+    attempts = list(job.attempt_set.all())
+    worker_ids = [attempt.worker for attempt in attempts]
+    if job.status == Status.RUNNING:
+        worker_ids.append(job.claimed_by)  # the attempt under way is written when it ends
+    result = TaskResult(
+        task=task,
+        id=str(job.pk),
+        status=STATUSES[job.status],
+        enqueued_at=job.created_at,
+        started_at=attempts[0].started_at if attempts else job.claimed_at,
+        finished_at=job.finished_at,
+        last_attempted_at=job.last_attempt_at,
+        args=job.args,
+        kwargs=job.kwargs,
+        backend=backend,
+        errors=[
+            TaskError(exception_class_path=attempt.error_class, traceback=attempt.traceback)
+            for attempt in attempts
+            if attempt.outcome in Attempt.FAILED_OUTCOMES
+        ],
+        worker_ids=worker_ids,
+    )
+    if job.status == Status.SUCCEEDED:
+        set_return_value(result, job.return_value)
+    return result
