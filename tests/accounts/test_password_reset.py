@@ -10,7 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from jobs.actors import send_email
+from accounts.tasks import send_password_reset_email
+from jobs.actors import run_task
 from jobs.models import Job
 from tests.accounts.conftest import PASSWORD, uid, user_in_state
 
@@ -26,7 +27,7 @@ def ask_reset(email, client=None):
 
 def reset_link(mailoutbox, settings):
     """Send the newest job; the reset link of the email it sent."""
-    send_email(Job.objects.latest("id").pk)
+    run_task(Job.objects.latest("id").pk)
     return RESET_LINK_RE.search(mailoutbox[-1].body).group(0).removeprefix(settings.SITE_URL)
 
 
@@ -52,7 +53,7 @@ def test_login_page_offers_forgot_password(client):
 def test_reset_sets_the_new_password_logs_in_and_the_link_works_once(active_user, mailoutbox, settings):
     assert ask_reset("Active@Example.com").status_code == 302
     [job] = Job.objects.all()
-    assert (job.kind, job.recipient) == (Job.Kind.PASSWORD_RESET, active_user.email)
+    assert (job.task_path, job.args) == (send_password_reset_email.module_path, [active_user.pk, active_user.email])
     link = reset_link(mailoutbox, settings)
     client = Client()
 
@@ -70,7 +71,7 @@ def test_known_and_unknown_addresses_get_the_same_answer(active_user):
     known, unknown = answer(active_user.email), answer("nobody@example.com")
 
     assert known == unknown
-    assert list(Job.objects.values_list("recipient", flat=True)) == [active_user.email]
+    assert list(Job.objects.values_list("label", flat=True)) == [active_user.email]
 
 
 def test_reset_of_a_never_confirmed_account_confirms_it(inactive_user, mailoutbox, settings):

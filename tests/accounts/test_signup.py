@@ -7,8 +7,9 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.tasks import send_account_exists_email, send_confirmation_email
 from jobs.models import Job
-from jobs.services import send_job_message
+from jobs.outbox import publish
 from tests.accounts.conftest import PASSWORD, signup, user_in_state
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,11 @@ def test_signup_saves_inactive_user_and_one_queued_job_then_redirects(client):
     assert not user.is_active and user.activated_at is None
     assert user.check_password(PASSWORD)
     [job] = Job.objects.all()
-    assert (job.user, job.recipient, job.status) == (user, "ada@example.com", Job.Status.QUEUED)
+    assert (job.task_path, job.args, job.status) == (
+        send_confirmation_email.module_path,
+        [user.pk, "ada@example.com"],
+        Job.Status.QUEUED,
+    )
 
 
 def test_check_your_inbox_page_names_the_address(client):
@@ -77,13 +82,13 @@ def test_message_goes_to_the_broker_only_when_the_transaction_commits(
     assert job.enqueued_at is None and job.message_id == ""
     assert queued_messages(broker) == []
     [callback] = callbacks
-    assert callback.func is send_job_message and callback.args == (job.pk,)
+    assert callback.func is publish and callback.args == (job.pk, "emails")
 
     callback()
 
     job.refresh_from_db()
     assert job.enqueued_at is not None
-    assert queued_messages(broker) == [(job.message_id, "send_email", (job.pk,))]
+    assert queued_messages(broker) == [(job.message_id, "run_task", (job.pk,))]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -92,7 +97,7 @@ def test_committed_signup_puts_the_message_on_the_broker(client, broker):
 
     job = Job.objects.get()
     assert job.enqueued_at is not None
-    assert queued_messages(broker) == [(job.message_id, "send_email", (job.pk,))]
+    assert queued_messages(broker) == [(job.message_id, "run_task", (job.pk,))]
 
 
 def test_address_is_stored_lower_case(client):
@@ -106,7 +111,9 @@ def test_full_width_domain_is_the_same_mailbox_as_the_plain_one(client, active_u
 
     assert response.status_code == 302
     assert User.objects.count() == 1
-    assert list(Job.objects.values_list("user", "kind")) == [(active_user.pk, Job.Kind.ACCOUNT_EXISTS)]
+    assert list(Job.objects.values_list("task_path", "args")) == [
+        (send_account_exists_email.module_path, [active_user.pk, active_user.email])
+    ]
 
 
 @pytest.mark.parametrize(
@@ -135,12 +142,12 @@ def _answer(client, email):
 
 
 @pytest.mark.parametrize(
-    "active, kind",
-    [(False, Job.Kind.CONFIRMATION), (True, Job.Kind.ACCOUNT_EXISTS)],
+    "active, task",
+    [(False, send_confirmation_email), (True, send_account_exists_email)],
     ids=["never confirmed", "confirmed"],
 )
 @pytest.mark.parametrize("spelling", ["taken@example.com", "Taken@EXAMPLE.com"])
-def test_existing_address_answers_like_a_new_one_changes_nothing_and_emails_the_owner(active, kind, spelling):
+def test_existing_address_answers_like_a_new_one_changes_nothing_and_emails_the_owner(active, task, spelling):
     existing = user_in_state("taken@example.com", active=active)
     before = User.objects.values().get(pk=existing.pk)
 
@@ -152,8 +159,8 @@ def test_existing_address_answers_like_a_new_one_changes_nothing_and_emails_the_
     assert User.objects.values().get(pk=existing.pk) == before
     assert authenticate(username="taken@example.com", password=PASSWORD) == (existing if active else None)
     assert User.objects.filter(email__iexact="taken@example.com").count() == 1
-    assert list(Job.objects.values_list("user", "kind", "recipient")) == [
-        (existing.pk, kind, "taken@example.com")
+    assert list(Job.objects.values_list("task_path", "args")) == [
+        (task.module_path, [existing.pk, "taken@example.com"])
     ]
 
 
@@ -165,7 +172,7 @@ def test_signup_over_the_address_budget_answers_alike_and_sends_nothing(settings
     answers += [_answer(Client(), "taken@example.com")]
 
     assert len(set(answers)) == 1
-    assert sorted(Job.objects.values_list("recipient", flat=True)) == ["fresh@example.com", "taken@example.com"]
+    assert sorted(Job.objects.values_list("label", flat=True)) == ["fresh@example.com", "taken@example.com"]
 
 
 def test_get_and_post_only(client):
@@ -180,4 +187,4 @@ def test_address_stored_in_mixed_case_is_still_taken(client):
     client.post(reverse("accounts:resend"), {"email": "ada@example.com"})
 
     assert User.objects.count() == 1
-    assert list(Job.objects.values_list("user", flat=True)) == [legacy.pk, legacy.pk]
+    assert [args[0] for args in Job.objects.values_list("args", flat=True)] == [legacy.pk, legacy.pk]
