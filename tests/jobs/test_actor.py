@@ -3,7 +3,8 @@
 import pytest
 from django.db import transaction
 
-from jobs.actors import send_email
+from accounts.tasks import send_confirmation_email
+from jobs.actors import run_task
 from jobs.models import Attempt, Job
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.inprocess import drain
@@ -34,22 +35,20 @@ def test_sends_once_and_records_the_smtp_reply(smtp_settings, smtp_sink, broker,
 
     job.refresh_from_db()
     assert job.status == Status.SUCCEEDED and job.attempts == 1
-    assert job.result.startswith("250") and job.message_id
+    assert job.return_value.startswith("250") and job.message_id
     assert smtp_sink.recipients() == ["one@example.com"]
 
 
-def test_result_is_stored_in_the_results_backend(smtp_settings, smtp_sink, broker, in_process_worker):
-    from dramatiq.results import Results
-
+def test_the_task_result_reads_the_smtp_reply_from_the_job_row(smtp_settings, smtp_sink, broker, in_process_worker):
     job = enqueue_for("result@example.com")
     finish(broker, in_process_worker)
     job.refresh_from_db()
 
-    backend = next(m.backend for m in broker.middleware if isinstance(m, Results))
-    message = send_email.message(job.pk).copy(message_id=job.message_id)
-    result = backend.get_result(message, block=True, timeout=5000)
+    result = send_confirmation_email.get_result(str(job.pk))
 
-    assert result == {"job_id": job.pk, "status": "succeeded", "smtp_reply": job.result}
+    assert result.status == "SUCCESSFUL"
+    assert result.return_value == job.return_value and result.return_value.startswith("250")
+    assert result.worker_ids == [broker.broker_id]
 
 
 def test_a_message_delivered_twice_sends_one_email(smtp_settings, smtp_sink, broker, in_process_worker):
@@ -57,7 +56,7 @@ def test_a_message_delivered_twice_sends_one_email(smtp_settings, smtp_sink, bro
     finish(broker, in_process_worker)
 
     # A redelivery of the same message, as after a lost acknowledgement.
-    broker.enqueue(send_email.message(job.pk))
+    broker.enqueue(run_task.message(job.pk).copy(queue_name=job.queue_name))
     finish(broker, in_process_worker)
 
     assert smtp_sink.recipients() == ["twice@example.com"]
