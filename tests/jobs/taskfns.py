@@ -1,0 +1,58 @@
+"""Tasks for the tests of Herald's django.tasks backend: module-level, so a worker process imports them."""
+
+import os
+import signal
+import time
+
+from django.core.cache import cache
+
+from jobs.errors import retry_policy
+from jobs.tasks_api import task
+
+
+@task()
+def calculate_meaning_of_life():
+    return 42
+
+
+@task()
+def add(a, b):
+    return a + b
+
+
+@task()
+def refuse(reason):
+    raise ValueError(reason)
+
+
+@task()
+@retry_policy(max_retries=3, min_backoff_ms=50, max_backoff_ms=100, transient=lambda exc: isinstance(exc, ConnectionError))
+def flaky(key, failures):
+    """Raise ConnectionError on the first ``failures`` runs (counted in the cache), then succeed."""
+    cache.add(key, 0)
+    runs = cache.incr(key)
+    if runs <= failures:
+        raise ConnectionError(f"run {runs} of {failures} failing")
+    return runs
+
+
+@task()
+def sleep_then_return(seconds, value):
+    time.sleep(seconds)
+    return value
+
+
+@task()
+def kill_own_worker():
+    """A poison task: its worker process dies running it, every time."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@task(takes_context=True)
+def which_attempt(context):
+    return {"id": context.task_result.id, "attempt": context.attempt}
+
+
+@task(queue_name="emails")
+def on_the_email_queue():
+    return "emails"
