@@ -80,6 +80,8 @@ class Migration(migrations.Migration):
         migrations.AddField("attempt", "return_value", models.JSONField(blank=True, null=True)),
         migrations.RunPython(email_jobs_to_task_jobs, task_jobs_to_email_jobs),
         migrations.AlterField("job", "task_path", models.CharField("task", max_length=200)),
+        # A default, so that going back can add the column to existing rows (and fill it).
+        migrations.AlterField("job", "recipient", models.EmailField(max_length=254, default="")),
         migrations.RemoveField("job", "kind"),
         migrations.RemoveField("job", "user"),
         migrations.RemoveField("job", "recipient"),

@@ -1,0 +1,82 @@
+"""Email jobs written before jobs ran any task survive the migration, as jobs of the email tasks."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from jobs.tasks_api import TaskResultStatus, task_backends
+
+BEFORE = [("jobs", "0002_email_kinds"), ("accounts", "0001_initial")]
+AFTER = [("jobs", "0003_jobs_run_any_task")]
+
+
+@pytest.fixture
+def migrate(transactional_db):
+    def to(targets):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield to
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_email_jobs_become_jobs_of_the_email_tasks(migrate):
+    old = migrate(BEFORE)
+    User = old.get_model("accounts", "User")
+    EmailJob = old.get_model("jobs", "EmailJob")
+    EmailAttempt = old.get_model("jobs", "EmailAttempt")
+    now = timezone.now()
+    ada = User.objects.create(email="ada@example.com", password="x", is_active=True)
+    sent = EmailJob.objects.create(
+        user=ada, recipient="ada@example.com", kind="password_reset", status="succeeded", attempts=1,
+        result="250 2.0.0 Ok: queued", finished_at=now,
+    )
+    EmailAttempt.objects.create(
+        job=sent, number=1, started_at=now, finished_at=now, outcome="succeeded", smtp_reply="250 2.0.0 Ok: queued"
+    )
+    lost = EmailJob.objects.create(
+        user=None, recipient="gone@example.com", kind="confirmation", status="failed", attempts=1, lost_attempts=1
+    )
+    EmailAttempt.objects.create(
+        job=lost, number=1, started_at=now, finished_at=now, outcome="lost", error_class="WorkerLostError"
+    )
+
+    new = migrate(AFTER)
+    Job = new.get_model("jobs", "Job")
+    Attempt = new.get_model("jobs", "Attempt")
+    job = Job.objects.get(pk=sent.pk)
+    assert (job.task_path, job.queue_name, job.args, job.label) == (
+        "accounts.tasks.send_password_reset_email", "emails", [ada.pk, "ada@example.com"], "ada@example.com",
+    )
+    assert job.return_value == "250 2.0.0 Ok: queued"
+    attempt = Attempt.objects.get(job_id=sent.pk)
+    assert (attempt.return_value, attempt.smtp_reply) == ("250 2.0.0 Ok: queued", "")
+    gone = Job.objects.get(pk=lost.pk)
+    assert gone.task_path == "accounts.tasks.send_confirmation_email" and gone.args == [None, "gone@example.com"]
+    assert Attempt.objects.get(job_id=lost.pk).error_class == "jobs.errors.WorkerLost"
+
+    # Read through django.tasks, as any code written for it would.
+    result = task_backends["default"].get_result(str(sent.pk))
+    assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == "250 2.0.0 Ok: queued"
+    failed = task_backends["default"].get_result(str(lost.pk))
+    from jobs.errors import WorkerLost
+
+    assert [error.exception_class for error in failed.errors] == [WorkerLost]
+
+
+def test_the_migration_goes_back(migrate):
+    migrate(AFTER)
+    new = migrate(AFTER)
+    Job = new.get_model("jobs", "Job")
+    job = Job.objects.create(
+        task_path="accounts.tasks.send_account_exists_email", queue_name="emails", args=[None, "x@example.com"],
+        label="x@example.com", status="queued",
+    )
+    old = migrate(BEFORE)
+    EmailJob = old.get_model("jobs", "EmailJob")
+    back = EmailJob.objects.get(pk=job.pk)
+    assert (back.kind, back.recipient, back.user_id) == ("account_exists", "x@example.com", None)
