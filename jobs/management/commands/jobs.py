@@ -149,7 +149,7 @@ class Command(BaseCommand):
         self.report(resent, refused)
 
     def resend_ids(self, ids, *, dry_run):
-        jobs = Job.objects.select_related("user").in_bulk(ids)
+        jobs = Job.objects.in_bulk(ids)
         missing = [str(pk) for pk in ids if pk not in jobs]
         if missing:
             raise CommandError(f"no email job with id {', '.join(missing)}; nothing resent")
