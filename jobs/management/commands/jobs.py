@@ -152,7 +152,7 @@ class Command(BaseCommand):
         jobs = Job.objects.in_bulk(ids)
         missing = [str(pk) for pk in ids if pk not in jobs]
         if missing:
-            raise CommandError(f"no email job with id {', '.join(missing)}; nothing resent")
+            raise CommandError(f"no job with id {', '.join(missing)}; nothing resent")
         if dry_run:
             refused = []
             for pk in ids:
