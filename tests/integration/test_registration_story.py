@@ -48,7 +48,7 @@ def test_signup_email_link_activates_account(live_env, smtp_sink, processes):
     assert visitor.get("/accounts/welcome/").status == 200
     assert User.objects.get(email="ada@example.com").is_active
     job = wait_for_job(Job.Status.SUCCEEDED)
-    assert job.attempts == 1 and job.message_id and job.result.startswith("250")
+    assert job.attempts == 1 and job.message_id and job.return_value.startswith("250")
 
     again = Client(web.url).get(link)
     assert again.status == 302 and again.url.endswith("/accounts/login/")
@@ -65,7 +65,7 @@ def test_421_twice_then_accepted_is_delivered_on_third_attempt(live_env, smtp_si
     job = wait_for_job(Job.Status.SUCCEEDED)
     assert job.attempts == 3
     outcomes = list(job.attempt_set.values_list("outcome", "smtp_reply"))
-    assert [o for o, _ in outcomes] == [Attempt.Outcome.RETRY, Attempt.Outcome.RETRY, "succeeded"]
+    assert [o for o, _ in outcomes] == [Attempt.Outcome.RETRY, Attempt.Outcome.RETRY, Attempt.Outcome.SUCCEEDED]
     assert outcomes[0][1].startswith("421")
     assert len(smtp_sink.messages) == 1
 
