@@ -11,9 +11,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from jobs.actors import send_email
+from jobs.actors import run_task
 from jobs.models import Attempt, Job
 from jobs.relay import stamp_alive
+from jobs.services import resend_job
 from tests.jobs.factories import make_job, make_user
 from tests.support.processes import PROJECT_DIR, herald_env
 from tests.support.waiting import wait_until
@@ -28,10 +29,8 @@ def jobs(*args):
     return out.getvalue(), err.getvalue()
 
 
-def failed_job(email, *, active=False, ago=timedelta(minutes=1)):
-    return make_job(
-        email, status=Status.FAILED, user=make_user(email, active=active), finished_at=timezone.now() - ago
-    )
+def failed_job(email, *, ago=timedelta(minutes=1)):
+    return make_job(email, status=Status.FAILED, user=make_user(email), finished_at=timezone.now() - ago)
 
 
 def run_manage(*args, env=None, timeout=60):
@@ -60,7 +59,7 @@ def test_stats_prints_the_counts(db):
 def test_stats_json_shape(db, broker):
     failed_job("a@example.com")
     make_job("b@example.com", status=Status.QUEUED)
-    broker.enqueue(send_email.message(1))
+    broker.enqueue(run_task.message(1).copy(queue_name="emails"))
     stamp_alive(broker)
 
     out, _ = jobs("stats", "--json")
@@ -85,13 +84,14 @@ def test_stats_json_shape(db, broker):
 
 def test_resend_failed_resends_every_resendable_job(db):
     a, b = failed_job("a@example.com"), failed_job("b@example.com")
-    failed_job("c@example.com", active=True)
+    resend_job(failed_job("c@example.com"))
 
     out, _ = jobs("resend", "--failed")
 
-    resent = dict(Job.objects.filter(resend_of__isnull=False).values_list("resend_of", "pk"))
+    resent = dict(Job.objects.filter(resend_of__in=[a, b]).values_list("resend_of", "pk"))
     assert set(resent) == {a.pk, b.pk}
-    assert f"resent job {a.pk} to a@example.com as job {resent[a.pk]}" in out
+    assert Job.objects.filter(resend_of__isnull=False).count() == 3  # c's earlier resend, not another
+    assert f"resent job {a.pk} (send_confirmation_email a@example.com) as job {resent[a.pk]}" in out
     assert "2 job(s) resent." in out
 
 
@@ -109,7 +109,7 @@ def test_resend_failed_dry_run_changes_nothing(db):
 
     out, _ = jobs("resend", "--failed", "--dry-run")
 
-    assert f"would resend job {job.pk} to a@example.com" in out
+    assert f"would resend job {job.pk} (send_confirmation_email a@example.com)" in out
     assert "1 failed job(s) would be resent (dry run: nothing changed)." in out
     assert Job.objects.count() == 1
 
@@ -121,7 +121,9 @@ def test_resend_by_id_enqueues_a_linked_job(db, broker, django_capture_on_commit
         out, _ = jobs("resend", str(job.pk))
 
     new_job = Job.objects.get(resend_of=job)
-    assert out.splitlines() == [f"resent job {job.pk} to a@example.com as job {new_job.pk}", "1 job(s) resent."]
+    assert out.splitlines() == [
+        f"resent job {job.pk} (send_confirmation_email a@example.com) as job {new_job.pk}", "1 job(s) resent."
+    ]
     assert broker.do_qsize("emails") == 1 and new_job.message_id
 
 
@@ -141,14 +143,14 @@ def test_resend_by_id_dry_run(db):
 
     out, _ = jobs("resend", str(job.pk), "--dry-run")
 
-    assert out.strip() == f"would resend job {job.pk} to a@example.com"
+    assert out.strip() == f"would resend job {job.pk} (send_confirmation_email a@example.com)"
     assert Job.objects.count() == 1
 
 
 def test_resend_of_an_unknown_id_resends_nothing(db):
     job = failed_job("a@example.com")
 
-    with pytest.raises(CommandError, match="no email job with id 999999"):
+    with pytest.raises(CommandError, match="no job with id 999999"):
         jobs("resend", str(job.pk), "999999")
 
     assert Job.objects.count() == 1
@@ -240,7 +242,7 @@ def test_relay_keeps_relaying_until_terminated(transactional_db, broker):
         (["resend"], "nothing to resend"),
         (["resend", "1", "--failed"], "either --failed or job ids"),
         (["resend", "1", "--since", "2h"], "--since goes with --failed"),
-        (["resend", "999999"], "no email job with id 999999"),
+        (["resend", "999999"], "no job with id 999999"),
         (["stats", "--jsn"], "unrecognized arguments: --jsn"),
     ],
 )
