@@ -8,7 +8,10 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
-from jobs.errors import describe, is_transient, should_retry, smtp_code, smtp_reply
+from accounts.emails import AccountGone, RecipientChanged
+from accounts.tasks import send_confirmation_email
+from jobs.errors import RetryPolicy, UnknownTask, describe, is_transient, policy_for, smtp_code, smtp_reply
+from jobs.tasks_api import task
 
 
 def refused(*replies):
@@ -46,7 +49,9 @@ PERMANENT = {
     "UnicodeError (IDNA)": UnicodeError("encoding with 'idna' codec failed"),
     "TemplateDoesNotExist": TemplateDoesNotExist("emails/confirmation.txt"),
     "TemplateSyntaxError": TemplateSyntaxError("Invalid block tag"),
-    "LookupError (user deleted)": LookupError("The user of job 1 has been deleted."),
+    "AccountGone": AccountGone("Not sent: the account a@example.com has been deleted."),
+    "RecipientChanged": RecipientChanged("Not sent: the account's address changed."),
+    "UnknownTask": UnknownTask("No task can be imported from 'gone.task'."),
     "IntegrityError": IntegrityError("UNIQUE constraint failed"),
     "DatabaseError": DatabaseError("syntax error"),
 }
@@ -81,20 +86,48 @@ def test_should_retry_transient_errors_until_the_budget_is_spent(settings):
     settings.JOBS_MAX_RETRIES = 3
     exc = TRANSIENT["421 service closing"]
 
-    assert [should_retry(retries, exc) for retries in range(5)] == [True, True, True, False, False]
+    assert [RetryPolicy().should_retry(retries, exc) for retries in range(5)] == [True, True, True, False, False]
 
 
 def test_should_retry_follows_the_setting(settings):
     settings.JOBS_MAX_RETRIES = 0
 
-    assert should_retry(0, TRANSIENT["connection refused"]) is False
+    assert RetryPolicy().should_retry(0, TRANSIENT["connection refused"]) is False
 
 
 @pytest.mark.parametrize("exc", PERMANENT.values(), ids=PERMANENT.keys())
 def test_should_retry_never_retries_a_permanent_error(settings, exc):
     settings.JOBS_MAX_RETRIES = 8
 
-    assert should_retry(0, exc) is False
+    assert RetryPolicy().should_retry(0, exc) is False
+
+
+def test_a_declared_policy_overrides_the_settings(settings):
+    settings.JOBS_MAX_RETRIES = 8
+    policy = RetryPolicy(max_retries=1, transient=lambda exc: isinstance(exc, KeyError))
+
+    assert [policy.should_retry(retries, KeyError("x")) for retries in range(3)] == [True, False, False]
+    assert policy.should_retry(0, TRANSIENT["connection refused"]) is False
+
+
+def test_the_delay_doubles_from_the_minimum_up_to_the_maximum_with_jitter(settings):
+    settings.JOBS_MIN_BACKOFF_MS, settings.JOBS_MAX_BACKOFF_MS = 1000, 5000
+
+    for retries in range(5):
+        # Dramatiq's compute_backoff: the doubled minimum times 1 to 2, or half to all of the maximum above it.
+        base = 1000 * 2**retries
+        assert min(base, 2500) <= RetryPolicy().delay_ms(retries) <= min(2 * base, 5000)
+    assert 10 <= RetryPolicy(min_backoff_ms=10, max_backoff_ms=30).delay_ms(0) <= 20
+
+
+@task()
+def plain():
+    """A task with no retry policy of its own."""
+
+
+def test_a_task_has_the_policy_declared_with_it_or_the_default():
+    assert policy_for(send_confirmation_email).transient is is_transient
+    assert policy_for(plain) == RetryPolicy()
 
 
 @pytest.mark.parametrize(
