@@ -33,6 +33,7 @@ test: $(STAMP) system-test-deps postgres-test-deps rabbitmq-test-deps
 bench: $(STAMP) postgres-test-deps rabbitmq-test-deps
 	$(PY) -m bench
 	$(PY) -m bench.scaling
+	$(PY) -m bench.tasks
 
 ## Debian packages the suite drives for real: Chromium for the browser tests.
 system-test-deps:

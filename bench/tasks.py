@@ -1,0 +1,373 @@
+"""``python -m bench.tasks``: Herald's ``django.tasks`` backend beside django-tasks-db and a bare Dramatiq actor.
+
+``make bench`` runs it after the other two. One run, one machine, one Redis,
+SMTP sink and scratch SQLite database (``--database postgres``: a throwaway
+PostgreSQL cluster instead); the columns are described in
+:mod:`bench.task_columns`. Two workloads, the same functions everywhere
+(:mod:`bench.taskfns`): a no-op, and the confirmation email (rendered from
+Herald's templates, sent to the sink). For each column:
+
+- tasks/s with 1 and 2 worker processes: the tasks are queued first, then
+  the workers start; from the first task's end to the last's;
+- enqueue -> start latency at a low rate (``rate`` tasks/s for ``seconds``),
+  from the call to ``enqueue()`` to the task function's first line, on an
+  idle worker;
+- a worker SIGKILLed while it runs a task that sleeps: seconds from the kill
+  to that task's end on a worker started at once (as a supervisor would),
+  waited for at most ``kill_wait_s``; Herald and the bare actor at the
+  shipped heartbeat and relay settings.
+
+Every case checks the rows against the record of what ran (every task ran
+once, its row succeeded; every email reached the sink once). ``--tiny`` runs
+each case with a few tasks, as the smoke test does. Prints a table, writes
+bench/tasks.json; exits 1 when a column failed or the rows disagree.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import load, tasks_report
+from bench.run import Timeline
+from bench.stack import Stack, run_with_cleanup
+from bench.task_columns import COLUMNS, TASKS_SETTINGS, wait_rows_final
+
+RESULTS_PATH = Path(__file__).resolve().parent / "tasks.json"
+SIZES = {
+    "full": {
+        "noop": 1000, "email": 300, "processes": (1, 2), "rate": 20, "seconds": 10,
+        "sleep_s": 2, "kill_wait_s": 60, "liveness": "shipped",
+    },
+    "tiny": {
+        "noop": 20, "email": 10, "processes": (1, 2), "rate": 20, "seconds": 1,
+        "sleep_s": 1, "kill_wait_s": 20,
+        "liveness": {"JOBS_HEARTBEAT_TIMEOUT_MS": "3000", "JOBS_RELAY_INTERVAL_S": "1"},
+    },
+}
+WORKLOADS = {"noop": "noop", "email": "send_confirmation"}
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench.tasks", description=__doc__)
+    parser.add_argument("--tiny", action="store_true", help="a few tasks per case (smoke test)")
+    parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where to write the JSON figures")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--only", nargs="*", choices=sorted(COLUMNS), help="the columns to run (all)")
+    args = parser.parse_args(argv)
+    args.size = "tiny" if args.tiny or os.environ.get("BENCH_SIZE") == "tiny" else "full"
+    return args
+
+
+class TasksStack(Stack):
+    """The bench's stack, migrated and set up with ``bench.tasks_settings`` (django-tasks-db's table too)."""
+
+    def _migrate(self):
+        os.environ["DJANGO_SETTINGS_MODULE"] = TASKS_SETTINGS
+        super()._migrate()
+
+
+# --------------------------------------------------------------------------
+# The record of what ran (bench.taskfns writes it)
+# --------------------------------------------------------------------------
+@dataclass
+class Ran:
+    key: str
+    started: float
+    ended: float
+    pid: int
+
+
+def _redis():
+    from bench.taskfns import _redis
+
+    return _redis()
+
+
+def forget_runs():
+    from bench.taskfns import RAN_KEY, STARTED_KEY
+
+    _redis().delete(RAN_KEY, STARTED_KEY)
+
+
+def runs():
+    from bench.taskfns import RAN_KEY
+
+    out = []
+    for line in _redis().lrange(RAN_KEY, 0, -1):
+        key, started, ended, pid = line.decode().split()
+        out.append(Ran(key, float(started), float(ended), int(pid)))
+    return out
+
+
+def wait_runs(keys, timeout, workers=()):
+    """Wait until every task in ``keys`` ran to its end; the record. Fails early if every worker died."""
+    wanted = set(keys)
+    deadline = time.monotonic() + timeout
+    while True:
+        ran = runs()
+        missing = wanted - {one.key for one in ran}
+        if not missing:
+            return ran
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(missing)} of {len(wanted)} tasks did not run within {timeout:.0f} s")
+        if workers and not any(worker.alive() for worker in workers):
+            raise RuntimeError(f"every worker exited:\n{workers[0].output()[-3000:]}")
+        time.sleep(0.02)
+
+
+def records_agree(column, ids, keys, ran, *, sink_recipients=None, addresses=None):
+    """The rows (by status) against what ran, and the sink against the emails sent.
+
+    They agree when every task ran to its end exactly once, every row says
+    SUCCESSFUL, and, for emails, every address got exactly one message.
+    """
+    times = Counter(one.key for one in ran if one.key in set(keys))
+    statuses = wait_rows_final(column, ids, timeout=30)
+    figures = {
+        "tasks": len(keys),
+        "rows_by_status": None if statuses is None else dict(Counter(statuses)),
+        "ran": sum(times.values()),
+        "lost": sum(1 for key in keys if not times[key]),
+        "duplicates": sum(n - 1 for n in times.values()),
+    }
+    agree = figures["lost"] == figures["duplicates"] == 0
+    if statuses is not None:
+        agree = agree and figures["rows_by_status"] == {"SUCCESSFUL": len(keys)}
+    if addresses is not None:
+        received = Counter(to for to in sink_recipients if to in set(addresses))
+        figures["smtp_received"] = sum(received.values())
+        agree = agree and figures["smtp_received"] == len(addresses) == len(received)
+    figures["agree"] = agree
+    return figures
+
+
+# --------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------
+def started_workers(stack, column, processes):
+    workers = column.start(processes)
+    stack.processes.extend(workers)
+    return workers
+
+
+def stop_all(stack, workers):
+    for worker in workers:
+        stack.stop(worker)
+
+
+def task_args(workload, key, n, users):
+    return (key,) if workload == "noop" else (key, users[n % len(users)][0])
+
+
+def burst(stack, column, workload, *, count, processes, users):
+    """Queue ``count`` tasks, then drain them with ``processes`` worker processes; tasks/s."""
+    forget_runs()
+    stack.sink.clear()
+    keys = [f"{column.name}-{workload}-{processes}-{n}" for n in range(count)]
+    started = time.monotonic()
+    ids = [column.enqueue(WORKLOADS[workload], *task_args(workload, key, n, users)) for n, key in enumerate(keys)]
+    enqueue_per_s = round(count / (time.monotonic() - started), 1)
+    workers = started_workers(stack, column, processes)
+    try:
+        ran = wait_runs(keys, timeout=30 + count / 10, workers=workers)
+        addresses = [email for _, email in users[:count]] if workload == "email" else None
+        records = records_agree(column, ids, keys, ran, sink_recipients=stack.sink.recipients(), addresses=addresses)
+    finally:
+        stop_all(stack, workers)
+    ends = sorted(one.ended for one in ran)
+    span = ends[-1] - ends[0]
+    return {
+        "processes": processes,
+        "threads_per_process": column.threads,
+        "tasks": count,
+        "enqueue_per_s": enqueue_per_s,
+        "tasks_per_s": round((count - 1) / span, 1) if span > 0 else None,
+        "span_s": round(span, 2),
+        "records": records,
+    }
+
+
+def low_rate(stack, column, *, rate, seconds, users):
+    """Each workload paced at ``rate`` tasks/s for ``seconds`` into one idle worker process: enqueue -> start."""
+    workers = started_workers(stack, column, 1)
+    out = {}
+    try:
+        for workload in WORKLOADS:
+            time.sleep(2)  # the worker idles: the idle path is what is measured
+            forget_runs()
+            stack.sink.clear()
+            keys = [f"{column.name}-low-{workload}-{n}" for n in range(rate * seconds)]
+            sent, ids, late = {}, [], 0.0
+            first = time.monotonic() + 0.05
+            for n, key in enumerate(keys):
+                wait = first + n / rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                else:
+                    late = max(late, -wait)
+                sent[key] = time.time()
+                ids.append(column.enqueue(WORKLOADS[workload], *task_args(workload, key, n, users)))
+            ran = wait_runs(keys, timeout=30 + len(keys) / 10, workers=workers)
+            addresses = [email for _, email in users[: len(keys)]] if workload == "email" else None
+            out[workload] = {
+                "rate_asked": rate,
+                "max_enqueue_lateness_ms": round(late * 1000, 1),
+                "enqueue_to_start_ms": load.percentiles([one.started - sent[one.key] for one in ran]),
+                "records": records_agree(
+                    column, ids, keys, ran, sink_recipients=stack.sink.recipients(), addresses=addresses
+                ),
+            }
+    finally:
+        stop_all(stack, workers)
+    return out
+
+
+class KilledTask:
+    """A worker SIGKILLed in the middle of a task that sleeps, and a new worker started at once.
+
+    :meth:`start` kills and restarts; :meth:`finish` waits (at most
+    ``wait_s`` from the kill) for the task to end on the new worker.
+    """
+
+    def __init__(self, stack, column, *, sleep_s, wait_s):
+        self.stack, self.column, self.sleep_s, self.wait_s = stack, column, sleep_s, wait_s
+        self.key = f"{column.name}-killed-{time.monotonic_ns()}"
+        self.replacement = []
+
+    def start(self):
+        from bench.taskfns import STARTED_KEY
+
+        doomed = started_workers(self.stack, self.column, 1)
+        try:
+            self.result_id = self.column.enqueue("sleep_then_record", self.key, self.sleep_s)
+            deadline = time.monotonic() + 30
+            while not any(line.decode().startswith(f"{self.key} ") for line in _redis().lrange(STARTED_KEY, 0, -1)):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the task never started")
+                time.sleep(0.01)
+            self.killed_at = time.time()
+            self.column.kill(doomed)
+        finally:
+            stop_all(self.stack, doomed)
+        self.replacement = started_workers(self.stack, self.column, 1)
+        return self
+
+    def finish(self):
+        from bench.taskfns import STARTED_KEY
+
+        try:
+            ended = None
+            while ended is None and time.time() < self.killed_at + self.wait_s:
+                ended = next((one.ended for one in runs() if one.key == self.key), None)
+                time.sleep(0.05)
+            statuses = wait_rows_final(self.column, [self.result_id], timeout=5 if ended else 0)
+        finally:
+            stop_all(self.stack, self.replacement)
+        starts = sum(line.decode().startswith(f"{self.key} ") for line in _redis().lrange(STARTED_KEY, 0, -1))
+        status = statuses[0] if statuses else None
+        return {
+            "sleep_s": self.sleep_s,
+            "waited_at_most_s": self.wait_s,
+            "recovered_s": None if ended is None else round(ended - self.killed_at, 2),
+            "starts": starts,
+            "status_after": status,
+            # The row tells the truth: succeeded if and only if the task ran to its end.
+            "row_agrees": status is None or (status == "SUCCESSFUL") == (ended is not None),
+        }
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+def guarded(out, name, fn, *args, **kwargs):
+    """Run one case of one column; a failure is recorded as that column's error, and the run goes on."""
+    try:
+        out[name] = fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - reported in the table and the JSON, and the exit code
+        out.setdefault("errors", []).append(f"{name}: {type(exc).__name__}: {exc}"[:2000])
+        print(f"  {name} failed: {type(exc).__name__}: {str(exc)[:500]}", flush=True)
+
+
+def benchmark(stack, size, names):
+    from bench import cases
+
+    sizes = SIZES[size]
+    timeline = Timeline()
+    timeline.run("start redis-server, SMTP sink, scratch database", stack.start)
+    env = dict(stack.env)
+    liveness = sizes["liveness"]
+    kill_env = env if liveness == "shipped" else {**env, **liveness}
+    columns = {name: COLUMNS[name](env) for name in names}
+    out = {name: {"label": column.label} for name, column in columns.items()}
+    users = timeline.run(
+        "create users", cases.create_inactive_users, "tasks", max(sizes["email"], sizes["rate"] * sizes["seconds"])
+    )
+    for workload in WORKLOADS:
+        for processes in sizes["processes"]:
+            for name, column in columns.items():
+                timeline.run(
+                    f"{workload}, {sizes[workload]} tasks, {column.label}, {tasks_report.processes_label(processes)}",
+                    guarded, out[name], f"{workload}_{processes}", burst, stack, column, workload,
+                    count=sizes[workload], processes=processes, users=users,
+                )
+    for name, column in columns.items():
+        timeline.run(
+            f"low rate, {sizes['rate']}/s for {sizes['seconds']} s, {column.label}",
+            guarded, out[name], "low_rate", low_rate, stack, column,
+            rate=sizes["rate"], seconds=sizes["seconds"], users=users,
+        )
+    run_kills(stack, out, kill_env, sizes, timeline)
+    return {"timeline_s": {**timeline.parts, "total": timeline.total}, "columns": out}
+
+
+def run_kills(stack, out, env, sizes, timeline):
+    """The killed-worker case of every column in ``out``; django-tasks-db's wait runs while the others are measured."""
+    shipped = sizes["liveness"] == "shipped"
+    waiting = []
+    for name in sorted(out, key=lambda name: name != "db"):  # the longest wait first
+        column = COLUMNS[name](env, shipped_liveness=shipped)
+        killed = KilledTask(stack, column, sleep_s=sizes["sleep_s"], wait_s=sizes["kill_wait_s"])
+        timeline.run(f"SIGKILL mid-task, {column.label}", guarded, out[name], "killed", killed.start)
+        if "killed" not in out[name]:
+            continue
+        if name == "db":
+            waiting.append(name)
+        else:
+            timeline.run(f"  wait for the killed task, {column.label}", guarded, out[name], "killed", killed.finish)
+    for name in waiting:
+        timeline.run(f"  wait for the killed task, {out[name]['label']}", guarded, out[name], "killed",
+                     out[name]["killed"].finish)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from bench import report
+
+    names = args.only or list(COLUMNS)
+    print(f"Task backends benchmark ({args.size}, {args.database}); real processes on 127.0.0.1, "
+          f"{report.cpu_summary()}", flush=True)
+    machine = report.machine()
+    stack = TasksStack(database=args.database)
+    try:
+        results = run_with_cleanup(lambda stack: benchmark(stack, args.size, names), stack)
+    except KeyboardInterrupt as stop:
+        print(f"\nInterrupted ({str(stop) or 'Ctrl-C'}); every process the benchmark started is stopped.", flush=True)
+        sys.exit(130)
+    results = {"size": args.size, "database": args.database, "sizes": SIZES[args.size], "machine": machine,
+               **results}
+    results["derived"] = tasks_report.derive(results)
+    args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print()
+    print(tasks_report.table(results))
+    print(f"\nFigures written to {args.output}")
+    if not results["derived"]["complete"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

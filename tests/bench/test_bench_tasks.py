@@ -1,0 +1,56 @@
+"""``python -m bench.tasks`` cannot rot: it runs tiny, end to end, every column and every case.
+
+Not a timing test: it proves that every row of the table got its figure and
+that the job rows agree with the record of what ran. Like the main benchmark
+it brings its own Redis and SQLite database (collected on the SQLite run only).
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.bench.test_bench_run import bench_env
+from tests.support.processes import PROJECT_DIR
+
+pytestmark = pytest.mark.integration
+
+COLUMNS = ("herald", "db", "bare")
+BURSTS = ("noop_1", "noop_2", "email_1", "email_2")
+
+
+def test_tiny_task_benchmark_measures_every_column(tmp_path):
+    output = tmp_path / "tasks.json"
+
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.tasks", "--tiny", "--output", str(output)],
+        cwd=PROJECT_DIR, env=bench_env(), capture_output=True, text=True, timeout=280,
+    )
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    results = json.loads(output.read_text())
+    assert results["size"] == "tiny"
+    assert set(results["columns"]) == set(COLUMNS)
+    for name, column in results["columns"].items():
+        assert "errors" not in column, column["errors"]
+        for burst in BURSTS:
+            assert column[burst]["tasks_per_s"] > 0 and column[burst]["enqueue_per_s"] > 0, (name, burst)
+            assert column[burst]["records"]["agree"], (name, burst, column[burst]["records"])
+        for workload in ("noop", "email"):
+            low = column["low_rate"][workload]
+            assert isinstance(low["enqueue_to_start_ms"]["p50"], float), (name, low)
+            assert isinstance(low["enqueue_to_start_ms"]["p99"], float), (name, low)
+            assert low["records"]["agree"], (name, workload, low["records"])
+        assert column["killed"]["row_agrees"], (name, column["killed"])
+    for name in ("herald", "db"):
+        for burst in BURSTS:
+            records = results["columns"][name][burst]["records"]
+            assert records["rows_by_status"] == {"SUCCESSFUL": records["tasks"]} and records["ran"] == records["tasks"]
+    assert isinstance(results["columns"]["herald"]["killed"]["recovered_s"], float)
+    assert isinstance(results["columns"]["bare"]["killed"]["recovered_s"], float)
+    db_killed = results["columns"]["db"]["killed"]
+    assert db_killed["recovered_s"] is not None or db_killed["status_after"] == "RUNNING", db_killed
+    assert results["derived"]["records_agree"] is True
+    assert all(isinstance(target["met"], bool) for target in results["derived"]["targets"].values())
+    assert "Task backends (tiny" in run.stdout and "Targets" in run.stdout
