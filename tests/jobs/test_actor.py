@@ -6,7 +6,7 @@ from django.db import transaction
 from accounts.tasks import send_confirmation_email
 from jobs.actors import run_task
 from jobs.models import Attempt, Job
-from tests.jobs.factories import enqueue_confirmation, make_user
+from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 from tests.support.inprocess import drain
 
 Status = Job.Status
@@ -108,3 +108,19 @@ def test_connection_refused_is_transient(smtp_settings, smtp_sink, broker, in_pr
     job.refresh_from_db()
     assert job.status == Status.FAILED and job.attempts == 4
     assert job.attempt_set.first().error_class == "builtins.ConnectionRefusedError"
+
+
+@pytest.mark.parametrize(
+    "task_path, why",
+    [("accounts.tasks.send_carrier_pigeon", "No task can be imported"), ("accounts.emails.addressee", "is not a task")],
+    ids=["missing", "not-a-task"],
+)
+def test_a_job_naming_no_task_fails_at_once(db, mailoutbox, task_path, why):
+    job = make_job("odd@example.com", task_path=task_path)
+
+    run_task(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and job.attempts == 1 and why in job.last_error
+    assert job.attempt_set.get().error_class == "jobs.errors.UnknownTask"
+    assert mailoutbox == []

@@ -72,3 +72,13 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_message_sent_once(s
     finally:
         mail.close_thread_connection()
         restarted.stop()
+
+
+def test_a_message_sent_for_a_job_names_it_in_a_header_and_others_do_not(sink):
+    with mail.sending_for_job(41):
+        mail.send_message(message(1))
+    mail.send_message(message(2))
+
+    first, second = (item["message"] for item in sink.wait_for(2))
+    assert first[mail.JOB_HEADER] == "41"
+    assert mail.JOB_HEADER not in second
