@@ -55,7 +55,7 @@ def test_signups_under_faults_each_get_exactly_one_email(live_env, smtp_sink, pr
 def _all_recorded(recipients):
     from jobs.models import Job
 
-    done = Job.objects.filter(recipient__in=recipients, status=Job.Status.SUCCEEDED).count()
+    done = Job.objects.filter(label__in=recipients, status=Job.Status.SUCCEEDED).count()
     return done == len(set(recipients))
 
 
