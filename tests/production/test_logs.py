@@ -42,7 +42,7 @@ def test_a_failed_attempt_logs_a_warning_with_the_error_class(db, caplog):
     job = make_job()
     claim = tracking.claim_job(job.pk, worker_id="w1", message_id="msg-1")
 
-    tracking.record_failure(claim, smtplib.SMTPServerDisconnected("gone"), will_retry=True)
+    tracking.record_failure(claim, smtplib.SMTPServerDisconnected("gone"), retry_in_ms=15_000)
 
     [record] = attempt_lines(caplog)
     assert record.levelno == logging.WARNING
@@ -56,12 +56,11 @@ def test_taking_over_from_a_dead_worker_logs_the_lost_attempt(db, caplog):
     tracking.claim_job(job.pk, worker_id="dead-worker", message_id="msg-1")
     five_minutes_ago = timezone.now() - timedelta(minutes=5)
     Job.objects.filter(pk=job.pk).update(claimed_at=five_minutes_ago)
-    Attempt.objects.filter(job=job).update(started_at=five_minutes_ago)
 
     assert tracking.claim_job(job.pk, worker_id="w2", message_id="msg-2") is not None
 
     [record] = attempt_lines(caplog)
-    assert record.fields["outcome"] == "lost"
+    assert (record.fields["outcome"], record.fields["error_class"]) == ("lost", "jobs.errors.WorkerLost")
     assert record.fields["attempt"] == 1
     assert record.fields["message_id"] == "msg-1" and record.fields["worker"] == "dead-worker"
     assert record.fields["duration_ms"] >= 5 * 60 * 1000

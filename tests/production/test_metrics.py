@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobs.actors import send_email
+from jobs.actors import run_task
 from jobs.models import Attempt, Job
 from jobs.relay import stamp_alive
 from tests.jobs.factories import make_job, make_user
@@ -84,14 +84,14 @@ def test_jobs_by_status_and_attempts_by_outcome(db, client, metrics_on):
     attempts = {
         dict(labels)["outcome"]: value for (name, labels), value in samples.items() if name == "herald_email_attempts"
     }
-    assert attempts == {"running": 0, "succeeded": 1, "retry": 1, "failed": 1, "lost": 0}
+    assert attempts == {"succeeded": 1, "retry": 1, "failed": 1, "lost": 0}
 
 
 def test_send_duration_histogram_from_recorded_attempts(db, client, metrics_on):
     job = make_job(status=Status.SUCCEEDED)
     for number, duration_ms in enumerate([30, 400, 2000, 45_000], start=1):
         add_attempt(job, number, Outcome.SUCCEEDED, duration_ms)
-    add_attempt(job, 5, Outcome.RUNNING, None)  # not finished: not in the histogram
+    add_attempt(job, 5, Outcome.LOST, None)  # its worker died: no duration, not in the histogram
 
     samples = scrape(client)
 
@@ -105,9 +105,10 @@ def test_send_duration_histogram_from_recorded_attempts(db, client, metrics_on):
 
 
 def test_queue_depth_delayed_and_live_workers_from_the_broker(db, client, metrics_on, broker):
-    send_email.send(1)
-    send_email.send(2)
-    send_email.send_with_options(args=(3,), delay=60_000)
+    broker.enqueue(run_task.message(1).copy(queue_name="emails"))
+    broker.enqueue(run_task.message(2).copy(queue_name="emails"))
+    broker.enqueue(run_task.message(3).copy(queue_name="emails"), delay=60_000)
+    broker.enqueue(run_task.message(4))  # a task of the default queue
     stamp_alive(broker)
 
     samples = scrape(client)
@@ -116,6 +117,7 @@ def test_queue_depth_delayed_and_live_workers_from_the_broker(db, client, metric
     assert samples[("herald_queue_depth", (("queue", "emails"),))] == 2
     assert samples[("herald_queue_delayed", (("queue", "emails"),))] == 1
     assert samples[("herald_queue_dead_letters", (("queue", "emails"),))] == 0
+    assert samples[("herald_queue_depth", (("queue", "default"),))] == 1
     assert samples[("herald_workers_alive", ())] == 1
 
 
