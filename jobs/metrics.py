@@ -32,8 +32,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 from config.broker import BROKER_ERRORS
+from jobs.backends import queue_names
 from jobs.health import FailureLog, live_worker_count
 from jobs.models import Attempt, Job
+from jobs.selectors import status_counts
 
 logger = logging.getLogger("jobs.metrics")
 # A failing scrape logs its traceback at most once a minute (see jobs.health).
@@ -45,7 +47,7 @@ DURATION_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60
 
 
 def jobs_by_status():
-    counts = dict(Job.objects.order_by().values_list("status").annotate(n=Count("id")))
+    counts = status_counts()
     family = GaugeMetricFamily("herald_email_jobs", "Email jobs in the database, by status.", labels=["status"])
     for status in Job.Status.values:
         family.add_metric([status], counts.get(status, 0))
@@ -85,10 +87,8 @@ def send_duration_histogram():
 
 def broker_metrics():
     """Queue gauges read from Redis; only ``herald_broker_up 0`` when it does not answer."""
-    from jobs import actors  # noqa: F401 - declares the actors' queues on the broker
-
     broker = dramatiq.get_broker()
-    queues = sorted(broker.get_declared_queues())
+    queues = queue_names()
     up = GaugeMetricFamily("herald_broker_up", "1 when the broker (Redis or RabbitMQ) answered this scrape.")
     try:
         counts = [broker.queue_counts(queue) for queue in queues]
