@@ -14,9 +14,8 @@ import time
 import traceback
 
 import dramatiq
+from dramatiq.common import dq_name
 from dramatiq.worker import _WorkerMiddleware
-
-QUEUES = ("emails", "emails.DQ")
 
 
 def start_worker(broker, threads=2):
@@ -40,9 +39,14 @@ def queued(broker, queue):
     return broker.queue_counts(queue)["delayed" if queue.endswith(".DQ") else "queue_depth"]
 
 
+def herald_queues(broker):
+    """Every queue declared on ``broker`` (Herald's: "default", "emails"...) and its delay queue."""
+    return [name for queue in sorted(broker.get_declared_queues()) for name in (queue, dq_name(queue))]
+
+
 def left_over(broker, worker):
     """What is still queued, unacknowledged or held in the worker's memory; empty when drained."""
-    left = {queue: queued(broker, queue) for queue in QUEUES}
+    left = {queue: queued(broker, queue) for queue in herald_queues(broker)}
     left["in worker threads"] = worker.work_queue.unfinished_tasks
     for name, consumer in worker.consumers.items():
         left[f"delay queue of {name} consumer"] = consumer.delay_queue.unfinished_tasks
