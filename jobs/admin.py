@@ -25,7 +25,14 @@ from django.views.decorators.http import require_POST
 from jobs import selectors
 from jobs.admin_list import JobChangeList, LargeTablePaginator, hourly_chart
 from jobs.models import Job
-from jobs.services import ResendRefused, check_resendable, resend_failed_jobs, resend_job, resendable_failed_jobs
+from jobs.services import (
+    ResendRefused,
+    check_resendable,
+    resend_failed_jobs,
+    resend_job,
+    resend_jobs,
+    resendable_failed_jobs,
+)
 
 Status = Job.Status
 
@@ -213,12 +220,7 @@ class JobAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
             return None
-        resent, refused = [], []
-        for job in Job.objects.filter(pk__in=selected).order_by("pk"):
-            try:
-                resent.append((job, resend_job(job)))
-            except ResendRefused as exc:
-                refused.append((job, str(exc)))
+        resent, refused = resend_jobs(Job.objects.filter(pk__in=selected).order_by("pk"))
         self.report_resends(request, resent, refused)
         return None
 

@@ -60,19 +60,31 @@ def resendable_failed_jobs(*, since=None):
     return jobs.order_by("id")
 
 
-def resend_failed_jobs(*, since=None, limit=None):
-    """Resend the resendable failed jobs (the oldest ``limit`` of them, or all).
+def resend_jobs(jobs, *, dry_run=False):
+    """Resend each of ``jobs`` in order, refusing those :func:`check_resendable` refuses.
 
-    Returns ``(resent, refused)`` lists of (job, new job or reason).
+    Returns ``(resent, refused)``: lists of ``(job, new job)`` (the new job is
+    None in a dry run, which changes nothing) and ``(job, reason)``. The
+    admin's button and action, ``manage.py jobs resend`` and
+    :func:`resend_failed_jobs` all resend through here.
     """
     resent, refused = [], []
-    jobs = resendable_failed_jobs(since=since)
-    for job in jobs[:limit] if limit else jobs:
+    for job in jobs:
         try:
-            resent.append((job, resend_job(job)))
+            if dry_run:
+                check_resendable(job)
+                resent.append((job, None))
+            else:
+                resent.append((job, resend_job(job)))
         except ResendRefused as exc:
             refused.append((job, str(exc)))
     return resent, refused
+
+
+def resend_failed_jobs(*, since=None, limit=None, dry_run=False):
+    """Resend the resendable failed jobs (the oldest ``limit`` of them, or all); see :func:`resend_jobs`."""
+    jobs = resendable_failed_jobs(since=since)
+    return resend_jobs(jobs[:limit] if limit else jobs, dry_run=dry_run)
 
 
 def relay_unsent(*, now=None, limit=500):

@@ -28,13 +28,10 @@ from django.utils import timezone
 from jobs import selectors
 from jobs.models import Job
 from jobs.services import (
-    ResendRefused,
-    check_resendable,
     prune_finished_jobs,
     relay_unsent,
     resend_failed_jobs,
-    resend_job,
-    resendable_failed_jobs,
+    resend_jobs,
 )
 
 DURATION_RE = re.compile(r"^(\d+)([smhdw])$")
@@ -139,13 +136,12 @@ class Command(BaseCommand):
             self.resend_ids(list(dict.fromkeys(ids)), dry_run=dry_run)
 
     def resend_all_failed(self, *, since, dry_run):
+        resent, refused = resend_failed_jobs(since=since, dry_run=dry_run)
         if dry_run:
-            jobs = list(resendable_failed_jobs(since=since))
-            for job in jobs:
+            for job, _ in resent:
                 self.stdout.write(f"would resend job {job.pk} ({job.task_name} {job.label})")
-            self.stdout.write(f"{len(jobs)} failed job(s) would be resent (dry run: nothing changed).")
+            self.stdout.write(f"{len(resent)} failed job(s) would be resent (dry run: nothing changed).")
             return
-        resent, refused = resend_failed_jobs(since=since)
         self.report(resent, refused)
 
     def resend_ids(self, ids, *, dry_run):
@@ -153,22 +149,12 @@ class Command(BaseCommand):
         missing = [str(pk) for pk in ids if pk not in jobs]
         if missing:
             raise CommandError(f"no job with id {', '.join(missing)}; nothing resent")
+        resent, refused = resend_jobs([jobs[pk] for pk in ids], dry_run=dry_run)
         if dry_run:
-            refused = []
-            for pk in ids:
-                try:
-                    check_resendable(jobs[pk])
-                    self.stdout.write(f"would resend job {pk} ({jobs[pk].task_name} {jobs[pk].label})")
-                except ResendRefused as exc:
-                    refused.append((jobs[pk], str(exc)))
+            for job, _ in resent:
+                self.stdout.write(f"would resend job {job.pk} ({job.task_name} {job.label})")
             self.report([], refused, dry_run=True)
             return
-        resent, refused = [], []
-        for pk in ids:
-            try:
-                resent.append((jobs[pk], resend_job(jobs[pk])))
-            except ResendRefused as exc:
-                refused.append((jobs[pk], str(exc)))
         self.report(resent, refused)
 
     def report(self, resent, refused, *, dry_run=False):
