@@ -143,9 +143,11 @@ class JobAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         context = dict(extra_context or {})
         if self.has_view_or_change_permission(request):  # else Django answers 403 without reading a thing
+            task = request.GET.get(TaskFilter.parameter_name) or None  # the summary follows the task filter
             context.update(
-                summary=selectors.stats(),
-                chart=hourly_chart(selectors.hourly_outcomes()),
+                summary=selectors.stats(task=task),
+                summary_task=task,
+                chart=hourly_chart(selectors.hourly_outcomes(task=task)),
                 can_resend=self.has_resend_permission(request),
             )
         return super().changelist_view(request, extra_context=context)

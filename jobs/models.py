@@ -65,7 +65,7 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["status", "-created_at"], name="job_status_created"),
             models.Index(fields=["-created_at", "-id"], name="job_created"),
-            models.Index(fields=["task_path", "status"], name="job_task_status"),
+            models.Index(fields=["task_path", "status", "finished_at"], name="job_task_status"),
             models.Index(fields=["label"], name="job_label"),
             models.Index(fields=["message_id"], name="job_message_id"),
             models.Index(fields=["status", "finished_at"], name="job_status_finished"),

@@ -67,32 +67,39 @@ def job_search_q(term):
     return q
 
 
-def status_counts():
-    """``{status: number of jobs}`` for every status, zeros included.
+def _jobs(task):
+    """Every job, or the jobs of the task at dotted path ``task``."""
+    return Job.objects.filter(task_path=task) if task else Job.objects.all()
+
+
+def status_counts(task=None):
+    """``{status: number of jobs}`` for every status, zeros included; of one task's jobs with ``task``.
 
     Succeeded jobs are most of the table, so they are counted as the total
     (a bare COUNT, which SQLite answers without decoding a row) less the
-    other statuses (each a range of the status index). The counts are read
-    one after the other, not in one snapshot: under a burst of writes they
-    may be off by the few jobs that changed meanwhile.
+    other statuses (each a range of the status index, or of the task's
+    (task, status) index). The counts are read one after the other, not in
+    one snapshot: under a burst of writes they may be off by the few jobs
+    that changed meanwhile.
     """
     counts = dict.fromkeys(Status.values, 0)
     for status in counts:
-        if status != Status.SUCCEEDED:
-            counts[status] = Job.objects.filter(status=status).count()
-    counts[Status.SUCCEEDED] = max(Job.objects.count() - sum(counts.values()), 0)
+        if status != Status.SUCCEEDED or task:
+            counts[status] = _jobs(task).filter(status=status).count()
+    if not task:
+        counts[Status.SUCCEEDED] = max(Job.objects.count() - sum(counts.values()), 0)
     return counts
 
 
-def finished_between(status, start, end=None):
-    """How many jobs reached ``status`` (succeeded or failed) in [start, end)."""
-    jobs = Job.objects.filter(status=status, finished_at__gte=start)
+def finished_between(status, start, end=None, task=None):
+    """How many jobs (of ``task``, or all) reached ``status`` (succeeded or failed) in [start, end)."""
+    jobs = _jobs(task).filter(status=status, finished_at__gte=start)
     if end is not None:
         jobs = jobs.filter(finished_at__lt=end)
     return jobs.count()
 
 
-def hourly_outcomes(*, hours=CHART_HOURS, now=None):
+def hourly_outcomes(*, hours=CHART_HOURS, now=None, task=None):
     """Jobs sent and failed in each of the last ``hours`` clock hours, oldest first.
 
     Each item is ``{"start": datetime, "sent": int, "failed": int}``; the last
@@ -107,8 +114,8 @@ def hourly_outcomes(*, hours=CHART_HOURS, now=None):
         buckets.append(
             {
                 "start": start,
-                "sent": finished_between(Status.SUCCEEDED, start, end),
-                "failed": finished_between(Status.FAILED, start, end),
+                "sent": finished_between(Status.SUCCEEDED, start, end, task),
+                "failed": finished_between(Status.FAILED, start, end, task),
             }
         )
     return buckets
@@ -194,7 +201,7 @@ def _age(now, timestamp):
     return round(max(now - timestamp, 0.0), 1)
 
 
-def stats(*, now=None):
+def stats(*, now=None, task=None):
     """The job summary the admin and ``manage.py jobs stats --json`` show.
 
     Shape::
@@ -210,7 +217,7 @@ def stats(*, now=None):
                                                        "broker_heartbeat_s": float|None}]}}
     """
     now = now or timezone.now()
-    counts = status_counts()
+    counts = status_counts(task)
     hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
     workers = live_workers()
     return {
@@ -218,12 +225,12 @@ def stats(*, now=None):
         "jobs": counts,
         "total": sum(counts.values()),
         "sent": {
-            "last_hour": finished_between(Status.SUCCEEDED, hour_ago),
-            "last_day": finished_between(Status.SUCCEEDED, day_ago),
+            "last_hour": finished_between(Status.SUCCEEDED, hour_ago, task=task),
+            "last_day": finished_between(Status.SUCCEEDED, day_ago, task=task),
         },
         "failed": {
-            "last_hour": finished_between(Status.FAILED, hour_ago),
-            "last_day": finished_between(Status.FAILED, day_ago),
+            "last_hour": finished_between(Status.FAILED, hour_ago, task=task),
+            "last_day": finished_between(Status.FAILED, day_ago, task=task),
         },
         "broker": broker_queue_stats(),
         "workers": {"alive": None if workers is None else len(workers), "processes": workers or []},

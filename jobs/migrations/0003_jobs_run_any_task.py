@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
         migrations.RemoveField("job", "user"),
         migrations.RemoveField("job", "recipient"),
         migrations.RemoveField("job", "result"),
-        migrations.AddIndex("job", models.Index(fields=["task_path", "status"], name="job_task_status")),
+        migrations.AddIndex("job", models.Index(fields=["task_path", "status", "finished_at"], name="job_task_status")),
         migrations.AddIndex("job", models.Index(fields=["label"], name="job_label")),
         migrations.AlterField(
             "attempt",

@@ -1,8 +1,7 @@
 """``manage.py expire_unconfirmed [--dry-run]``: delete accounts never confirmed within ACCOUNT_UNCONFIRMED_DAYS.
 
-An address that someone else signed up with is freed for its owner. The
-scheduler runs the same service daily (``jobs.maintenance.expire_unconfirmed``);
-this command runs it by hand.
+Run it daily (cron, or the scheduler of your choice): an address that
+someone else signed up with is freed for its owner.
 """
 
 from django.core.management.base import BaseCommand
