@@ -2,8 +2,9 @@
 
 Writes the local settings to the checkout's git-ignored ``.env``
 (config/dotenv.py), migrates, starts redis-server when ``REDIS_URL`` is
-unset, then a Dramatiq worker (``manage.py rundramatiq``) and the web server
-(gunicorn), prints the URL, and stops all of them on Ctrl-C.
+unset, then a Dramatiq worker (``manage.py rundramatiq``), the scheduler of
+the maintenance actors (``manage.py crontab``, ``jobs.maintenance``) and the
+web server (gunicorn), prints the URL, and stops all of them on Ctrl-C.
 """
 
 import os
@@ -17,6 +18,9 @@ from config.dotenv import DOT_ENV, local_values
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
+# The scheduler: the jobs app loads the schedule (jobs.maintenance), so no tasks modules to
+# look for; no dramatiq-crontab heartbeat (no worker runs its actor).
+SCHEDULER = ["crontab", "--no-task-loading", "--no-heartbeat"]
 
 
 def local_defaults():
@@ -73,6 +77,7 @@ def main():
         children.append(
             subprocess.Popen([*manage, "rundramatiq", "--processes", "1", "--threads", threads], cwd=BASE_DIR)
         )
+        children.append(subprocess.Popen([*manage, *SCHEDULER], cwd=BASE_DIR))
         bind = f"127.0.0.1:{os.environ['PORT']}"
         children.append(
             subprocess.Popen(

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_dramatiq",
+    "dramatiq_crontab",  # manage.py crontab: the scheduler of jobs.maintenance
     "django_tasks",
     "axes",
     "accounts",
@@ -239,7 +240,7 @@ JOBS_MAX_BACKOFF_MS = env.int("JOBS_MAX_BACKOFF_MS", default=3_600_000)
 JOBS_TIME_LIMIT_MS = env.int("JOBS_TIME_LIMIT_MS", default=int(EMAIL_TIMEOUT * 1000 * 3 + 10_000))
 # A worker whose broker heartbeat is older than this is dead; its messages are requeued.
 JOBS_HEARTBEAT_TIMEOUT_MS = env.int("JOBS_HEARTBEAT_TIMEOUT_MS", default=15_000)
-# How often the relay inside each worker sweeps for jobs the broker lost.
+# How often the scheduler (jobs.maintenance) has a worker sweep for jobs the broker lost.
 JOBS_RELAY_INTERVAL_S = env.float("JOBS_RELAY_INTERVAL_S", default=30)
 # Signup and resend answer without waiting on Redis: a thread of the web
 # process sends the message (jobs/handoff.py). False sends it in the request.
@@ -248,6 +249,8 @@ JOBS_ENQUEUE_IN_BACKGROUND = env.bool("JOBS_ENQUEUE_IN_BACKGROUND", default=True
 JOBS_REQUEUE_AFTER_S = env.int("JOBS_REQUEUE_AFTER_S", default=900)
 # A job whose worker died this many times while sending it is failed (poison message).
 JOBS_MAX_LOST_ATTEMPTS = env.int("JOBS_MAX_LOST_ATTEMPTS", default=3)
+# Finished jobs (and their attempts) are deleted daily once this many days old; 0 keeps them.
+JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
 # Extra Dramatiq middleware (dotted paths), for operators' own instrumentation.
 JOBS_EXTRA_MIDDLEWARE = env.list("JOBS_EXTRA_MIDDLEWARE", default=[])
 
@@ -278,6 +281,8 @@ if BROKER_URL.startswith(("amqp://", "amqps://")):
 elif BROKER_URL:
     raise ImproperlyConfigured("BROKER_URL must be an amqp:// or amqps:// URL (unset: Redis, REDIS_URL).")
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+# The scheduler's lock: however many `manage.py crontab` run, one sends the schedule (jobs.maintenance).
+DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
 
 # Django's tasks framework (django.tasks; the django-tasks backport on Django 5.2):
 # every @task runs on Dramatiq with Herald's job rows (jobs/backends.py).

@@ -1,16 +1,16 @@
-"""The relay: threads in every worker process that keep it known alive and send lost jobs to the broker.
+"""The relay's threads in every worker process: keep it known alive, send dead workers' jobs again.
 
-It needs no process of its own: ``rundramatiq`` starts it through this
-middleware, in each worker process:
+``rundramatiq`` starts them through this middleware, in each worker process:
 - a liveness thread holds the process's named Redis connection and stamps
   through it every ``STAMP_EVERY_S`` (``jobs.heartbeats``);
-- a relay thread. Every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster (a
-  Redis lock picks it) sends again the jobs of workers that died while sending
-  (``jobs.services.relay_dead_claims``): a killed worker's email goes out
-  within seconds. Every ``JOBS_RELAY_INTERVAL_S`` one worker puts the messages
-  of dead workers back on their queues (the Redis broker's maintenance pass,
-  which Dramatiq otherwise runs only at random; RabbitMQ needs none) and runs
-  ``jobs.services.relay_unsent``.
+- a dead-claim thread. Every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster
+  (a Redis lock picks it) sends again the jobs of workers that died while
+  sending (``jobs.services.relay_dead_claims``): a killed worker's email goes
+  out within seconds.
+
+The rest of the relay, the sweep every ``JOBS_RELAY_INTERVAL_S`` for jobs the
+broker never got or lost, is a scheduled actor (``jobs.maintenance``): it
+needs no thread in every worker.
 
 The locks, stamps and named connections live in Redis (``REDIS_URL``) on
 either broker: RabbitMQ carries the messages, Redis the cache, the results and
@@ -22,15 +22,12 @@ import threading
 import time
 
 from django import db
-from django.conf import settings
 from dramatiq.middleware import Middleware
 
 from jobs import heartbeats
 
 logger = logging.getLogger("jobs.relay")
 
-# The relay runs this soon after a worker starts, so a restarted worker picks up at once.
-FIRST_SWEEP_AFTER_S = 1.0
 DEAD_SWEEP_EVERY_S = 1.0
 # A dead claim relayed once is not relayed again by this process for this long (its take-over is on its way).
 RELAYED_CLAIM_MEMORY_S = 30.0
@@ -57,19 +54,6 @@ def take_lock(broker, key, period_s):
     """True for the one worker process that takes ``key`` in this period."""
     lock_ms = max(int(period_s * 1000 * 0.9), 100)
     return bool(heartbeats.probe_client().set(key, broker.broker_id, nx=True, px=lock_ms))
-
-
-def sweep_if_due(broker):
-    """Run one relay sweep unless another worker's relay ran one this interval."""
-    from jobs.services import relay_unsent
-
-    if not take_lock(broker, relay_lock_key(broker), settings.JOBS_RELAY_INTERVAL_S):
-        return []
-    try:
-        broker.requeue_dead_workers()
-        return relay_unsent()
-    finally:
-        db.connections.close_all()
 
 
 def sweep_dead_claims_if_due(broker, skip=()):
@@ -105,7 +89,7 @@ class OutageLog:
 
 
 class RelayMiddleware(Middleware):
-    """Starts the liveness and relay threads when a worker boots and stops them at shutdown."""
+    """Starts the liveness and dead-claim threads when a worker boots and stops them at shutdown."""
 
     def __init__(self):
         self.stopping = threading.Event()
@@ -115,7 +99,7 @@ class RelayMiddleware(Middleware):
         self.stopping.clear()
         self.threads = [
             threading.Thread(target=self._keep_alive, args=(broker,), name="herald-liveness", daemon=True),
-            threading.Thread(target=self._relay, args=(broker,), name="herald-relay", daemon=True),
+            threading.Thread(target=self._relay_dead_claims, args=(broker,), name="herald-relay", daemon=True),
         ]
         for thread in self.threads:
             thread.start()
@@ -141,15 +125,11 @@ class RelayMiddleware(Middleware):
             self.stopping.wait(heartbeats.STAMP_EVERY_S)
         client.close()
 
-    def _relay(self, broker):
-        next_sweep = time.monotonic() + FIRST_SWEEP_AFTER_S
+    def _relay_dead_claims(self, broker):
         relayed = {}  # dead claims this process relayed: job id -> when
-        outage = OutageLog("relay sweep")
+        outage = OutageLog("dead-claim sweep")
         while not self.stopping.is_set():
             try:
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + settings.JOBS_RELAY_INTERVAL_S
-                    sweep_if_due(broker)
                 forget_before = time.monotonic() - RELAYED_CLAIM_MEMORY_S
                 relayed = {pk: at for pk, at in relayed.items() if at > forget_before}
                 for pk in sweep_dead_claims_if_due(broker, skip=relayed):

@@ -11,7 +11,7 @@ from django.core.cache import cache
 
 from tests import plugin
 from tests.support import inprocess
-from tests.support.processes import herald_env, start_web, start_worker
+from tests.support.processes import herald_env, start_scheduler, start_web, start_worker
 from tests.support.rabbitmq import LocalRabbitmq
 from tests.support.smtp import SmtpSink
 
@@ -104,12 +104,16 @@ def live_env(transactional_db, smtp_sink):
 
 @pytest.fixture
 def processes():
-    """Start Herald processes with ``processes.worker(env)`` / ``processes.web(env)``; all stopped after."""
+    """Start Herald processes with ``processes.worker(env)``, ``.scheduler(env)``, ``.web(env)``; all stopped after."""
     started = []
 
     class Starter:
         def worker(self, env, **options):
             started.append(start_worker(env, **options))
+            return started[-1]
+
+        def scheduler(self, env, **options):
+            started.append(start_scheduler(env, **options))
             return started[-1]
 
         def web(self, env, **options):

@@ -117,6 +117,7 @@ def test_redis_down_does_not_open_the_floodgates(live_env, smtp_sink, processes,
     live_env["RATE_LIMIT_RESEND"] = "1/3m"
     web = processes.web(live_env)  # two gunicorn processes, each counting on its own while Redis is down
     processes.worker(live_env)
+    processes.scheduler(live_env)
 
     redis_server.stop()
     try:
@@ -129,6 +130,6 @@ def test_redis_down_does_not_open_the_floodgates(live_env, smtp_sink, processes,
 
     assert 1 <= answers.count(302) <= 2 and answers.count(429) >= 6 and 500 not in answers, answers
     assert 1 <= jobs <= 2
-    smtp_sink.wait_for(jobs, timeout=30)  # the relay sends what queued up, once Redis is back
+    smtp_sink.wait_for(jobs, timeout=30)  # the relay sweep sends what queued up, once Redis is back
     wait_until(lambda: not Job.objects.exclude(status=Job.Status.SUCCEEDED).exists(), 20, "all sent")
     assert smtp_sink.recipients() == ["flood@example.com"] * jobs

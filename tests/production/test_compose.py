@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 COMPOSE_TEXT = (PROJECT_DIR / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES = COMPOSE["services"]
-DJANGO_SERVICES = ("migrate", "web", "worker")
+DJANGO_SERVICES = ("migrate", "web", "worker", "scheduler")
 DOCKERFILE = (PROJECT_DIR / "Dockerfile").read_text()
 
 
@@ -64,16 +64,16 @@ def test_the_schema_rejects_what_compose_rejects():
 def test_the_django_service_is_defined_once_and_reused():
     assert COMPOSE_TEXT.count("&django") == 1
     assert COMPOSE_TEXT.count("<<: *django") == len(DJANGO_SERVICES)
-    web, worker, migrate = (SERVICES[name] for name in ("web", "worker", "migrate"))
-    assert web["build"] == worker["build"] == migrate["build"] == "."
-    assert web["image"] == worker["image"] == migrate["image"]
-    assert web["environment"] == worker["environment"] == migrate["environment"]
+    services = [SERVICES[name] for name in DJANGO_SERVICES]
+    assert {service["build"] for service in services} == {"."}
+    assert len({service["image"] for service in services}) == 1
+    assert all(service["environment"] == services[0]["environment"] for service in services)
 
 
 def test_migrations_run_once_before_web_and_worker():
     assert SERVICES["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
     assert SERVICES["migrate"]["restart"] == "no"
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "scheduler"):
         depends = SERVICES[name]["depends_on"]
         assert depends["migrate"] == {"condition": "service_completed_successfully"}
         assert depends["postgres"] == depends["redis"] == {"condition": "service_healthy"}
@@ -86,7 +86,16 @@ def test_workers_scale_out():
     worker = SERVICES["worker"]
     assert "container_name" not in worker and "ports" not in worker
     assert not any(key in service for service in SERVICES.values() for key in ("container_name",))
-    assert "relay" not in SERVICES  # the relay runs inside every worker process
+    assert "relay" not in SERVICES  # the scheduler sends the relay sweep to the workers
+
+
+def test_the_scheduler_runs_the_maintenance_schedule_and_may_have_replicas():
+    scheduler = SERVICES["scheduler"]
+    assert scheduler["command"][:3] == ["python", "manage.py", "crontab"]
+    # The jobs app loads the schedule; no worker runs dramatiq-crontab's heartbeat actor.
+    assert {"--no-task-loading", "--no-heartbeat"} <= set(scheduler["command"])
+    assert "ports" not in scheduler and "container_name" not in scheduler  # the Redis lock lets any number run
+    assert scheduler["restart"] == "unless-stopped"  # a replica that found the lock taken stands by
 
 
 def test_redis_and_postgres_persist_and_report_health():

@@ -25,6 +25,7 @@ def test_a_long_back_off_is_scheduled_on_the_job_row_and_sent_by_the_relay_when_
     live_env.update(JOBS_MIN_BACKOFF_MS="1200000", JOBS_MAX_BACKOFF_MS="2400000")
     smtp_sink.fail_next(1, "421 4.7.0 Try again later")
     processes.worker(live_env)
+    processes.scheduler(live_env)
     with transaction.atomic():
         job = enqueue_confirmation(user=make_user("later@example.com"))
 
@@ -44,7 +45,7 @@ def test_a_long_back_off_is_scheduled_on_the_job_row_and_sent_by_the_relay_when_
 
     Job.objects.filter(pk=job.pk).update(due_at=timezone.now())  # as if the back-off had passed
 
-    smtp_sink.wait_for(1, timeout=20)  # the relay (every second in tests) sent it
+    smtp_sink.wait_for(1, timeout=20)  # the relay sweep (every second in tests) sent it
     assert_exactly_one_email_each(smtp_sink, ["later@example.com"])
     outcomes = list(Attempt.objects.filter(job=job).values_list("outcome", flat=True))
     assert outcomes == [Attempt.Outcome.RETRY, Attempt.Outcome.SUCCEEDED]

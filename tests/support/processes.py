@@ -1,4 +1,4 @@
-"""Real Herald processes for tests: rundramatiq workers and a gunicorn web server."""
+"""Real Herald processes for tests: rundramatiq workers, the scheduler and a gunicorn web server."""
 
 import os
 import signal
@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.localredis import free_port
+from config.runner import SCHEDULER
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 LOG_DIR = PROJECT_DIR / "var" / "test-logs"
@@ -130,6 +131,17 @@ def start_worker(env, *, processes=1, threads=4, name="worker", timeout=60):
 
     worker.wait_until(booted, timeout, "worker boot")
     return worker
+
+
+def start_scheduler(env, *, name="scheduler", wait_for="Starting scheduler", timeout=60):
+    """Start ``manage.py crontab`` as ``make run`` does and wait until it says ``wait_for``.
+
+    By default until it holds the lock and schedules; a second one says
+    "Acquiring lock" and waits for the first to let go.
+    """
+    scheduler = HeraldProcess(name, [sys.executable, "manage.py", *SCHEDULER], env)
+    scheduler.wait_until(lambda: wait_for in scheduler.output(), timeout, f"scheduler: {wait_for!r}")
+    return scheduler
 
 
 class WebServer(HeraldProcess):

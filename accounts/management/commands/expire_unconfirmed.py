@@ -1,7 +1,8 @@
 """``manage.py expire_unconfirmed [--dry-run]``: delete accounts never confirmed within ACCOUNT_UNCONFIRMED_DAYS.
 
-Run it daily (cron, or the scheduler of your choice): an address that
-someone else signed up with is freed for its owner.
+An address that someone else signed up with is freed for its owner. The
+scheduler runs the same service daily (``jobs.maintenance.expire_unconfirmed``);
+this command runs it by hand.
 """
 
 from django.core.management.base import BaseCommand

@@ -4,10 +4,11 @@
     jobs resend --failed [--since 2h] [--dry-run] resend every failed job (finished in the window)
     jobs resend ID [ID ...] [--dry-run]           resend these failed jobs
     jobs prune --older-than 30d [--dry-run]       delete finished jobs and their attempts
-    jobs relay [--once]                           send the broker the jobs it never got or lost
+    jobs relay [--once]                           the relay sweep: dead workers' messages back, unsent jobs sent
 
 Every action is a call to ``jobs.services`` or ``jobs.selectors``, the
-functions the admin uses. Bad arguments exit with status 1 and one line on
+functions the admin uses; ``relay`` runs the scheduled sweep of
+``jobs.maintenance``. Bad arguments exit with status 1 and one line on
 stderr saying why, and change nothing. ``resend`` also exits 1 when a job
 was refused (it succeeded, its account is active, it was resent already).
 """
@@ -26,10 +27,10 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from jobs import selectors
+from jobs.maintenance import relay_sweep
 from jobs.models import Job
 from jobs.services import (
     prune_finished_jobs,
-    relay_unsent,
     resend_failed_jobs,
     resend_jobs,
 )
@@ -84,7 +85,9 @@ class Command(BaseCommand):
         prune.add_argument("--older-than", type=duration, required=True, help="e.g. 30d")
         prune.add_argument("--dry-run", action="store_true", help="count, delete nothing")
 
-        relay = commands.add_parser("relay", help="send the broker the jobs it never got or lost")
+        relay = commands.add_parser(
+            "relay", help="the scheduled relay sweep: dead workers' messages back, jobs the broker never got or lost"
+        )
         relay.add_argument("--once", action="store_true", help="one sweep, then exit")
 
     def run_from_argv(self, argv):
@@ -198,7 +201,7 @@ class Command(BaseCommand):
             pass
 
     def relay_once(self, *, quiet=False):
-        relayed = relay_unsent()
+        relayed = relay_sweep()
         if relayed or not quiet:
             shown = ", ".join(str(pk) for pk in relayed[:20]) + (" ..." if len(relayed) > 20 else "")
             self.stdout.write(f"Relayed {len(relayed)} job(s) to the broker" + (f": {shown}" if relayed else "."))

@@ -1,0 +1,98 @@
+"""Scheduled maintenance: the relay sweep, pruning finished jobs, expiring never-confirmed accounts.
+
+dramatiq-crontab's scheduler (``manage.py crontab``) sends each actor's
+message on its schedule and a worker runs it. However many schedulers are
+started, one holds a Redis lock (``DRAMATIQ_CRONTAB``) and sends; another
+waits 15 s for the lock, then exits with "Another scheduler is already
+running." (restarted by its supervisor, it stands by). A message is consumed
+by one worker. So each actor runs once per schedule for the whole site,
+however many workers run.
+
+The jobs app imports this module when Django starts (``jobs.apps``), so every
+process knows these actors: workers to run them, the scheduler to send them.
+
+The actors have a queue of their own, ``maintenance``: its consumer fetches
+the sweep however many emails wait in ``emails``, and the admin, ``/metrics/``
+and ``jobs stats`` keep counting emails only.
+"""
+
+import logging
+from datetime import timedelta
+
+import dramatiq
+from django.conf import settings
+from django.utils import timezone
+from dramatiq_crontab import cron, interval
+
+from accounts.services import expire_unconfirmed_accounts
+from jobs import actors  # noqa: F401 - declares the job queues, so the dead-worker pass covers them
+from jobs.relay import relay_lock_key, take_lock
+from jobs.services import prune_finished_jobs, relay_unsent
+
+logger = logging.getLogger("jobs.maintenance")
+
+QUEUE = "maintenance"
+# Daily, at quiet hours (UTC); the two apart, so they do not contend for the database.
+PRUNE_SCHEDULE = "15 3 * * *"
+EXPIRE_SCHEDULE = "45 3 * * *"
+
+
+def relay_sweep(broker=None):
+    """Give the broker back what it lost or never got; return the ids of the jobs relayed.
+
+    First the messages that dead workers fetched and never acknowledged go
+    back to their queues, every queue this process's broker has declared (the
+    Redis broker's maintenance pass, which Dramatiq otherwise runs only at
+    random; RabbitMQ does it itself). Then
+    ``jobs.services.relay_unsent`` sends the jobs the broker never got, lost,
+    or was never meant to hold. The one sweep of the scheduled actor and of
+    ``manage.py jobs relay``. Safe to run twice: the claim on the job row lets
+    one delivery send.
+    """
+    (broker or dramatiq.get_broker()).requeue_dead_workers()
+    return relay_unsent()
+
+
+@interval(seconds=settings.JOBS_RELAY_INTERVAL_S)
+@dramatiq.actor(queue_name=QUEUE, max_retries=0)
+def run_relay_sweep():
+    """Run :func:`relay_sweep`, at most once per ``JOBS_RELAY_INTERVAL_S`` for the whole site.
+
+    The scheduler sends one message per interval. A Redis lock still guards
+    the sweep, so that messages piled up while no worker ran, or sent by two
+    schedulers during a hand-over of the scheduler's lock, sweep once. Not
+    retried: the next interval is the retry.
+    """
+    broker = dramatiq.get_broker()
+    if not take_lock(broker, relay_lock_key(broker), settings.JOBS_RELAY_INTERVAL_S):
+        return []
+    return relay_sweep(broker)
+
+
+@cron(PRUNE_SCHEDULE)
+@dramatiq.actor(queue_name=QUEUE, max_retries=3)
+def prune_old_jobs():
+    """Delete the jobs finished more than ``JOBS_RETENTION_DAYS`` ago, with their attempts; return how many.
+
+    ``0`` days keeps every job. Idempotent: a second run finds nothing to
+    delete, and a run cut short has committed the batches it deleted.
+    """
+    if not settings.JOBS_RETENTION_DAYS:
+        return 0
+    cutoff = timezone.now() - timedelta(days=settings.JOBS_RETENTION_DAYS)
+    count = prune_finished_jobs(older_than=cutoff)
+    logger.info("pruned %d job(s) finished before %s", count, cutoff.isoformat(timespec="seconds"))
+    return count
+
+
+@cron(EXPIRE_SCHEDULE)
+@dramatiq.actor(queue_name=QUEUE, max_retries=3)
+def expire_unconfirmed():
+    """Delete the accounts never confirmed within ``ACCOUNT_UNCONFIRMED_DAYS``; return how many.
+
+    The body of ``manage.py expire_unconfirmed``. Idempotent: a second run
+    finds nothing to delete.
+    """
+    count = expire_unconfirmed_accounts()
+    logger.info("deleted %d never confirmed account(s)", count)
+    return count

@@ -1,0 +1,165 @@
+"""The schedule (jobs.maintenance): what runs when, what each actor does, and a real scheduler beside a worker."""
+
+import time
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from io import StringIO
+
+import dramatiq
+import pytest
+from apscheduler.triggers.interval import IntervalTrigger
+from django.core.management import call_command
+from django.utils import timezone
+from dramatiq_crontab import scheduler
+
+from accounts.models import User
+from config.broker import WakeupRedisBroker
+from jobs import maintenance
+from jobs.models import Job
+from jobs.outbox import ACTOR_NAME
+from tests.jobs.factories import make_job, make_user
+from tests.support.inprocess import queued
+from tests.support.waiting import wait_until
+
+Status = Job.Status
+
+
+def never_sent_job(email, *, ago=timedelta(minutes=1)):
+    """A queued job whose message never reached the broker (it was down, the web process died)."""
+    job = make_job(email)
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - ago)
+    return job
+
+
+def finished_job(email, *, days_ago):
+    return make_job(email, status=Status.SUCCEEDED, finished_at=timezone.now() - timedelta(days=days_ago))
+
+
+# the schedule -----------------------------------------------------------------------------------
+
+
+def test_the_scheduler_sends_each_maintenance_actor_on_its_schedule(settings):
+    jobs = {job.name: job for job in scheduler.get_jobs()}
+
+    assert {name: job.func for name, job in jobs.items()} == {
+        "run_relay_sweep": maintenance.run_relay_sweep.send,
+        "prune_old_jobs": maintenance.prune_old_jobs.send,
+        "expire_unconfirmed": maintenance.expire_unconfirmed.send,
+    }
+    relay = jobs["run_relay_sweep"].trigger
+    assert isinstance(relay, IntervalTrigger)
+    assert relay.interval == timedelta(seconds=settings.JOBS_RELAY_INTERVAL_S)
+    midnight = datetime(2026, 1, 5, tzinfo=dt_timezone.utc)
+    for name, at in (("prune_old_jobs", (3, 15)), ("expire_unconfirmed", (3, 45))):
+        first = jobs[name].trigger.get_next_fire_time(None, midnight)
+        assert first == midnight.replace(hour=at[0], minute=at[1]), name
+        assert jobs[name].trigger.get_next_fire_time(first, first + timedelta(seconds=1)) == first + timedelta(days=1)
+
+
+def test_the_maintenance_actors_have_a_queue_of_their_own():
+    actors = (maintenance.run_relay_sweep, maintenance.prune_old_jobs, maintenance.expire_unconfirmed)
+    assert {actor.queue_name for actor in actors} == {"maintenance"}
+
+
+# the relay sweep --------------------------------------------------------------------------------
+
+
+def sweep_with_the_command():
+    call_command("jobs", "relay", "--once", stdout=StringIO())
+
+
+def sweep_with_the_actor():
+    maintenance.run_relay_sweep()
+
+
+@pytest.fixture
+def dead_workers_message(settings, broker, monkeypatch):
+    """A message a worker fetched and never acknowledged before going silent (Redis broker)."""
+    monkeypatch.setattr(broker, "heartbeat_timeout", 100)  # dead after 100 ms of silence, not 3 s
+    dead = WakeupRedisBroker(url=settings.REDIS_URL, heartbeat_timeout=100)
+    dead.declare_queue("emails")
+    message = dead.enqueue(dramatiq.Message("emails", ACTOR_NAME, (0,), {}, {}))
+    assert next(dead.consume("emails", prefetch=1, timeout=100)) is not None
+    dead.close()
+    time.sleep(0.2)
+    return message
+
+
+@pytest.mark.parametrize("sweep", [sweep_with_the_command, sweep_with_the_actor])
+def test_the_command_and_the_actor_run_the_same_whole_sweep(db, broker, dead_workers_message, sweep):
+    job = never_sent_job("never@example.com")
+
+    sweep()
+
+    waiting = broker.client.lrange(f"{broker.namespace}:emails", 0, -1)
+    assert dead_workers_message.options["redis_message_id"].encode() in waiting  # back from the dead worker
+    job.refresh_from_db()
+    assert job.enqueued_at is not None and len(waiting) == 2  # and the never-sent job's message
+
+
+def test_the_actor_sweeps_once_per_interval_however_many_of_its_messages_arrive(db, settings):
+    first = never_sent_job("first@example.com")
+    assert maintenance.run_relay_sweep() == [first.pk]
+
+    second = never_sent_job("second@example.com")
+    assert maintenance.run_relay_sweep() == []  # another message of the same interval: no second sweep
+
+    time.sleep(settings.JOBS_RELAY_INTERVAL_S)  # 1 s in tests
+    assert maintenance.run_relay_sweep() == [second.pk]
+
+
+# pruning and expiry -----------------------------------------------------------------------------
+
+
+def test_prune_deletes_the_jobs_finished_before_the_retention(db, settings):
+    settings.JOBS_RETENTION_DAYS = 10
+    finished_job("old@example.com", days_ago=11)
+    kept = finished_job("recent@example.com", days_ago=9)
+
+    assert maintenance.prune_old_jobs() == 1
+    assert list(Job.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_a_retention_of_zero_days_keeps_every_job(db, settings):
+    settings.JOBS_RETENTION_DAYS = 0
+    finished_job("ancient@example.com", days_ago=3650)
+
+    assert maintenance.prune_old_jobs() == 0
+    assert Job.objects.count() == 1
+
+
+def test_expiry_deletes_the_accounts_never_confirmed_in_time(db, settings):
+    settings.ACCOUNT_UNCONFIRMED_DAYS = 7
+    squatted = make_user("squatted@example.com")
+    User.objects.filter(pk=squatted.pk).update(date_joined=timezone.now() - timedelta(days=8))
+    make_user("recent@example.com")
+
+    assert maintenance.expire_unconfirmed() == 1
+    assert list(User.objects.values_list("email", flat=True)) == ["recent@example.com"]
+
+
+# a real scheduler -------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_a_real_scheduler_gets_a_lost_job_sent_and_a_second_scheduler_only_stands_by(
+    live_env, smtp_sink, processes, broker, settings
+):
+    worker = processes.worker(live_env)
+    first = processes.scheduler(live_env)
+    never_sent_job("lost@example.com", ago=timedelta(seconds=3))
+
+    smtp_sink.wait_for(1, timeout=20)
+    assert smtp_sink.recipients() == ["lost@example.com"]
+
+    worker.stop()  # from now on the scheduler's messages stay on the queue, to be counted
+    before, started = queued(broker, "maintenance"), time.monotonic()
+    second = processes.scheduler(live_env, name="scheduler-2", wait_for="Acquiring lock")
+    wait_until(lambda: not second.alive(), 60, "the second scheduler gave up on the lock")
+    elapsed = time.monotonic() - started
+
+    assert "Another scheduler is already running." in second.output()
+    assert "Starting scheduler" not in second.output()
+    sent = queued(broker, "maintenance") - before
+    assert 1 <= sent <= elapsed / settings.JOBS_RELAY_INTERVAL_S + 1  # one scheduler's sweeps, not two
+    assert first.alive()
