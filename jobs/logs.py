@@ -41,11 +41,8 @@ def log_attempt(attempt, *, outcome, duration_ms, error_class=""):
     )
 
 
-def log_lost_attempts(job_id, *, finished_at):
-    """Log the attempts of ``job_id`` that a take-over just marked lost (finished at ``finished_at``)."""
-    from jobs.models import Attempt
-
-    lost = Attempt.objects.filter(job_id=job_id, outcome=Attempt.Outcome.LOST, finished_at=finished_at)
+def log_lost_attempts(lost, *, finished_at):
+    """Log ``lost``, the attempts a take-over just marked lost (finished at ``finished_at``)."""
     for attempt in lost:
         duration_ms = int((finished_at - attempt.started_at).total_seconds() * 1000)
         log_attempt(attempt, outcome=attempt.outcome, duration_ms=duration_ms, error_class=attempt.error_class)

@@ -176,7 +176,9 @@ def _take_over_from_dead_worker(job_id, taking, now):
                 "this task. Check the worker logs for a crash while running it."
             ),
         )
-    logs.log_lost_attempts(job_id, finished_at=now)
+    logs.log_lost_attempts(
+        Attempt.objects.filter(job_id=job_id, outcome=Outcome.LOST, finished_at=now), finished_at=now
+    )
     return True
 
 
