@@ -1,9 +1,16 @@
-"""The wake-up lists: a queue and its delay queue each wake their own consumer, on time."""
+"""The wake-up lists: a queue and its delay queue each wake their own consumer, on time.
 
+And the guard: the Dramatiq internals the wake-up broker relies on are those it was checked against.
+"""
+
+import hashlib
+import inspect
 import threading
 import time
+from pathlib import Path
 
 import dramatiq
+from dramatiq.brokers import redis as dramatiq_redis
 from dramatiq.common import dq_name
 
 from config.broker import WakeupRedisBroker
@@ -105,3 +112,41 @@ def test_an_enqueue_after_redis_lost_its_scripts_still_queues_and_wakes(settings
 
     assert broker.client.llen("wake-noscript:q") == 2
     assert broker.client.llen("wake-noscript:q.wake") == 2
+
+
+# What config/broker.py relies on in Dramatiq 2.2.1, by the SHA-256 of its source (first 16 hex digits).
+CHECKED_DRAMATIQ = "2.2.1"
+DRAMATIQ_INTERNALS = {
+    "RedisBroker._dispatch": "ee77793d07f17bbe",  # the script's argument list, copied by script_args()
+    "RedisBroker._should_do_maintenance": "12c5be867fd067ad",
+    "RedisBroker._max_unpack_size": "502754eaaa6b949e",
+    "RedisBroker.consume": "1b12ab3db95da1ec",  # builds consumer_class(broker, queue_name, prefetch, timeout)
+    "_RedisConsumer.__init__": "c626986d71660eb6",  # message_cache, misses, prefetch, timeout
+    "_RedisConsumer.__next__": "b8245bc4ab8044d6",  # replaced up to the fetch; called to decode the cache
+    "_RedisConsumer.ack": "a44cb9ea8b6c3f92",
+    "_RedisConsumer.nack": "573d58e9c2a0765e",
+    "redis/dispatch.lua": "ba4d872e4fb204eb",  # its ARGV order; "qsize" with maintenance requeues dead workers
+}
+
+
+def dramatiq_fingerprint(name):
+    if name.endswith(".lua"):
+        source = (Path(dramatiq_redis.__file__).parent / name).read_bytes()
+    else:
+        owner, attr = name.split(".")
+        member = vars(getattr(dramatiq_redis, owner))[attr]
+        source = inspect.getsource(member.fget if isinstance(member, property) else member).encode()
+    return hashlib.sha256(source).hexdigest()[:16]
+
+
+def test_the_dramatiq_internals_the_wakeup_broker_overrides_are_those_it_was_checked_against():
+    changed = [name for name, digest in DRAMATIQ_INTERNALS.items() if dramatiq_fingerprint(name) != digest]
+
+    assert dramatiq.__version__ == CHECKED_DRAMATIQ and not changed, (
+        f"Dramatiq is {dramatiq.__version__}; config/broker.py was checked against {CHECKED_DRAMATIQ}, "
+        f"and these private internals it subclasses, calls or copies changed: {changed or 'none'}. "
+        "Re-check WakeupRedisBroker.script_args and _WakeupConsumer against the new source, re-measure "
+        "low-rate delivery with and without the wake-up (python -m bench, 'delivery at a low rate'), "
+        "update the figures in config/broker.py's docstring (or drop the override if Dramatiq now "
+        "blocks on fetch), then update CHECKED_DRAMATIQ and DRAMATIQ_INTERNALS here."
+    )
