@@ -6,10 +6,10 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from jobs.actors import send_email
-from jobs.selectors import broker_queue_stats
 from jobs.models import Job
-from tests.jobs.factories import enqueue_confirmation, make_user
+from jobs.outbox import publish
+from jobs.selectors import broker_queue_stats
+from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.production.test_metrics import TOKEN, scrape
 from tests.support.http import Client
@@ -42,11 +42,8 @@ def test_signup_while_the_broker_is_down_is_sent_once_it_is_back(live_env, smtp_
 def test_queued_and_delayed_messages_survive_a_broker_restart(live_env, smtp_sink, processes, broker_server):
     with transaction.atomic():
         queued = [enqueue_confirmation(user=make_user(f"q{n}@example.com")) for n in range(3)]
-        delayed_job = Job.objects.create(
-            user=make_user("later@example.com"), recipient="later@example.com"
-        )
-    message = send_email.send_with_options(args=(delayed_job.pk,), delay=1500)
-    Job.objects.filter(pk=delayed_job.pk).update(enqueued_at=delayed_job.created_at, message_id=message.message_id)
+        delayed_job = make_job("later@example.com")
+    assert publish(delayed_job.pk, "emails", delay_ms=1500) is not None
     assert all(Job.objects.get(pk=job.pk).enqueued_at for job in queued)
 
     broker_server.restart()
@@ -77,7 +74,7 @@ def test_a_publish_after_the_server_closed_the_web_process_connection_goes_throu
     assert response.status == 302
     smtp_sink.wait_for(2, timeout=20)
     assert_exactly_one_email_each(smtp_sink, ["before@example.com", "after@example.com"])
-    assert Job.objects.get(recipient="after@example.com").enqueued_at is not None
+    assert Job.objects.get(label="after@example.com").enqueued_at is not None
 
 
 def test_healthz_and_the_broker_panel_read_the_broker(live_env, processes, broker_server, client):
@@ -96,10 +93,10 @@ def test_healthz_and_the_broker_panel_read_the_broker(live_env, processes, broke
     assert queues["reachable"] is False and queues["queue_depth"] is None
 
 
-def test_the_admin_broker_panel_and_metrics_read_the_broker(admin_client, broker, on_rabbitmq, settings):
+def test_the_admin_broker_panel_and_metrics_read_the_broker(admin_client, on_rabbitmq, settings):
     settings.METRICS_TOKEN = TOKEN
-    broker.enqueue(send_email.message(1))
-    broker.enqueue(send_email.message(2), delay=60_000)
+    publish(1, "emails")
+    publish(2, "emails", delay_ms=60_000)
 
     page = admin_client.get("/admin/jobs/job/").content.decode()
     samples = scrape(admin_client)
