@@ -49,7 +49,7 @@ def test_staff_resend_a_failed_email_and_see_it_delivered(live_env, smtp_sink, p
     processes.worker(live_env)
     assert Client(web.url).signup(VICTIM).status == 302
     failed = wait_until(
-        lambda: Job.objects.filter(recipient=VICTIM, status=Job.Status.FAILED).first(), 30, "job failed"
+        lambda: Job.objects.filter(label=VICTIM, status=Job.Status.FAILED).first(), 30, "job failed"
     )
     assert smtp_sink.messages == []
     smtp_sink.rejects.clear()
@@ -71,7 +71,7 @@ def test_staff_resend_a_failed_email_and_see_it_delivered(live_env, smtp_sink, p
         assert page.locator("#job-summary").is_visible() and page.locator("#job-chart svg").is_visible()
         page.screenshot(path=str(ARTIFACTS / "admin-jobs-failed-list.png"), full_page=True)
 
-        rows.first.locator(".field-recipient a").click()
+        rows.first.locator(".field-task_name a").click()
         page.wait_for_url(re.compile(rf"/admin/jobs/job/{failed.pk}/change/"))
         assert page.inner_text("#job-status") == "Failed"
         assert "550" in page.inner_text("#job-attempts")
@@ -85,6 +85,7 @@ def test_staff_resend_a_failed_email_and_see_it_delivered(live_env, smtp_sink, p
         assert "resent as" in page.inner_text(".messagelist")
         wait_for_text(page, "#job-status", "Succeeded", timeout=30)
         assert page.inner_text("#job-attempts").count("Succeeded") == 1
+        assert page.inner_text("#job-return-value").startswith("250")
         page.screenshot(path=str(ARTIFACTS / "admin-job-resent-succeeded.png"), full_page=True)
 
     [delivered] = smtp_sink.wait_for(1)
