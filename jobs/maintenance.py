@@ -1,4 +1,4 @@
-"""Scheduled maintenance: the relay sweep, pruning finished jobs, expiring never-confirmed accounts.
+"""Scheduled maintenance of the job engine: the relay sweep and pruning finished jobs.
 
 dramatiq-crontab's scheduler (``manage.py crontab``) sends each actor's
 message on its schedule and a worker runs it. However many schedulers are
@@ -10,6 +10,7 @@ however many workers run.
 
 The jobs app imports this module when Django starts (``jobs.apps``), so every
 process knows these actors: workers to run them, the scheduler to send them.
+Other apps schedule their own the same way (``accounts.maintenance``).
 
 The actors have a queue of their own, ``maintenance``: its consumer fetches
 the sweep however many emails wait in ``emails``, and the admin, ``/metrics/``
@@ -24,7 +25,6 @@ from django.conf import settings
 from django.utils import timezone
 from dramatiq_crontab import cron, interval
 
-from accounts.services import expire_unconfirmed_accounts
 from jobs import actors  # noqa: F401 - declares the job queues, so the dead-worker pass covers them
 from jobs.relay import relay_lock_key, take_lock
 from jobs.services import prune_finished_jobs, relay_unsent
@@ -32,9 +32,8 @@ from jobs.services import prune_finished_jobs, relay_unsent
 logger = logging.getLogger("jobs.maintenance")
 
 QUEUE = "maintenance"
-# Daily, at quiet hours (UTC); the two apart, so they do not contend for the database.
+# Daily, at a quiet hour (UTC); accounts.maintenance runs half an hour later, so they do not contend.
 PRUNE_SCHEDULE = "15 3 * * *"
-EXPIRE_SCHEDULE = "45 3 * * *"
 
 
 def relay_sweep(broker=None):
@@ -82,17 +81,4 @@ def prune_old_jobs():
     cutoff = timezone.now() - timedelta(days=settings.JOBS_RETENTION_DAYS)
     count = prune_finished_jobs(older_than=cutoff)
     logger.info("pruned %d job(s) finished before %s", count, cutoff.isoformat(timespec="seconds"))
-    return count
-
-
-@cron(EXPIRE_SCHEDULE)
-@dramatiq.actor(queue_name=QUEUE, max_retries=3)
-def expire_unconfirmed():
-    """Delete the accounts never confirmed within ``ACCOUNT_UNCONFIRMED_DAYS``; return how many.
-
-    The body of ``manage.py expire_unconfirmed``. Idempotent: a second run
-    finds nothing to delete.
-    """
-    count = expire_unconfirmed_accounts()
-    logger.info("deleted %d never confirmed account(s)", count)
     return count

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from dramatiq_crontab import scheduler
 
+from accounts import maintenance as account_maintenance
 from accounts.models import User
 from config.broker import WakeupRedisBroker
 from jobs import maintenance
@@ -44,7 +45,7 @@ def test_the_scheduler_sends_each_maintenance_actor_on_its_schedule(settings):
     assert {name: job.func for name, job in jobs.items()} == {
         "run_relay_sweep": maintenance.run_relay_sweep.send,
         "prune_old_jobs": maintenance.prune_old_jobs.send,
-        "expire_unconfirmed": maintenance.expire_unconfirmed.send,
+        "expire_unconfirmed": account_maintenance.expire_unconfirmed.send,
     }
     relay = jobs["run_relay_sweep"].trigger
     assert isinstance(relay, IntervalTrigger)
@@ -57,7 +58,7 @@ def test_the_scheduler_sends_each_maintenance_actor_on_its_schedule(settings):
 
 
 def test_the_maintenance_actors_have_a_queue_of_their_own():
-    actors = (maintenance.run_relay_sweep, maintenance.prune_old_jobs, maintenance.expire_unconfirmed)
+    actors = (maintenance.run_relay_sweep, maintenance.prune_old_jobs, account_maintenance.expire_unconfirmed)
     assert {actor.queue_name for actor in actors} == {"maintenance"}
 
 
@@ -134,7 +135,7 @@ def test_expiry_deletes_the_accounts_never_confirmed_in_time(db, settings):
     User.objects.filter(pk=squatted.pk).update(date_joined=timezone.now() - timedelta(days=8))
     make_user("recent@example.com")
 
-    assert maintenance.expire_unconfirmed() == 1
+    assert account_maintenance.expire_unconfirmed() == 1
     assert list(User.objects.values_list("email", flat=True)) == ["recent@example.com"]
 
 

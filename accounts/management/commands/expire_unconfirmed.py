@@ -1,7 +1,7 @@
 """``manage.py expire_unconfirmed [--dry-run]``: delete accounts never confirmed within ACCOUNT_UNCONFIRMED_DAYS.
 
 An address that someone else signed up with is freed for its owner. The
-scheduler runs the same service daily (``jobs.maintenance.expire_unconfirmed``);
+scheduler runs the same service daily (``accounts.maintenance.expire_unconfirmed``);
 this command runs it by hand.
 """
 

@@ -1,0 +1,32 @@
+"""Scheduled maintenance of accounts: expiring the ones never confirmed, daily.
+
+Sent by dramatiq-crontab's scheduler (``manage.py crontab``) and run by a
+worker, once a day for the whole site (see ``jobs.maintenance``). The
+accounts app imports this module when Django starts (``accounts.apps``).
+"""
+
+import logging
+
+import dramatiq
+from dramatiq_crontab import cron
+
+from accounts.services import expire_unconfirmed_accounts
+from jobs.maintenance import QUEUE
+
+logger = logging.getLogger("accounts.maintenance")
+
+# Daily, at a quiet hour (UTC), half an hour after the jobs are pruned.
+EXPIRE_SCHEDULE = "45 3 * * *"
+
+
+@cron(EXPIRE_SCHEDULE)
+@dramatiq.actor(queue_name=QUEUE, max_retries=3)
+def expire_unconfirmed():
+    """Delete the accounts never confirmed within ``ACCOUNT_UNCONFIRMED_DAYS``; return how many.
+
+    The body of ``manage.py expire_unconfirmed``. Idempotent: a second run
+    finds nothing to delete.
+    """
+    count = expire_unconfirmed_accounts()
+    logger.info("deleted %d never confirmed account(s)", count)
+    return count
