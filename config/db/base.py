@@ -14,13 +14,15 @@ emails drained by one worker process of 8 threads, the benchmark's "burst,
 Herald, 1 worker process") were a median of 221 with this backend and 196.5
 with Django's own under the same OPTIONS (IMMEDIATE, timeout 30, WAL), over
 8 interleaved rounds each on 2 busy shared cores; 6 of the 8 pairs favoured
-this backend, the median pair by 1.15 times. No write was lost either way:
-every job row agreed with the SMTP server. Django has no option for it: its
-``timeout`` sets SQLite's sleeping busy handler, and Python's sqlite3 offers
-no other. So this module alone overrides ``_start_transaction_under_autocommit``,
-``_commit``, ``_rollback`` and ``_close``; tests/config/test_db_backend.py
-fails when the installed Django changes them or the ``atomic()`` that calls
-the first.
+this backend, the median pair by 1.15 times. (With two worker processes,
+3 rounds each, the medians were 202.6 and 194.8: no gain to speak of, since
+writers in other processes still meet SQLite's busy handler. ``make run``
+starts one.) No write was lost either way: every job row agreed with the SMTP
+server. Django has no option for it: its ``timeout`` sets SQLite's sleeping
+busy handler, and Python's sqlite3 offers no other. So this module alone
+overrides ``_start_transaction_under_autocommit``, ``_commit``, ``_rollback``
+and ``_close``; tests/config/test_db_backend.py fails when the installed
+Django changes them or the ``atomic()`` that calls the first.
 """
 
 import os
