@@ -12,7 +12,7 @@
   Dramatiq's enqueue then opens a new one and publishes again (up to six
   times) before it raises ``ConnectionClosed``.
 - A ``broker_id`` per process, as the Redis broker has: the id a worker
-  claims jobs under and stamps its liveness with (``jobs.heartbeats``).
+  claims jobs under and stamps its liveness with (``jobs.liveness``).
 - Queue counts for the admin, ``/metrics/`` and ``/healthz/`` come from a
   connection of the reader's own, with short timeouts, so a slow RabbitMQ does
   not hold a request for long.

@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.broker import BROKER_ERRORS
-from jobs.heartbeats import fresh_worker_stamps
+from jobs.liveness import fresh_worker_stamps
 
 logger = logging.getLogger("jobs.health")
 

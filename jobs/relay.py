@@ -2,7 +2,7 @@
 
 ``rundramatiq`` starts them through this middleware, in each worker process:
 - a liveness thread holds the process's named Redis connection and stamps
-  through it every ``STAMP_EVERY_S`` (``jobs.heartbeats``);
+  through it every ``STAMP_EVERY_S`` (``jobs.liveness``);
 - a dead-claim thread. Every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster
   (a Redis lock picks it) sends again the jobs of workers that died while
   sending (``jobs.services.relay_dead_claims``): a killed worker's email goes
@@ -24,7 +24,7 @@ import time
 from django import db
 from dramatiq.middleware import Middleware
 
-from jobs import heartbeats
+from jobs import liveness
 
 logger = logging.getLogger("jobs.relay")
 
@@ -34,7 +34,7 @@ RELAYED_CLAIM_MEMORY_S = 30.0
 
 
 def workers_key(broker):
-    return heartbeats.workers_key(broker)
+    return liveness.workers_key(broker)
 
 
 def relay_lock_key(broker):
@@ -47,13 +47,13 @@ def dead_sweep_lock_key(broker):
 
 def stamp_alive(broker, client=None):
     """Record that this worker process is alive (read by ``jobs.selectors``)."""
-    heartbeats.stamp_alive(client or heartbeats.probe_client(), broker.broker_id, broker)
+    liveness.stamp_alive(client or liveness.probe_client(), broker.broker_id, broker)
 
 
 def take_lock(broker, key, period_s):
     """True for the one worker process that takes ``key`` in this period."""
     lock_ms = max(int(period_s * 1000 * 0.9), 100)
-    return bool(heartbeats.probe_client().set(key, broker.broker_id, nx=True, px=lock_ms))
+    return bool(liveness.probe_client().set(key, broker.broker_id, nx=True, px=lock_ms))
 
 
 def sweep_dead_claims_if_due(broker, skip=()):
@@ -109,12 +109,12 @@ class RelayMiddleware(Middleware):
         for thread in self.threads:
             thread.join(timeout=10)
         try:
-            heartbeats.probe_client().zrem(workers_key(broker), broker.broker_id)
+            liveness.probe_client().zrem(workers_key(broker), broker.broker_id)
         except Exception:  # noqa: BLE001 - Redis may be gone at shutdown
             pass
 
     def _keep_alive(self, broker):
-        client = heartbeats.named_client(broker.broker_id)
+        client = liveness.named_client(broker.broker_id)
         outage = OutageLog("liveness stamp")
         while not self.stopping.is_set():
             try:
@@ -122,7 +122,7 @@ class RelayMiddleware(Middleware):
                 outage.worked()
             except Exception:  # noqa: BLE001 - stamping must outlive a Redis outage
                 outage.failed()
-            self.stopping.wait(heartbeats.STAMP_EVERY_S)
+            self.stopping.wait(liveness.STAMP_EVERY_S)
         client.close()
 
     def _relay_dead_claims(self, broker):

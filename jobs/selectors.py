@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from config.broker import BROKER_ERRORS
 from jobs.backends import queue_names
-from jobs.heartbeats import fresh_worker_stamps, heartbeats_key, probe_client
+from jobs.liveness import fresh_worker_stamps, heartbeats_key, probe_client
 from jobs.models import Job
 
 Status = Job.Status
@@ -164,7 +164,7 @@ BROKER_COUNTS = ("queue_depth", "in_progress", "delayed", "dead_lettered")
 
 
 def live_workers(client=None):
-    """Worker processes alive by the health check's rule (``jobs.heartbeats.fresh_worker_stamps``), freshest first.
+    """Worker processes alive by the health check's rule (``jobs.liveness.fresh_worker_stamps``), freshest first.
 
     Each item: ``{"id", "last_seen_s", "broker_heartbeat_s"}`` (ages in
     seconds; the broker heartbeat, the worker's last fetch or ack, is None if

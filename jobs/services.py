@@ -13,10 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from jobs.heartbeats import connected_workers
+from jobs.liveness import claimant_is_dead, connected_workers
 from jobs.models import Attempt, Job
 from jobs.outbox import publish, record_job
-from jobs.tracking import claimant_is_dead
 
 logger = logging.getLogger("jobs.services")
 
@@ -117,7 +116,7 @@ def relay_unsent(*, now=None, limit=500):
 
 
 def dead_claims(*, now=None, limit=500):
-    """Ids of running jobs whose worker died (``tracking.claimant_is_dead``), one look at Redis for all."""
+    """Ids of running jobs whose worker died (``liveness.claimant_is_dead``), one look at Redis for all."""
     now = now or timezone.now()
     running = list(Job.objects.filter(status=Status.RUNNING).values_list("pk", "claimed_by", "claimed_at")[:limit])
     if not running:

@@ -24,7 +24,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jobs import errors, heartbeats, logs
+from jobs import errors, liveness, logs
 from jobs.models import Attempt, Job
 
 Status = Job.Status
@@ -141,7 +141,7 @@ def _take_over_from_dead_worker(job_id, taking, now):
         .values("claimed_by", "claimed_at", "message_id")
         .first()
     )
-    if row is None or not claimant_is_dead(row["claimed_by"], row["claimed_at"], now):
+    if row is None or not liveness.claimant_is_dead(row["claimed_by"], row["claimed_at"], now):
         return False
     held = Job.objects.filter(
         pk=job_id, status=Status.RUNNING, claimed_by=row["claimed_by"], claimed_at=row["claimed_at"]
@@ -186,27 +186,6 @@ def is_suspect(job_id):
     """True when the job's last worker died while running it (or its claim is about to be taken over)."""
     row = Job.objects.filter(pk=job_id).values_list("status", "lost_attempts").first()
     return row is not None and (row[1] > 0 or row[0] == Status.RUNNING)
-
-
-def claimant_is_dead(worker_id, claimed_at, now=None, connected=heartbeats.UNKNOWN):
-    """True when the worker holding a claim is dead (``jobs.heartbeats.worker_is_dead``).
-
-    A claim older than the actor's time limit plus the heartbeat timeout is
-    dead whatever the worker's records say: no attempt can legitimately run so
-    long. ``connected`` shares one look at Redis's connections between claims.
-    """
-    now = now or timezone.now()
-    timeout_s = settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
-    if claimed_at is None:
-        return True
-    held_for = (now - claimed_at).total_seconds()
-    if held_for > settings.JOBS_TIME_LIMIT_MS / 1000 + timeout_s:
-        return True
-    if not worker_id:
-        return held_for > timeout_s
-    return heartbeats.worker_is_dead(
-        worker_id, since=claimed_at.timestamp(), now=now.timestamp(), connected=connected
-    )
 
 
 def record_success(claim, return_value):

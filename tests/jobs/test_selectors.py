@@ -13,7 +13,7 @@ from config.broker import WakeupRedisBroker
 from config.localredis import free_port
 from jobs import selectors
 from jobs.actors import run_task
-from jobs.heartbeats import PROBE_TIMEOUT_S
+from jobs.liveness import PROBE_TIMEOUT_S
 from jobs.models import Job
 from jobs.relay import stamp_alive, workers_key
 from tests.jobs.factories import make_job

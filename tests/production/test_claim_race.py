@@ -24,11 +24,11 @@ import json, sys
 import django
 django.setup()
 from django.db import connection
-from jobs import heartbeats, tracking
+from jobs import liveness, tracking
 job_ids = json.loads(sys.argv[1])
 # Alive as a worker process is (jobs.relay): its named Redis connection open, its stamp fresh.
-alive = heartbeats.named_client(sys.argv[2])
-heartbeats.stamp_alive(alive, sys.argv[2])
+alive = liveness.named_client(sys.argv[2])
+liveness.stamp_alive(alive, sys.argv[2])
 print("ready", flush=True)
 sys.stdin.readline()
 won = [job_id for job_id in job_ids if tracking.claim_job(job_id, worker_id=sys.argv[2], message_id="m") is not None]

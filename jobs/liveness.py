@@ -1,4 +1,4 @@
-"""Worker liveness, read from Redis whatever the broker: one rule for "dead".
+"""Which workers are alive, read from Redis whatever the broker: one rule for "dead".
 
 Three records, written by each ``rundramatiq`` process (``jobs.relay``):
 - its named Redis connection, ``herald-worker:<broker_id>``, held open for the
@@ -32,6 +32,7 @@ import time
 import dramatiq
 import redis
 from django.conf import settings
+from django.utils import timezone
 
 from config.broker import PROBE_TIMEOUT_S
 
@@ -141,3 +142,24 @@ def fresh_worker_stamps(client=None, now=None):
     fresh_since = now - settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
     stamps = client.zrangebyscore(workers_key(), fresh_since, "+inf", withscores=True)
     return [(member.decode(), score) for member, score in stamps]
+
+
+def claimant_is_dead(worker_id, claimed_at, now=None, connected=UNKNOWN):
+    """True when the worker holding a claim is dead (:func:`worker_is_dead`).
+
+    A claim older than the actor's time limit plus the heartbeat timeout is
+    dead whatever the worker's records say: no attempt can legitimately run so
+    long. ``connected`` shares one look at Redis's connections between claims.
+    """
+    now = now or timezone.now()
+    timeout_s = settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
+    if claimed_at is None:
+        return True
+    held_for = (now - claimed_at).total_seconds()
+    if held_for > settings.JOBS_TIME_LIMIT_MS / 1000 + timeout_s:
+        return True
+    if not worker_id:
+        return held_for > timeout_s
+    return worker_is_dead(
+        worker_id, since=claimed_at.timestamp(), now=now.timestamp(), connected=connected
+    )
