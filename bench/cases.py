@@ -87,7 +87,7 @@ def signups(
     if tracked:
         from jobs.models import Job
 
-        job_ids = list(Job.objects.filter(recipient__in=emails).values_list("id", flat=True))
+        job_ids = list(Job.objects.filter(label__in=emails).values_list("id", flat=True))
         wait_final(job_ids, timeout=30)
         figures["records"] = records_agree(job_ids, sink.recipients())
     return figures
@@ -193,7 +193,7 @@ def records_agree(job_ids, received):
 
     jobs = Job.objects.filter(id__in=job_ids)
     by_status = dict(jobs.values_list("status").annotate(n=Count("id")).order_by())
-    recipients = set(jobs.values_list("recipient", flat=True))
+    recipients = set(jobs.values_list("label", flat=True))  # an email job's label is its address
     arrived = Counter(to for to in received if to in recipients)
     succeeded = by_status.get("succeeded", 0)
     stuck = sum(n for status, n in by_status.items() if status not in FINAL)

@@ -92,16 +92,26 @@ def smtp_ceiling(sink, *, messages, threads=CEILING_THREADS):
 def queue_jobs(prefix, count):
     """``count`` inactive users with a queued job each, sent to the broker from this process; the job ids."""
     from bench import cases
+    from accounts.tasks import EMAIL_QUEUE, send_confirmation_email
     from jobs.models import Job
-    from jobs.services import send_job_message
+    from jobs.outbox import publish
 
     users = cases.create_inactive_users(prefix, count)
     jobs = Job.objects.bulk_create(
-        [Job(user_id=user_id, recipient=email) for user_id, email in users], batch_size=500
+        [
+            Job(
+                task_path=send_confirmation_email.module_path,
+                queue_name=EMAIL_QUEUE,
+                args=[user_id, email],
+                label=email,
+            )
+            for user_id, email in users
+        ],
+        batch_size=500,
     )
     started = time.monotonic()
     for job in jobs:
-        if send_job_message(job.pk) is None:
+        if publish(job.pk, EMAIL_QUEUE) is None:
             raise RuntimeError("the broker refused a message")
     return [job.pk for job in jobs], round(len(jobs) / (time.monotonic() - started), 1)
 

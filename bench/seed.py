@@ -5,12 +5,15 @@ with the sqlite3 module. Every column the model has gets a value (its default
 unless given here), so a field added later does not break the seed.
 """
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
 # Of every 100 jobs: how many end up in each status (the rest succeeded).
 STATUS_MIX = (("failed", 4), ("retrying", 1), ("queued", 1), ("running", 1))
 SPREAD = timedelta(days=90)
+# Every seeded job is a confirmation email (arguments: a user id and the address).
+SEEDED_TASK = "accounts.tasks.send_confirmation_email"
 
 
 def seed_address(n):
@@ -49,7 +52,11 @@ def seed_jobs(database_path, count, *, batch=50_000):
         values = list(defaults)
         status = _status(n)
         created = now - SPREAD + step * n
-        values[position["recipient"]] = seed_address(n)
+        address = seed_address(n)
+        values[position["task_path"]] = SEEDED_TASK
+        values[position["queue_name"]] = "emails"
+        values[position["args"]] = json.dumps([n + 1, address])
+        values[position["label"]] = address
         values[position["status"]] = status
         values[position["created_at"]] = _db_datetime(created)
         values[position["enqueued_at"]] = values[position["created_at"]]
@@ -60,7 +67,7 @@ def seed_jobs(database_path, count, *, batch=50_000):
             values[position["last_attempt_at"]] = finished
             values[position["attempts"]] = 1 if status == "succeeded" else 4
         if status == "succeeded":
-            values[position["result"]] = "250 2.0.0 Message accepted for delivery"
+            values[position["return_value"]] = json.dumps("250 2.0.0 Message accepted for delivery")
         elif status in ("failed", "retrying"):
             values[position["last_error"]] = "SMTP 421 4.3.2 Service not available, try again later"
         return values
