@@ -115,15 +115,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    # A file, not memory, so that worker processes started by tests share it.
-    DATABASES["default"]["TEST"] = {
-        "NAME": env("TEST_DATABASE_PATH", default=str(VAR_DIR / "test.sqlite3")),
-    }
     # Kept open across jobs and requests: opening one (and re-preparing every
     # statement on it) costs a worker more than the job's own queries.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -205,7 +201,7 @@ RATE_LIMIT_NOTICE = env("RATE_LIMIT_NOTICE", default="3/h")
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
 # Longest wait for one Redis call (broker, cache); longer than the consumers' 1 s blocking wait.
-REDIS_SOCKET_TIMEOUT_S = env.float("REDIS_SOCKET_TIMEOUT_S", default=10)
+REDIS_SOCKET_TIMEOUT_S = 10
 
 CACHES = {
     "default": {
@@ -236,23 +232,15 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Herald <no-reply@herald.
 JOBS_MAX_RETRIES = env.int("JOBS_MAX_RETRIES", default=8)
 JOBS_MIN_BACKOFF_MS = env.int("JOBS_MIN_BACKOFF_MS", default=15_000)
 JOBS_MAX_BACKOFF_MS = env.int("JOBS_MAX_BACKOFF_MS", default=3_600_000)
-# An attempt longer than this is killed by Dramatiq's TimeLimit middleware.
-JOBS_TIME_LIMIT_MS = env.int("JOBS_TIME_LIMIT_MS", default=int(EMAIL_TIMEOUT * 1000 * 3 + 10_000))
+# An attempt longer than this is killed by Dramatiq's TimeLimit middleware: an
+# email's three SMTP waits (connect, DATA, QUIT) and some.
+JOBS_TIME_LIMIT_MS = int(EMAIL_TIMEOUT * 1000 * 3 + 10_000)
 # A worker whose broker heartbeat is older than this is dead; its messages are requeued.
 JOBS_HEARTBEAT_TIMEOUT_MS = env.int("JOBS_HEARTBEAT_TIMEOUT_MS", default=15_000)
 # How often the scheduler (jobs.maintenance) has a worker sweep for jobs the broker lost.
 JOBS_RELAY_INTERVAL_S = env.float("JOBS_RELAY_INTERVAL_S", default=30)
-# Signup and resend answer without waiting on Redis: a thread of the web
-# process sends the message (jobs/handoff.py). False sends it in the request.
-JOBS_ENQUEUE_IN_BACKGROUND = env.bool("JOBS_ENQUEUE_IN_BACKGROUND", default=True)
-# A queued or retrying job overdue by this long lost its message; the relay sends it again.
-JOBS_REQUEUE_AFTER_S = env.int("JOBS_REQUEUE_AFTER_S", default=900)
-# A job whose worker died this many times while sending it is failed (poison message).
-JOBS_MAX_LOST_ATTEMPTS = env.int("JOBS_MAX_LOST_ATTEMPTS", default=3)
 # Finished jobs (and their attempts) are deleted daily once this many days old; 0 keeps them.
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
-# Extra Dramatiq middleware (dotted paths), for operators' own instrumentation.
-JOBS_EXTRA_MIDDLEWARE = env.list("JOBS_EXTRA_MIDDLEWARE", default=[])
 
 DRAMATIQ_BROKER = {
     # Set explicitly: django-dramatiq's defaults name a middleware dramatiq 2 removed.
@@ -269,7 +257,6 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.CurrentMessage",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
         "jobs.relay.RelayMiddleware",
-        *JOBS_EXTRA_MIDDLEWARE,
     ],
 }
 # BROKER_URL=amqp://... carries the messages on RabbitMQ (config/rabbitmq.py);
@@ -286,6 +273,8 @@ DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
 
 # Django's tasks framework (django.tasks; the django-tasks backport on Django 5.2):
 # every @task runs on Dramatiq with Herald's job rows (jobs/backends.py).
+# OPTIONS: PUBLISH_IN_BACKGROUND (default True): enqueueing answers without
+# waiting on the broker; a thread of the web process publishes (jobs/handoff.py).
 TASKS = {
     "default": {
         "BACKEND": "jobs.backends.DramatiqTaskBackend",

@@ -25,10 +25,17 @@ from jobs.tasks_api import BaseTaskBackend, TaskResultDoesNotExist, normalize_js
 
 
 class DramatiqTaskBackend(BaseTaskBackend):
+    """``OPTIONS``: ``PUBLISH_IN_BACKGROUND`` (default True): a thread of this process publishes
+    the message after commit (``jobs.handoff``), so the caller does not wait on the broker."""
+
     supports_defer = True
     supports_get_result = True
     supports_async_task = False
     supports_priority = False
+
+    def __init__(self, alias, params):
+        super().__init__(alias, params)
+        self.publish_in_background = self.options.get("PUBLISH_IN_BACKGROUND", True)
 
     def enqueue(self, task, args, kwargs):
         """Record the job and publish it after commit; return its result (READY)."""
@@ -39,7 +46,7 @@ class DramatiqTaskBackend(BaseTaskBackend):
             args=normalize_json(args),
             kwargs=normalize_json(kwargs),
             run_after=task.run_after,
-            background=settings.JOBS_ENQUEUE_IN_BACKGROUND,
+            background=self.publish_in_background,
         )
         return task_result(job, backend=self.alias, task=task)
 

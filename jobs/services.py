@@ -8,7 +8,6 @@ enqueues a new one.
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -18,6 +17,9 @@ from jobs.models import Attempt, Job
 from jobs.outbox import publish, record_job
 
 logger = logging.getLogger("jobs.services")
+
+# A queued or retrying job overdue by this long lost its message; the relay sends it again.
+REQUEUE_AFTER_S = 900
 
 Status = Job.Status
 
@@ -94,7 +96,7 @@ def relay_unsent(*, now=None, limit=500):
       the job's ``run_after`` was too far off to hold), once due;
     - retrying after a back-off too long to hold in a worker, now due
       (``jobs.actors``: the job row schedules those, not a delayed message);
-    - queued or retrying, and overdue by ``JOBS_REQUEUE_AFTER_S`` (the message was lost);
+    - queued or retrying, and overdue by ``REQUEUE_AFTER_S`` (the message was lost);
     - running under a worker that died (:func:`relay_dead_claims`).
     Sending twice is harmless: the claim on the job row lets one delivery send.
     """
@@ -106,7 +108,7 @@ def relay_unsent(*, now=None, limit=500):
     overdue = Job.objects.filter(
         status__in=Job.PENDING_STATUSES,
         enqueued_at__isnull=False,
-        due_at__lt=now - timedelta(seconds=settings.JOBS_REQUEUE_AFTER_S),
+        due_at__lt=now - timedelta(seconds=REQUEUE_AFTER_S),
     )
     ids = list(never_sent.values_list("pk", flat=True)[:limit])
     ids += list(scheduled.values_list("pk", flat=True)[:limit])

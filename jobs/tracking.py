@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -31,6 +30,8 @@ Status = Job.Status
 Outcome = Attempt.Outcome
 
 DB_WRITE_TRIES = 8
+# A job whose worker died this many times while running it is failed (a poison message).
+MAX_LOST_ATTEMPTS = 3
 
 
 @dataclass
@@ -64,7 +65,7 @@ def claim_job(job_id, *, worker_id, message_id, first_hand=False):
 
     A job is claimable when it is queued or retrying, or when it is running
     under a worker that has died. Taking over from a dead worker counts a lost
-    attempt; after ``JOBS_MAX_LOST_ATTEMPTS`` the job is failed instead of sent
+    attempt; after ``MAX_LOST_ATTEMPTS`` the job is failed instead of sent
     again (a message that kills its worker must not loop forever). With
     ``first_hand`` only a queued or retrying job that never lost an attempt is
     claimed: the common case, which needs no other look at the row.
@@ -165,7 +166,7 @@ def _take_over_from_dead_worker(job_id, taking, now):
         ],
         ignore_conflicts=True,
     )
-    if job.lost_attempts >= settings.JOBS_MAX_LOST_ATTEMPTS:
+    if job.lost_attempts >= MAX_LOST_ATTEMPTS:
         Job.objects.filter(pk=job_id).update(
             status=Status.FAILED,
             attempts=F("attempts") - 1,

@@ -14,6 +14,7 @@ from tests.support import inprocess
 from tests.support.processes import herald_env, start_scheduler, start_web, start_worker
 from tests.support.rabbitmq import LocalRabbitmq
 from tests.support.smtp import SmtpSink
+from tests.support.publishing import tasks_publishing
 
 # aiosmtpd logs every SMTP command at INFO.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -45,7 +46,7 @@ def enqueue_in_the_request(settings):
     The web servers the tests start keep the default: a hand-off thread sends
     it (tests/jobs/test_handoff.py covers that path in this process).
     """
-    settings.JOBS_ENQUEUE_IN_BACKGROUND = False
+    settings.TASKS = tasks_publishing(background=False)
 
 
 @pytest.fixture

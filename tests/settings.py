@@ -5,9 +5,22 @@ does not depend on the hash's cost. The product and the benchmark keep Django's
 default hasher.
 """
 
+import os
+
 from config.settings import *  # noqa: F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A file, not memory, so that the worker processes the tests start share it.
+if DATABASES["default"]["ENGINE"] == "config.db":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.environ.get("TEST_DATABASE_PATH", str(VAR_DIR / "test.sqlite3")),  # noqa: F405
+    }
+
+# Fault injection: Dramatiq middleware (dotted paths) a test adds to the worker processes it starts.
+DRAMATIQ_BROKER["MIDDLEWARE"] += [  # noqa: F405
+    path for path in os.environ.get("JOBS_EXTRA_MIDDLEWARE", "").split(",") if path
+]
 
 # WhiteNoise warns on every request when STATIC_ROOT is missing (make run collects static files).
 STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405

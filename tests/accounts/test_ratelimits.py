@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.ratelimits import notice_over_limit, parse_rate, reset_over_limit, resend_over_limit
 from jobs.models import Job
 from tests.accounts.conftest import signup, user_in_state
+from tests.support.publishing import tasks_publishing
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +199,7 @@ def test_the_outage_warning_is_logged_once_a_minute_per_limit(settings, caplog):
 
 def test_resend_while_redis_is_stopped_is_still_a_429_after_the_first(settings, inactive_user, redis_server):
     settings.RATE_LIMIT_RESEND = "1/3m"
-    settings.JOBS_ENQUEUE_IN_BACKGROUND = True  # the job row is written; the hand-off waits for Redis
+    settings.TASKS = tasks_publishing(background=True)  # the job row is written; the hand-off waits for Redis
 
     redis_server.stop()
     try:

@@ -6,6 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.support.http import Response
+from tests.support.publishing import tasks_publishing
 
 PASSWORD = "correct-Horse-battery-9"
 
@@ -24,7 +25,7 @@ def test_no_server_timing_header_by_default(db):
 
 def test_a_signup_reports_its_hash_its_enqueue_and_the_whole_request(transactional_db, settings):
     settings.SERVER_TIMING = True
-    settings.JOBS_ENQUEUE_IN_BACKGROUND = False  # the enqueue inside the request, to be timed
+    settings.TASKS = tasks_publishing(background=False)  # the enqueue inside the request, to be timed
 
     response = signup("ada@example.com")  # really committed: the enqueue runs inside the request
 

@@ -9,6 +9,7 @@ from jobs import handoff
 from jobs.models import Job
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.waiting import wait_until
+from tests.support.publishing import tasks_publishing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +24,7 @@ def queued_job_ids(broker):
 
 
 def test_a_signup_answers_and_the_thread_sends_its_message(settings, broker):
-    settings.JOBS_ENQUEUE_IN_BACKGROUND = True
+    settings.TASKS = tasks_publishing(background=True)
     settings.SERVER_TIMING = True
 
     response = Client().post(

@@ -63,7 +63,7 @@ def test_a_fresh_unsent_job_is_left_to_its_own_commit_hook(db, broker):
 
 def test_overdue_jobs_are_sent_again_and_on_time_ones_are_not(db, broker, settings):
     now = timezone.now()
-    overdue = make_job("late@example.com", enqueued_at=now, due_at=now - timedelta(seconds=settings.JOBS_REQUEUE_AFTER_S + 1))
+    overdue = make_job("late@example.com", enqueued_at=now, due_at=now - timedelta(seconds=services.REQUEUE_AFTER_S + 1))
     make_job("fine@example.com", enqueued_at=now, due_at=now)
     make_job("done@example.com", status=Status.SUCCEEDED, enqueued_at=now, due_at=now - timedelta(days=1))
 

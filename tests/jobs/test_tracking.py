@@ -76,8 +76,8 @@ def test_a_dead_workers_claim_is_taken_over_and_its_attempt_marked_lost(db, sett
     assert outcomes == [(1, Attempt.Outcome.LOST, "dead-worker")]
 
 
-def test_a_job_that_keeps_killing_its_worker_is_failed(db, settings):
-    settings.JOBS_MAX_LOST_ATTEMPTS = 2
+def test_a_job_that_keeps_killing_its_worker_is_failed(db, settings, monkeypatch):
+    monkeypatch.setattr(tracking, "MAX_LOST_ATTEMPTS", 2)
     job = make_job()
     stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 1000)
     tracking.claim_job(job.pk, worker_id="dead-1", message_id="m")

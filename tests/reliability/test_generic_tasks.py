@@ -9,13 +9,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from jobs.models import Attempt, Job
 from jobs.tasks_api import TaskResultStatus
 from tests.jobs import taskfns
 from tests.support.waiting import wait_until
+from jobs import tracking
 
 pytestmark = pytest.mark.reliability
 
@@ -58,7 +58,7 @@ def test_a_task_that_kills_its_worker_ends_failed_and_other_tasks_still_run(live
     wait_until(poison_failed, 120, "the poison task failed")
     poison.refresh()
     assert poison.status == TaskResultStatus.FAILED
-    assert len(poison.errors) == settings.JOBS_MAX_LOST_ATTEMPTS
+    assert len(poison.errors) == tracking.MAX_LOST_ATTEMPTS
     assert "died during" in Job.objects.get(pk=poison.id).last_error
     if not workers[-1].alive():
         processes.worker(live_env, name="last")

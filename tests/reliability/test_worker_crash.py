@@ -13,6 +13,7 @@ from jobs.models import Attempt, Job
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.waiting import wait_until
+from jobs import tracking
 
 pytestmark = pytest.mark.reliability
 
@@ -143,7 +144,7 @@ def test_a_message_that_kills_its_worker_ends_failed_and_others_still_go_out(liv
     smtp_sink.wait_for(2, timeout=redelivery_bound_s())
 
     poison.refresh_from_db()
-    assert poison.lost_attempts == settings.JOBS_MAX_LOST_ATTEMPTS
+    assert poison.lost_attempts == tracking.MAX_LOST_ATTEMPTS
     assert "died during" in poison.last_error
     assert sorted(smtp_sink.recipients()) == ["fine1@example.com", "fine2@example.com"]
     assert Job.objects.filter(status=Status.SUCCEEDED).count() == 2
