@@ -27,29 +27,14 @@ from dramatiq_crontab import cron, interval
 
 from jobs import actors  # noqa: F401 - declares the job queues, so the dead-worker pass covers them
 from jobs.relay import relay_lock_key, take_lock
-from jobs.services import prune_finished_jobs, relay_unsent
+from jobs.outbox import relay_sweep
+from jobs.services import prune_finished_jobs
 
 logger = logging.getLogger("jobs.maintenance")
 
 QUEUE = "maintenance"
 # Daily, at a quiet hour (UTC); accounts.maintenance runs half an hour later, so they do not contend.
 PRUNE_SCHEDULE = "15 3 * * *"
-
-
-def relay_sweep(broker=None):
-    """Give the broker back what it lost or never got; return the ids of the jobs relayed.
-
-    First the messages that dead workers fetched and never acknowledged go
-    back to their queues, every queue this process's broker has declared (the
-    Redis broker's maintenance pass, which Dramatiq otherwise runs only at
-    random; RabbitMQ does it itself). Then
-    ``jobs.services.relay_unsent`` sends the jobs the broker never got, lost,
-    or was never meant to hold. The one sweep of the scheduled actor and of
-    ``manage.py jobs relay``. Safe to run twice: the claim on the job row lets
-    one delivery send.
-    """
-    (broker or dramatiq.get_broker()).requeue_dead_workers()
-    return relay_unsent()
 
 
 @interval(seconds=settings.JOBS_RELAY_INTERVAL_S)

@@ -1,30 +1,40 @@
-"""Getting jobs to the broker: the row in the caller's transaction, the message after commit.
+"""Getting jobs to the broker: the row in the caller's transaction, the message after commit, the relay.
 
 A job is recorded in the caller's transaction and its message published once
 that transaction commits, so a worker never sees a job (or anything the job
 reads) that a rollback removes. If the broker is unreachable the job stays
-with no ``enqueued_at`` and the relay (``jobs.services.relay_unsent``)
-publishes it later. A job to run more than ``LONGEST_HELD_RETRY_MS`` from now
-is not published until it is due: no worker holds it meanwhile.
+with no ``enqueued_at`` and the relay sweep (:func:`relay_sweep`, scheduled
+by ``jobs.maintenance`` and run by ``manage.py jobs relay``) publishes it
+later. A job to run more than ``LONGEST_HELD_RETRY_MS`` from now is not
+published until it is due: no worker holds it meanwhile. The jobs of dead
+workers are published again within seconds (:func:`relay_dead_claims`, from
+every worker's relay thread, ``jobs.relay``).
 """
 
 import logging
+from datetime import timedelta
 from functools import partial
 
 import dramatiq
 from django.db import transaction
 from django.utils import timezone
 
+from redis.exceptions import RedisError
+
 from config.broker import BROKER_ERRORS
 from config.timing import timed
 from jobs.errors import LONGEST_HELD_RETRY_MS
 from jobs.handoff import hand_off
-from jobs.models import Job
+from jobs.liveness import claimant_is_dead, connected_workers
+from jobs.models import Attempt, Job
 
 logger = logging.getLogger("jobs.outbox")
 
 # The Dramatiq actor that runs every job (jobs.actors.run_task).
 ACTOR_NAME = "run_task"
+# A queued or retrying job overdue by this long lost its message; the relay sends it again.
+REQUEUE_AFTER_S = 900
+Status = Job.Status
 
 
 def record_job(*, task_path, queue_name, args, kwargs, run_after=None, resend_of=None, background=False):
@@ -82,3 +92,90 @@ def publish(job_id, queue_name, *, delay_ms=0, retries=0):
     with transaction.atomic():
         Job.objects.filter(pk=job_id).update(enqueued_at=timezone.now(), message_id=message.message_id)
     return message.message_id
+
+
+def relay_sweep(broker=None):
+    """Give the broker back what it lost or never got; return the ids of the jobs relayed.
+
+    First the messages that dead workers fetched and never acknowledged go
+    back to their queues, every queue this process's broker has declared (the
+    Redis broker's maintenance pass, which Dramatiq otherwise runs only at
+    random; RabbitMQ does it itself). Then
+    :func:`relay_unsent` sends the jobs the broker never got, lost,
+    or was never meant to hold. The one sweep of the scheduled actor and of
+    ``manage.py jobs relay``. Safe to run twice: the claim on the job row lets
+    one delivery send.
+    """
+    (broker or dramatiq.get_broker()).requeue_dead_workers()
+    return relay_unsent()
+
+
+def relay_unsent(*, now=None, limit=500):
+    """Send to the broker the jobs it never got, lost or was never meant to hold; return their ids.
+
+    Four kinds of job are relayed:
+    - queued but never accepted by the broker (it was down at enqueue, or
+      the job's ``run_after`` was too far off to hold), once due;
+    - retrying after a back-off too long to hold in a worker, now due
+      (``jobs.actors``: the job row schedules those, not a delayed message);
+    - queued or retrying, and overdue by ``REQUEUE_AFTER_S`` (the message was lost);
+    - running under a worker that died (:func:`relay_dead_claims`).
+    Sending twice is harmless: the claim on the job row lets one delivery send.
+    """
+    now = now or timezone.now()
+    never_sent = Job.objects.filter(
+        status=Status.QUEUED, enqueued_at__isnull=True, created_at__lt=now - timedelta(seconds=2), due_at__lte=now
+    )
+    scheduled = Job.objects.filter(status=Status.RETRYING, enqueued_at__isnull=True, due_at__lte=now)
+    overdue = Job.objects.filter(
+        status__in=Job.PENDING_STATUSES,
+        enqueued_at__isnull=False,
+        due_at__lt=now - timedelta(seconds=REQUEUE_AFTER_S),
+    )
+    ids = list(never_sent.values_list("pk", flat=True)[:limit])
+    ids += list(scheduled.values_list("pk", flat=True)[:limit])
+    ids += list(overdue.values_list("pk", flat=True)[:limit])
+    ids += dead_claims(now=now, limit=limit)
+    return _relay(dict.fromkeys(ids))
+
+
+def dead_claims(*, now=None, limit=500):
+    """Ids of running jobs whose worker died (``liveness.claimant_is_dead``), one look at Redis for all."""
+    now = now or timezone.now()
+    running = list(Job.objects.filter(status=Status.RUNNING).values_list("pk", "claimed_by", "claimed_at")[:limit])
+    if not running:
+        return []
+    try:
+        connected = connected_workers()
+    except RedisError:
+        connected = None
+    return [pk for pk, worker, at in running if claimant_is_dead(worker, at, now, connected=connected)]
+
+
+def relay_dead_claims(*, now=None, limit=500, skip=()):
+    """Send again the jobs whose worker died while sending them, except those in ``skip``; return their ids.
+
+    The relay runs this every second, so that a killed worker's email goes out
+    within seconds; the next delivery takes the claim over (``jobs.tracking``).
+    """
+    return _relay([pk for pk in dead_claims(now=now, limit=limit) if pk not in skip])
+
+
+def _relay(job_ids):
+    relayed = []
+    queues = dict(Job.objects.filter(pk__in=list(job_ids)).values_list("pk", "queue_name"))
+    for job_id in job_ids:
+        if job_id not in queues:
+            continue  # pruned meanwhile
+        if publish(job_id, queues[job_id], retries=_retries_so_far(job_id)) is None:
+            break  # broker still down: try again next sweep
+        Job.objects.filter(pk=job_id, status__in=Job.PENDING_STATUSES).update(due_at=timezone.now())
+        relayed.append(job_id)
+    if relayed:
+        logger.info("relayed %d job(s) to the broker: %s", len(relayed), relayed[:20])
+    return relayed
+
+
+def _retries_so_far(job_id):
+    """How many retries the job has had: its message carries the count, so the retry budget holds across relays."""
+    return Attempt.objects.filter(job_id=job_id, outcome=Attempt.Outcome.RETRY).count()

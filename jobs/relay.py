@@ -5,7 +5,7 @@
   through it every ``STAMP_EVERY_S`` (``jobs.liveness``);
 - a dead-claim thread. Every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster
   (a Redis lock picks it) sends again the jobs of workers that died while
-  sending (``jobs.services.relay_dead_claims``): a killed worker's email goes
+  sending (``jobs.outbox.relay_dead_claims``): a killed worker's email goes
   out within seconds.
 
 The rest of the relay, the sweep every ``JOBS_RELAY_INTERVAL_S`` for jobs the
@@ -58,7 +58,7 @@ def take_lock(broker, key, period_s):
 
 def sweep_dead_claims_if_due(broker, skip=()):
     """Relay the jobs of dead workers unless another worker's relay did this second."""
-    from jobs.services import relay_dead_claims
+    from jobs.outbox import relay_dead_claims
 
     if not take_lock(broker, dead_sweep_lock_key(broker), DEAD_SWEEP_EVERY_S):
         return []

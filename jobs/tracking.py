@@ -230,7 +230,7 @@ def record_failure(claim, exc, *, retry_in_ms=None, held=True):
 
     ``held``: a worker holds the retry as a delayed message. Otherwise the job
     row schedules it: due then, with no message on the broker, and the relay
-    sends it (``jobs.services.relay_unsent``).
+    sends it (``jobs.outbox.relay_unsent``).
     """
     fields = {
         "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",

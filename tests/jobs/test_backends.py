@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.models import Attempt, Job
-from jobs.services import relay_unsent
+from jobs.outbox import relay_unsent
 from jobs.tasks_api import InvalidTask, TaskResultDoesNotExist, TaskResultStatus, task_backends
 from tests.jobs import taskfns
 

@@ -27,7 +27,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from jobs import selectors
-from jobs.maintenance import relay_sweep
+from jobs.outbox import relay_sweep
 from jobs.models import Job
 from jobs.services import (
     prune_finished_jobs,
