@@ -8,6 +8,15 @@ left out: confirming sets it, and a used link must still be told apart from a
 forged one ("already active" rather than "not valid"). Our own ``key_salt`` keeps
 these tokens from being accepted as password-reset tokens and vice versa, and
 their lifetime is ``ACCOUNT_ACTIVATION_TIMEOUT``, not the password reset one.
+
+Django's private helpers used here, and why: ``check_token`` answers only
+yes or no, and with ``PASSWORD_RESET_TIMEOUT`` as the lifetime. The activation
+page must tell an expired link ("ask for a new one") from a forged or used
+one, with its own lifetime, so :meth:`token_problem` repeats ``check_token``'s
+steps with Django's own ``_make_token_with_timestamp``, ``_num_seconds`` and
+``_now`` rather than a copy of them. No figure is at stake: a clear message
+is. tests/accounts/test_tokens.py fails loudly when the pinned Django changes
+any of them.
 """
 
 import copy
