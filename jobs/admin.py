@@ -174,7 +174,8 @@ class JobAdmin(admin.ModelAdmin):
             raise PermissionDenied
         job = self.get_object(request, unquote(object_id))
         if job is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            self.message_user(request, f"Job with ID “{object_id}” doesn’t exist. Perhaps it was pruned?", messages.WARNING)
+            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
         try:
             new_job = resend_job(job)
         except ResendRefused as exc:

@@ -9,7 +9,7 @@ import calendar
 from datetime import datetime, timedelta
 
 from django.contrib.admin.views.main import ChangeList
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
 
@@ -41,11 +41,11 @@ class LargeTablePaginator(Paginator):
         ids = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
         rows = self.object_list.model._default_manager.filter(pk__in=ids)
         rows.query.select_related = self.object_list.query.select_related
-        return self._get_page(rows.order_by(*self.object_list.query.order_by), number, self)
+        return Page(rows.order_by(*self.object_list.query.order_by), number, self)
 
 
 class JobChangeList(ChangeList):
-    """The email job changelist: a date drill-down that probes the index, sorting on indexed columns only."""
+    """The job changelist: a date drill-down that probes the index, sorting on indexed columns only."""
 
     def get_filters(self, request):
         # Keep the drill-down's own date range apart: probing a day inside a
