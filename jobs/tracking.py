@@ -1,5 +1,8 @@
 """Every status change of a running job: claim it, then record how the attempt ended.
 
+Each change is one conditional UPDATE written by :func:`transition`, the one
+function that sets a job's status once it is queued.
+
 Dramatiq delivers at least once: a message may arrive twice (a redelivery
 after a worker died, a retry enqueued before the original was acknowledged, a
 delayed message promoted twice). The claim is one conditional UPDATE, so of
@@ -20,7 +23,6 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from django.db import OperationalError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from jobs import errors, liveness, logs
@@ -75,19 +77,19 @@ def claim_job(job_id, *, worker_id, message_id, first_hand=False):
 
 def _claim_job(job_id, *, worker_id, message_id, first_hand):
     now = timezone.now()
+    taking = {
+        "claimed_by": worker_id,
+        "claimed_at": now,
+        "attempts": Increment(1),
+        "last_attempt_at": now,
+        "message_id": message_id,
+    }
+    pending = {"status": Job.PENDING_STATUSES, **({"lost_attempts": 0} if first_hand else {})}
     with transaction.atomic():
-        job = _take(job_id, worker_id=worker_id, message_id=message_id, now=now, first_hand=first_hand)
-        if job is None and not first_hand:
-            taking = {
-                "status": Status.RUNNING,
-                "claimed_by": worker_id,
-                "claimed_at": now,
-                "attempts": F("attempts") + 1,
-                "last_attempt_at": now,
-                "message_id": message_id,
-            }
-            if _take_over_from_dead_worker(job_id, taking, now):
-                job = Job.objects.filter(pk=job_id, status=Status.RUNNING).only(*CLAIMED_FIELDS).first()
+        row = transition(job_id, Status.RUNNING, expect=pending, returning=CLAIMED_FIELDS, **taking)
+        if row is None and not first_hand:
+            row = _take_over_from_dead_worker(job_id, taking, now)
+    job = None if row is None else _claimed_job(row)
     if job is None:
         return None  # another delivery holds it, it is finished, or the take-over failed it as poison
     return Claim(job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic())
@@ -115,40 +117,78 @@ def _claimed_job(row):
     return Job.from_db(connection.alias, CLAIMED_FIELDS, values)
 
 
-def _take(job_id, *, worker_id, message_id, now, first_hand):
-    """The one conditional UPDATE that claims a pending job: the job (its claimed fields), or None.
+@dataclass(frozen=True)
+class Increment:
+    """For :func:`transition`: add ``by`` to the column (``attempts = attempts + 1``)."""
 
-    Written as SQL because it runs for every task: the ORM would spend more
-    building the statement than the database spends running it.
+    by: int
+
+
+def transition(job_id, status, *, expect, returning=(), **fields):
+    """The one statement that changes a job's status: to ``status``, with ``fields``, if the row matches ``expect``.
+
+    ``expect`` maps a column to a value (a tuple: any of them; None: NULL).
+    Returns the ``returning`` columns of the row changed, or True; None when
+    no row matched (another delivery holds the job, or it finished). One
+    conditional UPDATE, so of two writers racing for a row exactly one
+    matches. Written as SQL because it runs several times for every task: the
+    ORM would spend more building the statement than the database spends
+    running it.
     """
-    table = connection.ops.quote_name(Job._meta.db_table)
-    pending = ", ".join(["%s"] * len(Job.PENDING_STATUSES))
-    at = connection.ops.adapt_datetimefield_value(now)
-    sql = (
-        f"UPDATE {table} SET status = %s, claimed_by = %s, claimed_at = %s, attempts = attempts + 1, "
-        f"last_attempt_at = %s, message_id = %s WHERE id = %s AND status IN ({pending})"
-        f"{' AND lost_attempts = 0' if first_hand else ''} RETURNING {', '.join(CLAIMED_FIELDS)}"
-    )
-    params = [str(Status.RUNNING), worker_id, at, at, message_id, job_id, *map(str, Job.PENDING_STATUSES)]
+    quote = connection.ops.quote_name
+    sets, params = [], []
+    for name, value in {"status": status, **fields}.items():
+        if isinstance(value, Increment):
+            sets.append(f"{quote(name)} = {quote(name)} + %s")
+            params.append(value.by)
+        else:
+            sets.append(f"{quote(name)} = %s")
+            params.append(_db_value(name, value))
+    conditions = [f"{quote('id')} = %s"]
+    params.append(job_id)
+    for name, value in expect.items():
+        if value is None:
+            conditions.append(f"{quote(name)} IS NULL")
+        elif isinstance(value, tuple):
+            conditions.append(f"{quote(name)} IN ({', '.join(['%s'] * len(value))})")
+            params.extend(_db_value(name, one) for one in value)
+        else:
+            conditions.append(f"{quote(name)} = %s")
+            params.append(_db_value(name, value))
+    sql = f"UPDATE {quote(Job._meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}"
+    if returning:
+        sql += f" RETURNING {', '.join(quote(name) for name in returning)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return None if row is None else _claimed_job(row)
+        if returning:
+            return cursor.fetchone()
+        return True if cursor.rowcount else None
+
+
+def _db_value(name, value):
+    """``value`` of job column ``name`` as the database driver takes it."""
+    if name == "return_value":
+        return _json(Job, name, value)
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return _plain(value)
 
 
 def _take_over_from_dead_worker(job_id, taking, now):
+    """Claim a job whose worker died while running it (a lost attempt); its claimed columns, or None."""
     row = (
         Job.objects.filter(pk=job_id, status=Status.RUNNING)
         .values("claimed_by", "claimed_at", "message_id")
         .first()
     )
     if row is None or not liveness.claimant_is_dead(row["claimed_by"], row["claimed_at"], now):
-        return False
-    held = Job.objects.filter(
-        pk=job_id, status=Status.RUNNING, claimed_by=row["claimed_by"], claimed_at=row["claimed_at"]
+        return None
+    held = {"status": Status.RUNNING, "claimed_by": row["claimed_by"], "claimed_at": row["claimed_at"]}
+    claimed = transition(
+        job_id, Status.RUNNING, expect=held, returning=CLAIMED_FIELDS, **taking, lost_attempts=Increment(1)
     )
-    if not held.update(**taking, lost_attempts=F("lost_attempts") + 1):
-        return False
+    if claimed is None:
+        return None
     job = Job.objects.get(pk=job_id)
     Attempt.objects.bulk_create(
         [
@@ -166,10 +206,13 @@ def _take_over_from_dead_worker(job_id, taking, now):
         ],
         ignore_conflicts=True,
     )
-    if job.lost_attempts >= MAX_LOST_ATTEMPTS:
-        Job.objects.filter(pk=job_id).update(
-            status=Status.FAILED,
-            attempts=F("attempts") - 1,
+    poison = job.lost_attempts >= MAX_LOST_ATTEMPTS
+    if poison:
+        transition(
+            job_id,
+            Status.FAILED,
+            expect={"status": Status.RUNNING},
+            attempts=Increment(-1),
             claimed_by="",
             finished_at=now,
             last_error=(
@@ -180,7 +223,7 @@ def _take_over_from_dead_worker(job_id, taking, now):
     logs.log_lost_attempts(
         Attempt.objects.filter(job_id=job_id, outcome=Outcome.LOST, finished_at=now), finished_at=now
     )
-    return True
+    return None if poison else claimed
 
 
 def is_suspect(job_id):
@@ -220,8 +263,13 @@ def _record_ran_earlier(job_id, return_value):
             ],
             ignore_conflicts=True,
         )
-        Job.objects.filter(pk=job_id).update(
-            status=Status.SUCCEEDED, return_value=return_value, finished_at=now, claimed_by=""
+        transition(
+            job_id,
+            Status.SUCCEEDED,
+            expect={"status": (Status.QUEUED, Status.RUNNING, Status.RETRYING)},
+            return_value=return_value,
+            finished_at=now,
+            claimed_by="",
         )
 
 
@@ -252,7 +300,7 @@ def _finish(
 ):
     now = timezone.now()
     duration_ms = int((time.monotonic() - claim.started) * 1000)
-    job_fields = {"status": status, "claimed_by": "", "return_value": return_value}
+    job_fields = {"claimed_by": "", "return_value": return_value}
     if status == Status.RETRYING:
         job_fields["due_at"] = now + timedelta(milliseconds=retry_in_ms)
         if not held:
@@ -281,7 +329,9 @@ def _finish(
         _insert_attempt(attempt)
         # Only the claim holder writes the outcome: if a take-over happened
         # meanwhile, the new holder's record wins.
-        _update_claimed(claim, job_fields)
+        transition(
+            claim.job.pk, status, expect={"claimed_by": claim.worker_id, "status": Status.RUNNING}, **job_fields
+        )
     logs.log_attempt(attempt, outcome=outcome, duration_ms=duration_ms, error_class=error_class)
 
 
@@ -305,23 +355,6 @@ def _insert_attempt(attempt):
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-
-
-def _update_claimed(claim, fields):
-    """Write ``fields`` to the claimed job if this delivery still holds it."""
-    ops = connection.ops
-    values = [
-        _json(Job, name, value) if name == "return_value"
-        else ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else _plain(value)
-        for name, value in fields.items()
-    ]
-    assignments = ", ".join(f"{ops.quote_name(name)} = %s" for name in fields)
-    sql = (
-        f"UPDATE {ops.quote_name(Job._meta.db_table)} SET {assignments} "
-        "WHERE id = %s AND claimed_by = %s AND status = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, claim.job.pk, claim.worker_id, str(Status.RUNNING)])
 
 
 def _json(model, name, value):
