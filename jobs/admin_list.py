@@ -1,4 +1,4 @@
-"""The email job list for millions of rows: paging, drill-down and the hourly chart.
+"""The job list for millions of rows: paging, drill-down and the hourly chart.
 
 Nothing here reads the whole table: the paginator counts at most
 ``count_limit + 1`` rows and sorts ids before loading a page, the date

@@ -14,7 +14,7 @@ Other apps schedule their own the same way (``accounts.maintenance``).
 
 The actors have a queue of their own, ``maintenance``: its consumer fetches
 the sweep however many emails wait in ``emails``, and the admin, ``/metrics/``
-and ``jobs stats`` keep counting emails only.
+and ``jobs stats`` keep counting the task queues only.
 """
 
 import logging

@@ -8,9 +8,9 @@ memory: every scrape reads the job and attempt rows and the broker's queues.
 Job and attempt figures are gauges (pruning old jobs lowers them); the send
 duration histogram covers the attempts still in the database.
 
-- ``herald_email_jobs{status}``: jobs by status.
-- ``herald_email_attempts{outcome}``: attempts by outcome.
-- ``herald_email_send_duration_seconds{outcome}``: how long finished attempts took.
+- ``herald_jobs{status}``: jobs by status.
+- ``herald_job_attempts{outcome}``: attempts by outcome.
+- ``herald_job_duration_seconds{outcome}``: how long finished attempts took.
 - ``herald_broker_up``: 1 when the broker answered this scrape; the metrics below need it.
 - ``herald_queue_depth{queue}``: messages waiting for a worker.
 - ``herald_queue_delayed{queue}``: messages waiting out a retry back-off.
@@ -48,7 +48,7 @@ DURATION_BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60
 
 def jobs_by_status():
     counts = status_counts()
-    family = GaugeMetricFamily("herald_email_jobs", "Email jobs in the database, by status.", labels=["status"])
+    family = GaugeMetricFamily("herald_jobs", "Jobs in the database, by status.", labels=["status"])
     for status in Job.Status.values:
         family.add_metric([status], counts.get(status, 0))
     return family
@@ -57,7 +57,7 @@ def jobs_by_status():
 def attempts_by_outcome():
     counts = dict(Attempt.objects.order_by().values_list("outcome").annotate(n=Count("id")))
     family = GaugeMetricFamily(
-        "herald_email_attempts", "Email attempts in the database, by outcome.", labels=["outcome"]
+        "herald_job_attempts", "Job attempts in the database, by outcome.", labels=["outcome"]
     )
     for outcome in Attempt.Outcome.values:
         family.add_metric([outcome], counts.get(outcome, 0))
@@ -74,8 +74,8 @@ def send_duration_histogram():
         .annotate(total=Count("id"), sum_ms=Sum("duration_ms"), **bounds)
     )
     family = HistogramMetricFamily(
-        "herald_email_send_duration_seconds",
-        "Time from claiming a job to recording the attempt's outcome (render and SMTP send).",
+        "herald_job_duration_seconds",
+        "Time from claiming a job to recording the attempt's outcome (the task's run).",
         labels=["outcome"],
     )
     for row in rows:

@@ -155,7 +155,7 @@ def dead_claims(*, now=None, limit=500):
 def relay_dead_claims(*, now=None, limit=500, skip=()):
     """Send again the jobs whose worker died while sending them, except those in ``skip``; return their ids.
 
-    The relay runs this every second, so that a killed worker's email goes out
+    The relay runs this every second, so that a killed worker's job runs again
     within seconds; the next delivery takes the claim over (``jobs.tracking``).
     """
     return _relay([pk for pk in dead_claims(now=now, limit=limit) if pk not in skip])

@@ -5,7 +5,7 @@
   through it every ``STAMP_EVERY_S`` (``jobs.liveness``);
 - a dead-claim thread. Every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster
   (a Redis lock picks it) sends again the jobs of workers that died while
-  sending (``jobs.outbox.relay_dead_claims``): a killed worker's email goes
+  sending (``jobs.outbox.relay_dead_claims``): a killed worker's job goes
   out within seconds.
 
 The rest of the relay, the sweep every ``JOBS_RELAY_INTERVAL_S`` for jobs the

@@ -79,10 +79,10 @@ def test_jobs_by_status_and_attempts_by_outcome(db, client, metrics_on):
 
     samples = scrape(client)
 
-    jobs = {dict(labels)["status"]: value for (name, labels), value in samples.items() if name == "herald_email_jobs"}
+    jobs = {dict(labels)["status"]: value for (name, labels), value in samples.items() if name == "herald_jobs"}
     assert jobs == {"queued": 2, "running": 0, "retrying": 0, "succeeded": 1, "failed": 1}
     attempts = {
-        dict(labels)["outcome"]: value for (name, labels), value in samples.items() if name == "herald_email_attempts"
+        dict(labels)["outcome"]: value for (name, labels), value in samples.items() if name == "herald_job_attempts"
     }
     assert attempts == {"succeeded": 1, "retry": 1, "failed": 1, "lost": 0}
 
@@ -96,12 +96,12 @@ def test_send_duration_histogram_from_recorded_attempts(db, client, metrics_on):
     samples = scrape(client)
 
     def bucket(le):
-        return samples[("herald_email_send_duration_seconds_bucket", (("le", le), ("outcome", "succeeded")))]
+        return samples[("herald_job_duration_seconds_bucket", (("le", le), ("outcome", "succeeded")))]
 
     assert (bucket("0.025"), bucket("0.05"), bucket("0.5"), bucket("2.5"), bucket("30.0")) == (0, 1, 2, 3, 3)
     assert bucket("60.0") == bucket("+Inf") == 4
-    assert samples[("herald_email_send_duration_seconds_count", (("outcome", "succeeded"),))] == 4
-    assert samples[("herald_email_send_duration_seconds_sum", (("outcome", "succeeded"),))] == pytest.approx(47.43)
+    assert samples[("herald_job_duration_seconds_count", (("outcome", "succeeded"),))] == 4
+    assert samples[("herald_job_duration_seconds_sum", (("outcome", "succeeded"),))] == pytest.approx(47.43)
 
 
 def test_queue_depth_delayed_and_live_workers_from_the_broker(db, client, metrics_on, broker):
@@ -131,4 +131,4 @@ def test_broker_down_still_serves_the_database_figures(db, client, metrics_on, r
 
     assert samples[("herald_broker_up", ())] == 0
     assert not any(name.startswith("herald_queue_") for name, _ in samples)
-    assert samples[("herald_email_jobs", (("status", "failed"),))] == 1
+    assert samples[("herald_jobs", (("status", "failed"),))] == 1

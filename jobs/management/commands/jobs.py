@@ -65,7 +65,7 @@ def job_id(text):
 
 
 class Command(BaseCommand):
-    help = "Email jobs: stats, resend failed ones, prune old ones, relay lost ones."
+    help = "Jobs: stats, resend failed ones, prune old ones, relay lost ones."
 
     def add_arguments(self, parser):
         # Argument errors raise CommandError, printed as one line (see run_from_argv).
