@@ -26,13 +26,13 @@ STARTED_KEY = "bench:tasks:started"  # "key started pid", when a sleeping task b
 
 
 @functools.cache
-def _redis():
+def redis_client():
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def record_ran(key, started):
     """Append this run of task ``key`` to the record of what ran."""
-    _redis().rpush(RAN_KEY, f"{key} {started!r} {time.time()!r} {os.getpid()}")
+    redis_client().rpush(RAN_KEY, f"{key} {started!r} {time.time()!r} {os.getpid()}")
 
 
 @task
@@ -53,7 +53,7 @@ def send_confirmation(key, user_id):
 def sleep_then_record(key, seconds):
     """Record the start, sleep ``seconds``, record the end: the task a worker is killed in the middle of."""
     started = time.time()
-    _redis().rpush(STARTED_KEY, f"{key} {started!r} {os.getpid()}")
+    redis_client().rpush(STARTED_KEY, f"{key} {started!r} {os.getpid()}")
     time.sleep(seconds)
     record_ran(key, started)
 

@@ -28,19 +28,18 @@ import json
 import os
 import sys
 import time
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from bench import load, tasks_report
 from bench.run import Timeline
 from bench.stack import Stack, run_with_cleanup
 from bench.task_columns import COLUMNS, TASKS_SETTINGS, wait_rows_final
+from bench.task_runs import forget_runs, records_agree, runs, started_count, wait_runs
 
 RESULTS_PATH = Path(__file__).resolve().parent / "tasks.json"
 SIZES = {
     "full": {
-        "noop": 1000, "email": 300, "processes": (1, 2), "rate": 20, "seconds": 10,
+        "noop": 2000, "email": 400, "processes": (1, 2), "rate": 20, "seconds": 10,
         "sleep_s": 2, "kill_wait_s": 60, "liveness": "shipped",
     },
     "tiny": {
@@ -69,81 +68,6 @@ class TasksStack(Stack):
     def _migrate(self):
         os.environ["DJANGO_SETTINGS_MODULE"] = TASKS_SETTINGS
         super()._migrate()
-
-
-# --------------------------------------------------------------------------
-# The record of what ran (bench.taskfns writes it)
-# --------------------------------------------------------------------------
-@dataclass
-class Ran:
-    key: str
-    started: float
-    ended: float
-    pid: int
-
-
-def _redis():
-    from bench.taskfns import _redis
-
-    return _redis()
-
-
-def forget_runs():
-    from bench.taskfns import RAN_KEY, STARTED_KEY
-
-    _redis().delete(RAN_KEY, STARTED_KEY)
-
-
-def runs():
-    from bench.taskfns import RAN_KEY
-
-    out = []
-    for line in _redis().lrange(RAN_KEY, 0, -1):
-        key, started, ended, pid = line.decode().split()
-        out.append(Ran(key, float(started), float(ended), int(pid)))
-    return out
-
-
-def wait_runs(keys, timeout, workers=()):
-    """Wait until every task in ``keys`` ran to its end; the record. Fails early if every worker died."""
-    wanted = set(keys)
-    deadline = time.monotonic() + timeout
-    while True:
-        ran = runs()
-        missing = wanted - {one.key for one in ran}
-        if not missing:
-            return ran
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{len(missing)} of {len(wanted)} tasks did not run within {timeout:.0f} s")
-        if workers and not any(worker.alive() for worker in workers):
-            raise RuntimeError(f"every worker exited:\n{workers[0].output()[-3000:]}")
-        time.sleep(0.02)
-
-
-def records_agree(column, ids, keys, ran, *, sink_recipients=None, addresses=None):
-    """The rows (by status) against what ran, and the sink against the emails sent.
-
-    They agree when every task ran to its end exactly once, every row says
-    SUCCESSFUL, and, for emails, every address got exactly one message.
-    """
-    times = Counter(one.key for one in ran if one.key in set(keys))
-    statuses = wait_rows_final(column, ids, timeout=30)
-    figures = {
-        "tasks": len(keys),
-        "rows_by_status": None if statuses is None else dict(Counter(statuses)),
-        "ran": sum(times.values()),
-        "lost": sum(1 for key in keys if not times[key]),
-        "duplicates": sum(n - 1 for n in times.values()),
-    }
-    agree = figures["lost"] == figures["duplicates"] == 0
-    if statuses is not None:
-        agree = agree and figures["rows_by_status"] == {"SUCCESSFUL": len(keys)}
-    if addresses is not None:
-        received = Counter(to for to in sink_recipients if to in set(addresses))
-        figures["smtp_received"] = sum(received.values())
-        agree = agree and figures["smtp_received"] == len(addresses) == len(received)
-    figures["agree"] = agree
-    return figures
 
 
 # --------------------------------------------------------------------------
@@ -240,13 +164,11 @@ class KilledTask:
         self.replacement = []
 
     def start(self):
-        from bench.taskfns import STARTED_KEY
-
         doomed = started_workers(self.stack, self.column, 1)
         try:
             self.result_id = self.column.enqueue("sleep_then_record", self.key, self.sleep_s)
             deadline = time.monotonic() + 30
-            while not any(line.decode().startswith(f"{self.key} ") for line in _redis().lrange(STARTED_KEY, 0, -1)):
+            while not started_count(self.key):
                 if time.monotonic() > deadline:
                     raise RuntimeError("the task never started")
                 time.sleep(0.01)
@@ -258,8 +180,6 @@ class KilledTask:
         return self
 
     def finish(self):
-        from bench.taskfns import STARTED_KEY
-
         try:
             ended = None
             while ended is None and time.time() < self.killed_at + self.wait_s:
@@ -268,7 +188,7 @@ class KilledTask:
             statuses = wait_rows_final(self.column, [self.result_id], timeout=5 if ended else 0)
         finally:
             stop_all(self.stack, self.replacement)
-        starts = sum(line.decode().startswith(f"{self.key} ") for line in _redis().lrange(STARTED_KEY, 0, -1))
+        starts = started_count(self.key)
         status = statuses[0] if statuses else None
         return {
             "sleep_s": self.sleep_s,

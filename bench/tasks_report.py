@@ -129,7 +129,7 @@ def table(results):
                 f"{WORKLOAD_LABELS[workload]} at {sizes['rate']}/s: enqueue->start {p}, ms",
                 [_cell(columns[n], "low_rate", workload, "enqueue_to_start_ms", p) for n in names],
             ))
-    lines.append(_row(f"SIGKILL mid-task -> task done on a new worker, s", [_killed_cell(columns[n]) for n in names]))
+    lines.append(_row("SIGKILL mid-task -> task done on a new worker, s", [_killed_cell(columns[n]) for n in names]))
     lines.append(_row("rows agree with what ran (and the SMTP sink)", [_agree_cell(columns[n]) for n in names]))
 
     derived = results["derived"]
