@@ -47,6 +47,8 @@ def test_a_task_whose_worker_is_killed_mid_run_is_taken_over_and_runs_to_the_end
 
 def test_a_task_that_kills_its_worker_ends_failed_and_other_tasks_still_run(live_env, processes):
     workers = []
+    # The scheduler's sweep puts back what the dead workers had fetched and not yet claimed.
+    processes.scheduler(live_env)
     poison = taskfns.kill_own_worker.enqueue()
     others = [taskfns.add.enqueue(n, n) for n in range(3)]
 
@@ -80,3 +82,19 @@ def test_queued_and_deferred_tasks_survive_a_broker_restart(live_env, processes,
         wait_until(lambda r=result: status_of(r.id) == Status.SUCCEEDED, 30, "the task ran after the restart")
     assert Job.objects.get(pk=deferred.id).return_value == 7
     assert Attempt.objects.filter(job_id__in=[queued.id, deferred.id]).count() == 2  # once each
+
+
+def test_a_task_enqueued_while_the_broker_is_down_runs_once_it_is_back(live_env, processes, broker_server):
+    processes.worker(live_env)
+    processes.scheduler(live_env)
+    broker_server.stop()
+    try:
+        result = taskfns.add.enqueue(5, 6)  # no exception: the row waits for the relay
+        assert Job.objects.get(pk=result.id).enqueued_at is None
+    finally:
+        broker_server.start()
+
+    # The scheduler's relay sweep (every JOBS_RELAY_INTERVAL_S, 1 s in the tests) publishes it.
+    wait_until(lambda: status_of(result.id) == Status.SUCCEEDED, 30, "the task ran once the broker was back")
+    result.refresh()
+    assert result.return_value == 11 and result.attempts == 1
