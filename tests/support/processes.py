@@ -100,6 +100,17 @@ class HeraldProcess:
         if not self.log.closed:
             self.log.close()
 
+    def kill_group(self):
+        """SIGKILL the process and its children, and wait for it."""
+        if self.alive():
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait(30)
+        if not self.log.closed:
+            self.log.close()
+
     def kill_children(self):
         """SIGKILL dramatiq's worker processes (as the OOM killer would), then wait for the group to end."""
         for pid in self.children():
