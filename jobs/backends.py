@@ -48,7 +48,7 @@ class DramatiqTaskBackend(BaseTaskBackend):
             run_after=task.run_after,
             background=self.publish_in_background,
         )
-        return task_result(job, backend=self.alias, task=task)
+        return task_result(job, backend=self.alias, task=task, attempts=[])  # a new job has none
 
     def get_result(self, result_id):
         """The result of job ``result_id``, read from its row and attempts now."""

@@ -34,12 +34,12 @@ def load_task(task_path):
     return task
 
 
-def task_result(job, *, backend, task=None):
-    """The ``TaskResult`` of ``job`` (a full row), read from it and its attempts."""
+def task_result(job, *, backend, task=None, attempts=None):
+    """The ``TaskResult`` of ``job`` (a full row), read from it and its attempts (``attempts``: known already)."""
     task = task or load_task(job.task_path)
     if task.queue_name != job.queue_name or task.run_after != job.run_after or task.backend != backend:
         task = task.using(queue_name=job.queue_name, run_after=job.run_after, backend=backend)
-    attempts = list(job.attempt_set.all())
+    attempts = list(job.attempt_set.all()) if attempts is None else attempts
     worker_ids = [attempt.worker for attempt in attempts]
     if job.status == Status.RUNNING:
         worker_ids.append(job.claimed_by)  # the attempt under way is written when it ends

@@ -10,7 +10,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from jobs.models import Attempt, Job
 
@@ -54,42 +54,53 @@ def transition(job_id, status, *, expect, returning=(), **fields):
     ORM would spend more building the statement than the database spends
     running it.
     """
-    quote = connection.ops.quote_name
-    sets, params = [], []
-    for name, value in {"status": status, **fields}.items():
-        if isinstance(value, Increment):
-            sets.append(f"{quote(name)} = {quote(name)} + %s")
-            params.append(value.by)
-        else:
-            sets.append(f"{quote(name)} = %s")
-            params.append(_db_value(name, value))
-    conditions = [f"{quote('id')} = %s"]
+    db = connections[DEFAULT_DB_ALIAS]
+    assigned = {"status": status, **fields}
+    params = [value.by if isinstance(value, Increment) else _db_value(db, name, value) for name, value in assigned.items()]
     params.append(job_id)
     for name, value in expect.items():
-        if value is None:
-            conditions.append(f"{quote(name)} IS NULL")
-        elif isinstance(value, tuple):
-            conditions.append(f"{quote(name)} IN ({', '.join(['%s'] * len(value))})")
-            params.extend(_db_value(name, one) for one in value)
-        else:
-            conditions.append(f"{quote(name)} = %s")
-            params.append(_db_value(name, value))
-    sql = f"UPDATE {quote(Job._meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}"
-    if returning:
-        sql += f" RETURNING {', '.join(quote(name) for name in returning)}"
-    with connection.cursor() as cursor:
+        if isinstance(value, tuple):
+            params.extend(_db_value(db, name, one) for one in value)
+        elif value is not None:
+            params.append(_db_value(db, name, value))
+    sql = _update_sql(
+        db.vendor,
+        tuple((name, isinstance(value, Increment)) for name, value in assigned.items()),
+        tuple((name, len(value) if isinstance(value, tuple) else value is None) for name, value in expect.items()),
+        returning,
+    )
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         if returning:
             return cursor.fetchone()
         return True if cursor.rowcount else None
 
 
-def _db_value(name, value):
-    """``value`` of job column ``name`` as the database driver takes it."""
+@functools.lru_cache(maxsize=64)
+def _update_sql(vendor, assigned, expected, returning):
+    """The UPDATE of :func:`transition` for one shape of arguments (built once per shape)."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    sets = [f"{quote(name)} = {quote(name)} + %s" if increment else f"{quote(name)} = %s" for name, increment in assigned]
+    conditions = [f"{quote('id')} = %s"]
+    for name, shape in expected:
+        if shape is True:
+            conditions.append(f"{quote(name)} IS NULL")
+        elif shape is False:
+            conditions.append(f"{quote(name)} = %s")
+        else:
+            conditions.append(f"{quote(name)} IN ({', '.join(['%s'] * shape)})")
+    sql = f"UPDATE {quote(Job._meta.db_table)} SET {', '.join(sets)} WHERE {' AND '.join(conditions)}"
+    if returning:
+        sql += f" RETURNING {', '.join(quote(name) for name in returning)}"
+    return sql
+
+
+def _db_value(db, name, value):
+    """``value`` of job column ``name`` as the database driver of ``db`` takes it."""
     if name == "return_value":
-        return _json(Job, name, value)
+        return Job._meta.get_field(name).get_db_prep_save(value, db)
     if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
+        return db.ops.adapt_datetimefield_value(value)
     return _plain(value)
 
 
@@ -101,22 +112,22 @@ ATTEMPT_COLUMNS = (
 
 def insert_attempt(attempt):
     """Insert ``attempt`` (its ``ATTEMPT_COLUMNS``) unless the job already has an attempt of that number."""
-    ops = connection.ops
+    db = connections[DEFAULT_DB_ALIAS]
     values = [_plain(getattr(attempt, column)) for column in ATTEMPT_COLUMNS]
     for index in (4, 5):  # started_at, finished_at
-        values[index] = ops.adapt_datetimefield_value(values[index])
-    values[8] = _json(Attempt, "return_value", values[8])
-    sql = (
-        f"INSERT INTO {ops.quote_name(Attempt._meta.db_table)} ({', '.join(ATTEMPT_COLUMNS)}) "
-        f"VALUES ({', '.join(['%s'] * len(values))}) ON CONFLICT DO NOTHING"
+        values[index] = db.ops.adapt_datetimefield_value(values[index])
+    values[8] = Attempt._meta.get_field("return_value").get_db_prep_save(values[8], db)
+    with db.cursor() as cursor:
+        cursor.execute(_insert_sql(db.vendor), values)
+
+
+@functools.lru_cache(maxsize=4)
+def _insert_sql(vendor):
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    return (
+        f"INSERT INTO {quote(Attempt._meta.db_table)} ({', '.join(ATTEMPT_COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(ATTEMPT_COLUMNS))}) ON CONFLICT DO NOTHING"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-
-
-def _json(model, name, value):
-    """``value`` as the database takes it for JSON field ``name`` of ``model``."""
-    return model._meta.get_field(name).get_db_prep_save(value, connection)
 
 
 def _plain(value):
