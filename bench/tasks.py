@@ -44,7 +44,7 @@ SIZES = {
     },
     "tiny": {
         "noop": 20, "email": 10, "processes": (1, 2), "rate": 20, "seconds": 1,
-        "sleep_s": 1, "kill_wait_s": 20,
+        "sleep_s": 1, "kill_wait_s": 8,
         "liveness": {"JOBS_HEARTBEAT_TIMEOUT_MS": "3000", "JOBS_RELAY_INTERVAL_S": "1"},
     },
 }
