@@ -35,6 +35,8 @@ from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff, current_millis, dq_name, q_name, xq_name
 from dramatiq.errors import BrokerConnectionError, ConnectionClosed
 
+from config.redis_clients import redis_client
+
 # What an unreachable broker raises, Redis or RabbitMQ (config.rabbitmq wraps pika's errors in ConnectionClosed).
 BROKER_ERRORS = (redis.RedisError, BrokerConnectionError)
 # A broker read for the admin, /metrics/ or /healthz/ gives up after this many seconds.
@@ -55,29 +57,27 @@ def wake_key(namespace, queue_name):
     return f"{namespace}:{queue_name}.wake"
 
 
-def client_options(url, socket_timeout=None, socket_connect_timeout=None):
-    """Dramatiq's ``url=`` option, or a ``client=`` whose socket waits are bounded when timeouts are given.
+def client_options(url, socket_timeout=None):
+    """Dramatiq's ``url=`` option, or a ``client=`` whose socket waits are bounded when a timeout is given.
 
     (Dramatiq's Redis broker builds its client from the URL alone, with no
     timeouts.)
     """
-    if not (url and (socket_timeout or socket_connect_timeout)):
+    if not (url and socket_timeout):
         return {"url": url}
-    pool = redis.ConnectionPool.from_url(
-        url, socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout
-    )
-    return {"client": redis.Redis(connection_pool=pool)}
+    return {"client": redis_client(url, timeout_s=socket_timeout)}
 
 
 class WakeupRedisBroker(RedisBroker):
     """A RedisBroker whose consumers wake on enqueue rather than on a timer."""
 
-    def __init__(self, *, url=None, socket_timeout=None, socket_connect_timeout=None, **options):
+    def __init__(self, *, url=None, socket_timeout=None, **options):
         # Bounded socket waits: a hung Redis fails an enqueue within seconds
         # (the job stays in the database and the relay sends it) instead of
         # hanging the caller. They must exceed the consumers' blocking wait
         # for wake-ups (the worker timeout, 1 s).
-        super().__init__(**options, **client_options(url, socket_timeout, socket_connect_timeout))
+        self.url = url
+        super().__init__(**options, **client_options(url, socket_timeout))
 
     @property
     def consumer_class(self):
@@ -86,10 +86,7 @@ class WakeupRedisBroker(RedisBroker):
     @functools.cached_property
     def probe_client(self):
         """A client on the broker's Redis that gives up within ``PROBE_TIMEOUT_S``."""
-        pool = self.client.connection_pool
-        timeouts = {"socket_timeout": PROBE_TIMEOUT_S, "socket_connect_timeout": PROBE_TIMEOUT_S}
-        probe_pool = type(pool)(connection_class=pool.connection_class, **{**pool.connection_kwargs, **timeouts})
-        return redis.Redis(connection_pool=probe_pool)
+        return redis_client(self.url, timeout_s=PROBE_TIMEOUT_S)
 
     def queue_counts(self, queue_name):
         """``{"queue_depth", "in_progress", "delayed", "dead_lettered"}`` for ``queue_name``, read now.

@@ -249,7 +249,6 @@ DRAMATIQ_BROKER = {
         "url": REDIS_URL,
         "heartbeat_timeout": JOBS_HEARTBEAT_TIMEOUT_MS,
         "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
-        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
     },
     "MIDDLEWARE": [
         "dramatiq.middleware.TimeLimit",

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.broker import PROBE_TIMEOUT_S
+from config.redis_clients import redis_client
 
 CONNECTION_PREFIX = "herald-worker:"
 STAMP_EVERY_S = 0.5
@@ -56,9 +57,7 @@ def workers_key(broker=None):
 @functools.cache
 def probe_client():
     """A Redis client (``REDIS_URL``) that gives up sooner than the broker's own (REDIS_SOCKET_TIMEOUT_S)."""
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT_S, socket_connect_timeout=PROBE_TIMEOUT_S
-    )
+    return redis_client(settings.REDIS_URL, timeout_s=PROBE_TIMEOUT_S)
 
 
 def connection_name(worker_id):
@@ -67,12 +66,7 @@ def connection_name(worker_id):
 
 def named_client(worker_id):
     """A Redis client whose connections carry ``worker_id``'s name; the process keeps one open while it lives."""
-    return redis.Redis.from_url(
-        settings.REDIS_URL,
-        client_name=connection_name(worker_id),
-        socket_timeout=PROBE_TIMEOUT_S,
-        socket_connect_timeout=PROBE_TIMEOUT_S,
-    )
+    return redis_client(settings.REDIS_URL, timeout_s=PROBE_TIMEOUT_S, name=connection_name(worker_id))
 
 
 def stamp_alive(client, worker_id, broker=None):

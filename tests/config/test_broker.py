@@ -62,7 +62,7 @@ def hung_redis_url():
 
 
 def test_a_hung_redis_fails_an_enqueue_within_the_socket_timeout(hung_redis_url):
-    hung = WakeupRedisBroker(url=hung_redis_url, namespace="hung-test", socket_timeout=0.5, socket_connect_timeout=0.5)
+    hung = WakeupRedisBroker(url=hung_redis_url, namespace="hung-test", socket_timeout=0.5)
     started = time.monotonic()
     with pytest.raises(redis.RedisError):
         hung.enqueue(dramatiq.Message("q", "a", (), {}, {}))

@@ -90,7 +90,7 @@ def test_broker_reads_say_when_redis_is_unreachable():
     url = f"redis://127.0.0.1:{free_port()}/0"
     nowhere = redis.Redis.from_url(url, socket_connect_timeout=0.5)
 
-    queues = selectors.broker_queue_stats(WakeupRedisBroker(url=url, socket_connect_timeout=0.5))
+    queues = selectors.broker_queue_stats(WakeupRedisBroker(url=url, socket_timeout=0.5))
 
     assert queues["reachable"] is False and queues["queue_depth"] is None
     assert "Connection refused" in queues["error"]
