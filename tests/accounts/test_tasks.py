@@ -35,6 +35,14 @@ def test_each_account_email_goes_to_its_address_naming_its_job(task, mailoutbox)
     assert sent.message()[JOB_HEADER] == str(job.pk)
 
 
+def assert_failed_at_once(job, error_class, why):
+    """``job`` failed on its first attempt with ``error_class``, and says ``why``."""
+    job.refresh_from_db()
+    assert job.status == Status.FAILED and job.attempts == 1
+    assert why in job.last_error
+    assert job.attempt_set.get().error_class == error_class
+
+
 @pytest.mark.parametrize("task", TASKS, ids=TASK_IDS)
 def test_a_job_whose_account_changed_address_fails_at_once_and_sends_nothing(task, mailoutbox):
     user = make_user("old@example.com")
@@ -44,10 +52,7 @@ def test_a_job_whose_account_changed_address_fails_at_once_and_sends_nothing(tas
 
     run_task(job.pk)
 
-    job.refresh_from_db()
-    assert job.status == Status.FAILED and job.attempts == 1
-    assert "address changed after this email was queued" in job.last_error
-    assert job.attempt_set.get().error_class == "accounts.emails.RecipientChanged"
+    assert_failed_at_once(job, "accounts.emails.RecipientChanged", "address changed after this email was queued")
     assert mailoutbox == []
 
 
@@ -59,10 +64,7 @@ def test_a_job_whose_account_was_deleted_fails_at_once_and_sends_nothing(task, m
 
     run_task(job.pk)
 
-    job.refresh_from_db()
-    assert job.status == Status.FAILED and job.attempts == 1
-    assert "deleted@example.com has been deleted" in job.last_error
-    assert job.attempt_set.get().error_class == "accounts.emails.AccountGone"
+    assert_failed_at_once(job, "accounts.emails.AccountGone", "deleted@example.com has been deleted")
     assert mailoutbox == []
 
 
