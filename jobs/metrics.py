@@ -24,7 +24,6 @@ import logging
 import dramatiq
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -35,7 +34,7 @@ from config.broker import BROKER_ERRORS
 from jobs.backends import queue_names
 from jobs.health import FailureLog, live_worker_count
 from jobs.models import Attempt, Job
-from jobs.selectors import status_counts
+from jobs.selectors import attempt_durations, attempt_outcome_counts, status_counts
 
 logger = logging.getLogger("jobs.metrics")
 # A failing scrape logs its traceback at most once a minute (see jobs.health).
@@ -55,7 +54,7 @@ def jobs_by_status():
 
 
 def attempts_by_outcome():
-    counts = dict(Attempt.objects.order_by().values_list("outcome").annotate(n=Count("id")))
+    counts = attempt_outcome_counts()
     family = GaugeMetricFamily(
         "herald_job_attempts", "Job attempts in the database, by outcome.", labels=["outcome"]
     )
@@ -65,23 +64,16 @@ def attempts_by_outcome():
 
 
 def send_duration_histogram():
-    """One query: per outcome, the count at or under each bucket bound, the total and the sum."""
-    bounds = {f"le_{ms}": Count("id", filter=Q(duration_ms__lte=ms)) for ms in DURATION_BUCKETS_MS}
-    rows = (
-        Attempt.objects.order_by()
-        .filter(duration_ms__isnull=False)
-        .values("outcome")
-        .annotate(total=Count("id"), sum_ms=Sum("duration_ms"), **bounds)
-    )
+    rows = attempt_durations(DURATION_BUCKETS_MS)
     family = HistogramMetricFamily(
         "herald_job_duration_seconds",
         "Time from claiming a job to recording the attempt's outcome (the task's run).",
         labels=["outcome"],
     )
     for row in rows:
-        buckets = [(str(ms / 1000), row[f"le_{ms}"]) for ms in DURATION_BUCKETS_MS]
+        buckets = [(str(ms / 1000), row["at_most"][ms]) for ms in DURATION_BUCKETS_MS]
         buckets.append(("+Inf", row["total"]))
-        family.add_metric([row["outcome"]], buckets, (row["sum_ms"] or 0) / 1000)
+        family.add_metric([row["outcome"]], buckets, row["sum_ms"] / 1000)
     return family
 
 

@@ -16,14 +16,14 @@ from datetime import timedelta
 
 import dramatiq
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from config.broker import BROKER_ERRORS
 from jobs.backends import queue_names
 from jobs.liveness import fresh_worker_stamps, heartbeats_key, probe_client
-from jobs.models import Job
+from jobs.models import Attempt, Job
 
 Status = Job.Status
 
@@ -89,6 +89,34 @@ def status_counts(task=None):
     if not task:
         counts[Status.SUCCEEDED] = max(Job.objects.count() - sum(counts.values()), 0)
     return counts
+
+
+def attempt_outcome_counts():
+    """``{outcome: number of attempts}`` for the outcomes there are."""
+    return dict(Attempt.objects.order_by().values_list("outcome").annotate(n=Count("id")))
+
+
+def attempt_durations(bounds_ms):
+    """Per outcome of the finished attempts: ``{"outcome", "total", "sum_ms", "at_most": {bound: count}}``.
+
+    One query: for each bound in ``bounds_ms``, how many attempts took at most that long.
+    """
+    counts = {f"le_{ms}": Count("id", filter=Q(duration_ms__lte=ms)) for ms in bounds_ms}
+    rows = (
+        Attempt.objects.order_by()
+        .filter(duration_ms__isnull=False)
+        .values("outcome")
+        .annotate(total=Count("id"), sum_ms=Sum("duration_ms"), **counts)
+    )
+    return [
+        {
+            "outcome": row["outcome"],
+            "total": row["total"],
+            "sum_ms": row["sum_ms"] or 0,
+            "at_most": {ms: row[f"le_{ms}"] for ms in bounds_ms},
+        }
+        for row in rows
+    ]
 
 
 def finished_between(status, start, end=None, task=None):
