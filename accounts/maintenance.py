@@ -2,7 +2,8 @@
 
 Sent by dramatiq-crontab's scheduler (``manage.py crontab``) and run by a
 worker, once a day for the whole site (see ``jobs.maintenance``). The
-accounts app imports this module when Django starts (``accounts.apps``).
+jobs app imports this module when Django starts (``jobs.apps``), as it does
+every app's ``maintenance`` module.
 """
 
 import logging

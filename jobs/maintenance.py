@@ -8,7 +8,8 @@ running." (restarted by its supervisor, it stands by). A message is consumed
 by one worker. So each actor runs once per schedule for the whole site,
 however many workers run.
 
-The jobs app imports this module when Django starts (``jobs.apps``), so every
+The jobs app imports every app's ``maintenance`` module when Django starts
+(``jobs.apps``, Django's ``autodiscover_modules``), so every
 process knows these actors: workers to run them, the scheduler to send them.
 Other apps schedule their own the same way (``accounts.maintenance``).
 
