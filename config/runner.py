@@ -9,12 +9,14 @@ web server (gunicorn), prints the URL, and stops all of them on Ctrl-C.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from config.dotenv import DOT_ENV, local_values
+from config.localredis import LocalRedis, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -39,8 +41,6 @@ def local_defaults():
 
 
 def start_redis():
-    from config.localredis import LocalRedis, free_port
-
     port = 6379 if _port_free(6379) else free_port()
     server = LocalRedis(VAR_DIR / "redis", port=port).start()
     os.environ["REDIS_URL"] = server.url
@@ -51,8 +51,6 @@ def start_redis():
 
 
 def _port_free(port):
-    import socket
-
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 

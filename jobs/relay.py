@@ -22,6 +22,7 @@ import threading
 import time
 
 from django import db
+from django.utils.module_loading import import_string
 from dramatiq.middleware import Middleware
 
 from jobs import liveness
@@ -29,6 +30,7 @@ from jobs import liveness
 logger = logging.getLogger("jobs.relay")
 
 DEAD_SWEEP_EVERY_S = 1.0
+RELAY_DEAD_CLAIMS = "jobs.outbox.relay_dead_claims"
 # A dead claim relayed once is not relayed again by this process for this long (its take-over is on its way).
 RELAYED_CLAIM_MEMORY_S = 30.0
 
@@ -56,10 +58,8 @@ def take_lock(broker, key, period_s):
     return bool(liveness.probe_client().set(key, broker.broker_id, nx=True, px=lock_ms))
 
 
-def sweep_dead_claims_if_due(broker, skip=()):
-    """Relay the jobs of dead workers unless another worker's relay did this second."""
-    from jobs.outbox import relay_dead_claims
-
+def sweep_dead_claims_if_due(broker, relay_dead_claims, skip=()):
+    """Relay the jobs of dead workers (``relay_dead_claims``) unless another worker's relay did this second."""
     if not take_lock(broker, dead_sweep_lock_key(broker), DEAD_SWEEP_EVERY_S):
         return []
     return relay_dead_claims(skip=skip)
@@ -96,6 +96,10 @@ class RelayMiddleware(Middleware):
         self.threads = []
 
     def after_worker_boot(self, broker, worker):
+        # Looked up now, not imported with this module: the broker and its
+        # middleware are built from the settings before Django's apps (and the
+        # job models the outbox uses) are loaded.
+        self.relay_dead_claims = import_string(RELAY_DEAD_CLAIMS)
         self.stopping.clear()
         self.threads = [
             threading.Thread(target=self._keep_alive, args=(broker,), name="herald-liveness", daemon=True),
@@ -132,7 +136,7 @@ class RelayMiddleware(Middleware):
             try:
                 forget_before = time.monotonic() - RELAYED_CLAIM_MEMORY_S
                 relayed = {pk: at for pk, at in relayed.items() if at > forget_before}
-                for pk in sweep_dead_claims_if_due(broker, skip=relayed):
+                for pk in sweep_dead_claims_if_due(broker, self.relay_dead_claims, skip=relayed):
                     relayed[pk] = time.monotonic()
                 outage.worked()
             except Exception:  # noqa: BLE001 - the relay must outlive a broker or database outage
