@@ -48,6 +48,20 @@ def log_lost_attempts(lost, *, finished_at):
         log_attempt(attempt, outcome=attempt.outcome, duration_ms=duration_ms, error_class=attempt.error_class)
 
 
+def logging_config(*, level, log_format):
+    """Django's ``LOGGING``: every record to stderr at ``level``, as "plain" text or "json" (:class:`JsonFormatter`)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {"()": "jobs.logs.JsonFormatter"},
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format}},
+        "root": {"handlers": ["console"], "level": level},
+    }
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, and the record's ``fields``.
 
