@@ -240,6 +240,7 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.CurrentMessage",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
         "jobs.relay.RelayMiddleware",
+        "jobs.writer.BatchedWrites",
     ],
 }
 # BROKER_URL=amqp://... carries the messages on RabbitMQ (config/rabbitmq.py);

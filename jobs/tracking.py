@@ -12,7 +12,10 @@ any concurrent writer commits, which is what ``SELECT ... FOR UPDATE SKIP
 LOCKED`` would give, in one statement.
 
 Writes are short transactions, retried on "database is locked", so that a
-burst of worker threads on SQLite loses none of them.
+burst of worker threads on SQLite loses none of them. In a worker process the
+common ones, a first claim and every outcome, go through the process's job
+writer (``jobs.writer``), which commits the waiting writes of all its threads
+together.
 """
 
 import time
@@ -24,7 +27,7 @@ from types import SimpleNamespace
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from jobs import errors, liveness, logs
+from jobs import errors, liveness, logs, writer
 from jobs.models import Attempt, Job
 from jobs.transitions import CLAIMED_FIELDS, Increment, claimed_job, insert_attempt, transition
 
@@ -84,15 +87,22 @@ def _claim_job(job_id, *, worker_id, message_id, first_hand):
         "last_attempt_at": now,
         "message_id": message_id,
     }
-    pending = {"status": Job.PENDING_STATUSES, **({"lost_attempts": 0} if first_hand else {})}
-    with transaction.atomic():
-        row = transition(job_id, Status.RUNNING, expect=pending, returning=CLAIMED_FIELDS, **taking)
-        if row is None and not first_hand:
-            row = _take_over_from_dead_worker(job_id, taking, now)
+    if first_hand:
+        # The common case, batched with the other threads' writes.
+        row = writer.write(_claim_pending, job_id, taking, {"lost_attempts": 0})
+    else:
+        with transaction.atomic():
+            row = _claim_pending(job_id, taking, {}) or _take_over_from_dead_worker(job_id, taking, now)
     job = None if row is None else claimed_job(row)
     if job is None:
         return None  # another delivery holds it, it is finished, or the take-over failed it as poison
     return Claim(job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic())
+
+
+def _claim_pending(job_id, taking, expect):
+    """Claim a queued or retrying job; its claimed columns, or None."""
+    pending = {"status": Job.PENDING_STATUSES, **expect}
+    return transition(job_id, Status.RUNNING, expect=pending, returning=CLAIMED_FIELDS, **taking)
 
 
 def _take_over_from_dead_worker(job_id, taking, now):
@@ -245,14 +255,13 @@ def _finish(
         error_message=error_message,
         traceback=traceback,
     )
-    with transaction.atomic():
-        # A take-over may already have written this attempt as lost: that record stays.
-        insert_attempt(attempt)
-        # Only the claim holder writes the outcome: if a take-over happened
-        # meanwhile, the new holder's record wins.
-        transition(
-            claim.job.pk, status, expect={"claimed_by": claim.worker_id, "status": Status.RUNNING}, **job_fields
-        )
+    writer.write(_write_outcome, attempt, status, job_fields)
     logs.log_attempt(attempt, outcome=outcome, duration_ms=duration_ms, error_class=error_class)
 
 
+def _write_outcome(attempt, status, job_fields):
+    # A take-over may already have written this attempt as lost: that record stays.
+    insert_attempt(attempt)
+    # Only the claim holder writes the outcome: if a take-over happened
+    # meanwhile, the new holder's record wins.
+    transition(attempt.job_id, status, expect={"claimed_by": attempt.worker, "status": Status.RUNNING}, **job_fields)

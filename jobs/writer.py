@@ -1,0 +1,151 @@
+"""Group commit: one thread of each worker process writes the job rows of all its threads, a batch per transaction.
+
+Every task writes its row twice (the claim, then the outcome), and each
+write on a thread of its own was a transaction of its own: the write lock,
+``BEGIN`` and ``COMMIT``, Django's bookkeeping, eight threads queueing for
+the one lock. Here a worker thread hands its write to the process's writer
+and waits; the writer runs every write that is waiting, up to
+``MAX_BATCH``, in one transaction, and answers each one after the commit. So
+a claim is never used and an outcome never acknowledged before it is
+durable, as before. Measured with ``python -m bench.tasks``'s no-op burst on
+SQLite, 3 interleaved rounds each: 698 to 726 tasks/s (median 711.8) with one
+worker process against 598 to 623 (613.2) without the writer, and 959 to 1005
+(976.7) against 818 to 855 (830.4) with two.
+
+One write's error does not fail the others: the writer rolls the batch back
+and runs each write alone, each answered with its own result or error. A
+write is a function that runs on the writer's connection, inside the
+writer's transaction, and must not open one of its own.
+
+``BatchedWrites``, a Dramatiq middleware, starts the writer when a worker
+process boots. Elsewhere (the web process, a shell, the tests that call the
+job functions directly), and for a caller already inside a transaction,
+:func:`write` runs the write in the caller's thread.
+"""
+
+import logging
+import os
+import queue
+import threading
+
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
+from dramatiq.middleware import Middleware
+
+logger = logging.getLogger("jobs.writer")
+
+# At most this many writes share a transaction: a bound on how long the write lock is held.
+MAX_BATCH = 64
+# A write not answered in this long fails with OperationalError (as "database is locked" would).
+ANSWER_WITHIN_S = 60.0
+# A write the writer has not run (yet).
+_UNANSWERED = object()
+
+
+class _Write:
+    __slots__ = ("fn", "args", "answered", "result", "error")
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+        self.answered = threading.Lock()
+        self.answered.acquire()
+        self.result, self.error = _UNANSWERED, None
+
+
+class BatchWriter:
+    """The writer thread and its queue of writes."""
+
+    def __init__(self):
+        self.transactions = 0  # committed, with at least one write each
+        self._waiting = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="herald-job-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, fn, *args):
+        """``fn(*args)`` on the writer's connection; its result once committed."""
+        one = _Write(fn, args)
+        self._waiting.put(one)
+        if not one.answered.acquire(timeout=ANSWER_WITHIN_S):
+            raise OperationalError(f"the job writer did not answer in {ANSWER_WITHIN_S:.0f} s")
+        if one.error is not None:
+            raise one.error
+        return one.result
+
+    def _run(self):
+        while True:
+            batch = [self._waiting.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._waiting.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._commit(batch)
+            finally:
+                for one in batch:
+                    if one.result is _UNANSWERED and one.error is None:  # the thread is being stopped
+                        one.error = OperationalError("the job writer stopped before this write")
+                    one.answered.release()
+
+    def _commit(self, batch):
+        try:
+            with transaction.atomic():
+                results = [one.fn(*one.args) for one in batch]
+        except Exception:
+            if len(batch) == 1:
+                self._alone(batch[0])
+                return
+            logger.info("a batch of %d job writes failed; writing each alone", len(batch))
+            for one in batch:
+                self._alone(one)
+            return
+        self.transactions += 1
+        for one, result in zip(batch, results):
+            one.result = result
+
+    def _alone(self, one):
+        try:
+            with transaction.atomic():
+                one.result = one.fn(*one.args)
+            self.transactions += 1
+        except Exception as exc:  # noqa: BLE001 - handed to the thread that asked for the write
+            one.error = exc
+            connections[DEFAULT_DB_ALIAS].close_if_unusable_or_obsolete()
+
+
+_writer = None
+
+
+def write(fn, *args):
+    """Run the write ``fn(*args)`` in a committed transaction; its result.
+
+    In a worker process, the process's writer batches it with the other
+    threads' writes; elsewhere it runs here, alone.
+    """
+    if _writer is None or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        # A caller already in a transaction holds the write lock the writer would wait for.
+        with transaction.atomic():
+            return fn(*args)
+    return _writer.write(fn, *args)
+
+
+def start():
+    """Start this process's writer (once)."""
+    global _writer
+    if _writer is None:
+        _writer = BatchWriter()
+
+
+def _forget_writer():
+    # A forked child has the parent's writer object but not its thread.
+    global _writer
+    _writer = None
+
+
+os.register_at_fork(after_in_child=_forget_writer)
+
+
+class BatchedWrites(Middleware):
+    """Starts the job writer in every worker process."""
+
+    def after_worker_boot(self, broker, worker):
+        start()
