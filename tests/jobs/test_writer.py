@@ -1,6 +1,7 @@
 """The job writer: the writes of a worker process's threads, a batch per transaction, each answered once committed."""
 
 import threading
+import time
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
@@ -28,36 +29,48 @@ def create_job(label):
     return Job.objects.create(label=label).pk
 
 
-def test_writes_waiting_together_share_one_transaction_and_each_gets_its_own_result(batch_writer):
+def writes_behind_a_held_one(batch_writer, queued):
+    """Write ``held`` and hold the writer until the writes ``queued`` (name: fn) all wait; each outcome by name.
+
+    Every write is given its name, with "@example.com"; a write that raises gives its error.
+    """
     first_running, go_on = threading.Event(), threading.Event()
-    results = {}
+    outcomes = {}
 
     def held(label):
         first_running.set()
         go_on.wait(10)
         return create_job(label)
 
-    def ask(label, fn):
-        results[label] = batch_writer.write(fn, label)
+    def ask(name, fn):
+        try:
+            outcomes[name] = batch_writer.write(fn, f"{name}@example.com")
+        except Exception as exc:  # noqa: BLE001 - the outcome the test looks at
+            outcomes[name] = exc
         connection.close()
 
-    first = threading.Thread(target=ask, args=("first@example.com", held))
+    first = threading.Thread(target=ask, args=("held", held))
     first.start()
     first_running.wait(10)
-    others = [threading.Thread(target=ask, args=(f"w{n}@example.com", create_job)) for n in range(20)]
+    others = [threading.Thread(target=ask, args=item) for item in queued.items()]
     for thread in others:
         thread.start()
-    while batch_writer._waiting.qsize() < 20:
-        threading.Event().wait(0.01)
+    while batch_writer._waiting.qsize() < len(queued):
+        time.sleep(0.01)
     go_on.set()
     for thread in [first, *others]:
         thread.join(10)
+    return outcomes
+
+
+def test_writes_waiting_together_share_one_transaction_and_each_gets_its_own_result(batch_writer):
+    outcomes = writes_behind_a_held_one(batch_writer, {f"w{n}": create_job for n in range(20)})
 
     assert batch_writer.transactions == 2  # the held write alone, then the 20 that queued behind it
-    assert {label: Job.objects.get(pk=pk).label for label, pk in results.items()} == {
-        label: label for label in results
+    assert len(outcomes) == 21
+    assert {name: Job.objects.get(pk=pk).label for name, pk in outcomes.items()} == {
+        name: f"{name}@example.com" for name in outcomes
     }
-    assert len(results) == 21
 
 
 def test_a_write_is_answered_once_another_connection_can_read_it(batch_writer):
@@ -74,36 +87,11 @@ def test_a_write_is_answered_once_another_connection_can_read_it(batch_writer):
 
 def test_a_failing_write_fails_alone_and_its_caller_gets_the_error(batch_writer):
     job = make_job("taken@example.com")
-    first_running, go_on = threading.Event(), threading.Event()
-    outcomes = {}
-
-    def held(label):
-        first_running.set()
-        go_on.wait(10)
-        return create_job(label)
 
     def duplicate(_label):
         return Job.objects.create(pk=job.pk, label="again@example.com").pk
 
-    def ask(name, fn):
-        try:
-            outcomes[name] = batch_writer.write(fn, f"{name}@example.com")
-        except IntegrityError as exc:
-            outcomes[name] = exc
-        connection.close()
-
-    first = threading.Thread(target=ask, args=("held", held))
-    first.start()
-    first_running.wait(10)
-    queued = [threading.Thread(target=ask, args=(name, fn)) for name, fn in
-              (("before", create_job), ("bad", duplicate), ("after", create_job))]
-    for thread in queued:
-        thread.start()
-    while batch_writer._waiting.qsize() < 3:
-        threading.Event().wait(0.01)
-    go_on.set()
-    for thread in [first, *queued]:
-        thread.join(10)
+    outcomes = writes_behind_a_held_one(batch_writer, {"before": create_job, "bad": duplicate, "after": create_job})
 
     assert isinstance(outcomes["bad"], IntegrityError)
     assert set(Job.objects.values_list("label", flat=True)) == {
