@@ -35,20 +35,24 @@ logger = logging.getLogger("jobs.writer")
 
 # At most this many writes share a transaction: a bound on how long the write lock is held.
 MAX_BATCH = 64
-# A write not answered in this long fails with OperationalError (as "database is locked" would).
+# A write not begun in this long is given up: it fails with OperationalError (as "database is locked"
+# would) and is never run. A write the writer has begun is waited for to its end.
 ANSWER_WITHIN_S = 60.0
 # A write the writer has not run (yet).
 _UNANSWERED = object()
+# Put on the queue by stop(): the writer ends there.
+_STOP = object()
 
 
 class _Write:
-    __slots__ = ("fn", "args", "answered", "result", "error")
+    __slots__ = ("fn", "args", "answered", "result", "error", "state")
 
     def __init__(self, fn, args):
         self.fn, self.args = fn, args
         self.answered = threading.Lock()
         self.answered.acquire()
         self.result, self.error = _UNANSWERED, None
+        self.state = "waiting"  # then "begun" by the writer, or "given up" by its caller
 
 
 class BatchWriter:
@@ -57,6 +61,7 @@ class BatchWriter:
     def __init__(self):
         self.transactions = 0  # committed, with at least one write each
         self._waiting = queue.SimpleQueue()
+        self._states = threading.Lock()  # guards each write's state
         self._thread = threading.Thread(target=self._run, name="herald-job-writer", daemon=True)
         self._thread.start()
 
@@ -65,19 +70,44 @@ class BatchWriter:
         one = _Write(fn, args)
         self._waiting.put(one)
         if not one.answered.acquire(timeout=ANSWER_WITHIN_S):
-            raise OperationalError(f"the job writer did not answer in {ANSWER_WITHIN_S:.0f} s")
+            with self._states:
+                given_up = one.state == "waiting"
+                if given_up:
+                    one.state = "given up"
+            if given_up:
+                raise OperationalError(f"the job writer did not begin this write in {ANSWER_WITHIN_S:.0f} s")
+            one.answered.acquire()  # begun: its transaction ends, one way or the other
         if one.error is not None:
             raise one.error
         return one.result
 
+    def stop(self):
+        """Let the writer finish the writes already waiting, close its connection and end."""
+        self._waiting.put(_STOP)
+        self._thread.join(ANSWER_WITHIN_S)
+
     def _run(self):
         while True:
-            batch = [self._waiting.get()]
+            first = self._waiting.get()
+            if first is _STOP:
+                connections[DEFAULT_DB_ALIAS].close()
+                return
+            batch = [first]
             while len(batch) < MAX_BATCH:
                 try:
-                    batch.append(self._waiting.get_nowait())
+                    one = self._waiting.get_nowait()
                 except queue.Empty:
                     break
+                if one is _STOP:
+                    self._waiting.put(_STOP)  # after this batch
+                    break
+                batch.append(one)
+            with self._states:
+                batch = [one for one in batch if one.state == "waiting"]
+                for one in batch:
+                    one.state = "begun"
+            if not batch:
+                continue
             try:
                 self._commit(batch)
             finally:
@@ -121,11 +151,12 @@ def write(fn, *args):
     In a worker process, the process's writer batches it with the other
     threads' writes; elsewhere it runs here, alone.
     """
-    if _writer is None or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+    running = _writer
+    if running is None or connections[DEFAULT_DB_ALIAS].in_atomic_block:
         # A caller already in a transaction holds the write lock the writer would wait for.
         with transaction.atomic():
             return fn(*args)
-    return _writer.write(fn, *args)
+    return running.write(fn, *args)
 
 
 def start():
@@ -133,6 +164,14 @@ def start():
     global _writer
     if _writer is None:
         _writer = BatchWriter()
+
+
+def stop():
+    """Stop this process's writer, if it runs; later writes run in their callers' threads."""
+    global _writer
+    running, _writer = _writer, None
+    if running is not None:
+        running.stop()
 
 
 def _forget_writer():
@@ -145,7 +184,10 @@ os.register_at_fork(after_in_child=_forget_writer)
 
 
 class BatchedWrites(Middleware):
-    """Starts the job writer in every worker process."""
+    """Starts the job writer in every worker process, and stops it once the worker threads have ended."""
 
     def after_worker_boot(self, broker, worker):
         start()
+
+    def after_worker_shutdown(self, broker, worker):
+        stop()
