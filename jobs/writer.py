@@ -121,10 +121,8 @@ class BatchWriter:
             with transaction.atomic():
                 results = [one.fn(*one.args) for one in batch]
         except Exception:
-            if len(batch) == 1:
-                self._alone(batch[0])
-                return
-            logger.info("a batch of %d job writes failed; writing each alone", len(batch))
+            if len(batch) > 1:
+                logger.info("a batch of %d job writes failed; writing each alone", len(batch))
             for one in batch:
                 self._alone(one)
             return

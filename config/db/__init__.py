@@ -1,4 +1,4 @@
-"""Herald's SQLite database backend (``ENGINE = "config.db"``): Django's, with writers queued in-process."""
+"""Herald's SQLite database backend (``ENGINE = "config.db"``): Django's, with writers queued for the write lock."""
 
 from pathlib import Path
 
