@@ -34,6 +34,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff, current_millis, dq_name, q_name, xq_name
 from dramatiq.errors import BrokerConnectionError, ConnectionClosed
+from dramatiq.message import Message
 
 from config.redis_clients import redis_client
 
@@ -171,6 +172,19 @@ class _WakeupConsumer(_RedisConsumer):
     def nack(self, message):
         self.etas.pop(message.message_id, None)
         super().nack(message)
+
+    def close(self):
+        """Put back on the queue the messages fetched ahead and never handed to a worker thread.
+
+        A worker stopping gracefully puts back the messages its threads had
+        not started; those still in this consumer's prefetch cache would wait
+        in its in-flight set for the heartbeat timeout and a maintenance pass.
+        """
+        try:
+            self.requeue([Message.decode(data) for data in self.message_cache if data is not None])
+            self.message_cache = []
+        finally:
+            super().close()
 
     def __next__(self):
         try:

@@ -47,6 +47,22 @@ def test_requeue_dead_workers_returns_their_messages(settings):
     assert live.client.llen("dead-test:q") == 1
 
 
+def test_closing_a_consumer_puts_back_the_messages_it_fetched_ahead(settings):
+    broker = WakeupRedisBroker(url=settings.REDIS_URL, namespace="close-test")
+    broker.declare_queue("q")
+    broker.client.delete("close-test:q")
+    for name in "abc":
+        broker.enqueue(dramatiq.Message("q", name, (), {}, {}))
+    consumer = broker.consume("q", prefetch=3, timeout=100)
+    handed_out = next(consumer)  # the fetch takes all three; one goes to a worker thread
+    assert handed_out is not None and broker.client.llen("close-test:q") == 0
+
+    consumer.close()
+
+    # The two never handed out are back for any worker; the one handed out is its thread's to ack.
+    assert broker.client.llen("close-test:q") == 2
+
+
 def test_relay_middleware_is_installed(broker):
     assert any(isinstance(m, RelayMiddleware) for m in broker.middleware)
 

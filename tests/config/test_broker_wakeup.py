@@ -125,6 +125,7 @@ DRAMATIQ_INTERNALS = {
     "_RedisConsumer.__next__": "b8245bc4ab8044d6",  # replaced up to the fetch; called to decode the cache
     "_RedisConsumer.ack": "a44cb9ea8b6c3f92",
     "_RedisConsumer.nack": "573d58e9c2a0765e",
+    "_RedisConsumer.requeue": "4d8aac265b34222e",  # close() puts the prefetch cache back with it
     "redis/dispatch.lua": "ba4d872e4fb204eb",  # its ARGV order; "qsize" with maintenance requeues dead workers
 }
 
