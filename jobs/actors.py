@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from dramatiq.middleware import CurrentMessage
 
-from jobs import errors, mail, tracking
+from jobs import errors, mail, task_signals, tracking
 from jobs.backends import queue_names
 from jobs.models import Job
 from jobs.outbox import ACTOR_NAME
@@ -50,6 +50,7 @@ def run_task(job_id):
     if RAN_RETURNING in options:
         # An earlier delivery of this message ran the task but could not record it.
         tracking.record_ran_earlier(job_id, options[RAN_RETURNING])
+        _finished_earlier(job_id)
         return
     claiming = {
         "worker_id": dramatiq.get_broker().broker_id,
@@ -75,18 +76,20 @@ def _run_and_record(claim, options, *, retries):
     except errors.UnknownTask as exc:
         tracking.record_failure(claim, exc)
         return
+    task_signals.send_started(claim, task)
     try:
         with mail.sending_for_job(claim.job.pk):
             value = normalize_json(_call(task, claim))
     except BaseException as exc:
-        _record_failure(claim, exc, policy=errors.policy_for(task), retries=retries)
+        _record_failure(claim, task, exc, retries=retries)
         return
     try:
-        tracking.record_success(claim, value)
+        attempt = tracking.record_success(claim, value)
     except DatabaseError:
         # The retry of this message carries the value, so it records instead of running again.
         options[RAN_RETURNING] = value
         raise
+    task_signals.send_finished(claim, task, attempt, status=Job.Status.SUCCEEDED, return_value=value)
 
 
 def _call(task, claim):
@@ -98,10 +101,12 @@ def _call(task, claim):
     return task.call(*job.args, **job.kwargs)
 
 
-def _record_failure(claim, exc, *, policy, retries):
+def _record_failure(claim, task, exc, *, retries):
     """Record the failed attempt; raise ``dramatiq.Retry`` when a worker is to hold the retry."""
+    policy = errors.policy_for(task)
     if not policy.should_retry(retries, exc):
-        tracking.record_failure(claim, exc)
+        attempt = tracking.record_failure(claim, exc)
+        task_signals.send_finished(claim, task, attempt, status=Job.Status.FAILED)
         if not isinstance(exc, Exception):
             raise exc  # an interpreter exit or a worker interrupt goes on up
         return
@@ -110,6 +115,14 @@ def _record_failure(claim, exc, *, policy, retries):
     tracking.record_failure(claim, exc, retry_in_ms=delay_ms, held=held)
     if held:
         raise dramatiq.Retry(errors.describe(exc), delay=delay_ms) from exc
+
+
+def _finished_earlier(job_id):
+    try:
+        task = load_task(Job.objects.values_list("task_path", flat=True).get(pk=job_id))
+    except (Job.DoesNotExist, errors.UnknownTask):
+        return
+    task_signals.send_finished_of(job_id, task)
 
 
 for _queue in queue_names():

@@ -21,6 +21,7 @@ from django.conf import settings
 from jobs.models import Job
 from jobs.outbox import record_job
 from jobs.results import task_result
+from jobs.task_signals import send_enqueued
 from jobs.tasks_api import BaseTaskBackend, TaskResultDoesNotExist, normalize_json, task_backends
 
 
@@ -48,7 +49,9 @@ class DramatiqTaskBackend(BaseTaskBackend):
             run_after=task.run_after,
             background=self.publish_in_background,
         )
-        return task_result(job, backend=self.alias, task=task, attempts=[])  # a new job has none
+        result = task_result(job, backend=self.alias, task=task, attempts=[])  # a new job has none
+        send_enqueued(self, result)
+        return result
 
     def get_result(self, result_id):
         """The result of job ``result_id``, read from its row and attempts now."""

@@ -59,7 +59,17 @@ def logging_config(*, level, log_format):
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format}},
         "root": {"handlers": ["console"], "level": level},
+        # The framework logs every task's start and end at INFO; Herald's attempt line says the same.
+        "loggers": {name: {"level": _at_least_warning(level)} for name in TASKS_FRAMEWORK_LOGGERS},
     }
+
+
+# The loggers of django.tasks (Django 6) and of the django-tasks backport.
+TASKS_FRAMEWORK_LOGGERS = ("django.tasks", "django_tasks")
+
+
+def _at_least_warning(level):
+    return level if logging.getLevelName(level) == logging.DEBUG else "WARNING"
 
 
 class JsonFormatter(logging.Formatter):

@@ -11,6 +11,7 @@ try:
     from django.tasks.backends.base import BaseTaskBackend
     from django.tasks.base import Task, TaskError
     from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
+    from django.tasks.signals import task_enqueued, task_finished, task_started
     from django.tasks.utils import normalize_json
 except ImportError:
     from django_tasks import TaskContext, TaskResult, TaskResultStatus, task, task_backends
@@ -18,6 +19,7 @@ except ImportError:
     from django_tasks.base import Task, TaskError
     from django_tasks.exceptions import InvalidTaskError as InvalidTask
     from django_tasks.exceptions import TaskResultDoesNotExist
+    from django_tasks.signals import task_enqueued, task_finished, task_started
     from django_tasks.utils import normalize_json
 
 __all__ = [
@@ -33,6 +35,9 @@ __all__ = [
     "set_return_value",
     "task",
     "task_backends",
+    "task_enqueued",
+    "task_finished",
+    "task_started",
 ]
 
 

@@ -96,6 +96,9 @@ def _claim_job(job_id, *, worker_id, message_id, first_hand):
     job = None if row is None else claimed_job(row)
     if job is None:
         return None  # another delivery holds it, it is finished, or the take-over failed it as poison
+    # What the claim wrote, so that the job reads as its row does (without a query).
+    job.claimed_by, job.claimed_at, job.last_attempt_at, job.message_id = worker_id, now, now, message_id
+    job.finished_at = None  # a claimable job has not finished
     return Claim(job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic())
 
 
@@ -164,8 +167,8 @@ def is_suspect(job_id):
 
 
 def record_success(claim, return_value):
-    """Mark the attempt and the job succeeded, keeping what the task returned."""
-    with_db_retry(_finish, claim, outcome=Outcome.SUCCEEDED, status=Status.SUCCEEDED, return_value=return_value)
+    """Mark the attempt and the job succeeded, keeping what the task returned; the attempt written."""
+    return with_db_retry(_finish, claim, outcome=Outcome.SUCCEEDED, status=Status.SUCCEEDED, return_value=return_value)
 
 
 def record_ran_earlier(job_id, return_value):
@@ -205,7 +208,7 @@ def _record_ran_earlier(job_id, return_value):
 
 
 def record_failure(claim, exc, *, retry_in_ms=None, held=True):
-    """Record a failed attempt: the job is retrying in ``retry_in_ms``, or (None) failed.
+    """Record a failed attempt: the job is retrying in ``retry_in_ms``, or (None) failed; the attempt written.
 
     ``held``: a worker holds the retry as a delayed message. Otherwise the job
     row schedules it: due then, with no message on the broker, and the relay
@@ -218,11 +221,10 @@ def record_failure(claim, exc, *, retry_in_ms=None, held=True):
         "traceback": "".join(tb.format_exception(exc, limit=30)),
     }
     if retry_in_ms is None:
-        with_db_retry(_finish, claim, outcome=Outcome.FAILED, status=Status.FAILED, **fields)
-    else:
-        with_db_retry(
-            _finish, claim, outcome=Outcome.RETRY, status=Status.RETRYING, retry_in_ms=retry_in_ms, held=held, **fields
-        )
+        return with_db_retry(_finish, claim, outcome=Outcome.FAILED, status=Status.FAILED, **fields)
+    return with_db_retry(
+        _finish, claim, outcome=Outcome.RETRY, status=Status.RETRYING, retry_in_ms=retry_in_ms, held=held, **fields
+    )
 
 
 def _finish(
@@ -257,6 +259,7 @@ def _finish(
     )
     writer.write(_write_outcome, attempt, status, job_fields)
     logs.log_attempt(attempt, outcome=outcome, duration_ms=duration_ms, error_class=error_class)
+    return attempt
 
 
 def _write_outcome(attempt, status, job_fields):

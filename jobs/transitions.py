@@ -14,8 +14,11 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from jobs.models import Attempt, Job
 
-# What a claim loads of the job row; the rest stays deferred (loaded on access).
-CLAIMED_FIELDS = ("id", "task_path", "args", "kwargs", "status", "attempts")  # in the model's field order
+# What a claim loads of the job row: what running the task and its TaskResult need. The rest
+# stays deferred (loaded on access).
+CLAIMED_FIELDS = (  # in the model's field order
+    "id", "task_path", "queue_name", "args", "kwargs", "run_after", "status", "attempts", "created_at",
+)
 
 
 @functools.cache

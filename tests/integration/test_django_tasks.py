@@ -5,10 +5,12 @@ errors: a ``rundramatiq`` process runs each task; this process only enqueues
 and reads, as a web process would.
 """
 
+import os
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from jobs.models import Attempt, Job
@@ -86,3 +88,14 @@ def test_defer_with_run_after(worker):
 def test_a_task_that_takes_context_sees_its_own_result(worker):
     result = finished(taskfns.which_attempt.enqueue())
     assert result.return_value == {"id": result.id, "attempt": 1}
+
+
+def test_the_frameworks_signals_are_sent_enqueued_here_started_and_finished_by_the_worker(worker):
+    key = f"noted-{uuid.uuid4()}"
+    result = finished(taskfns.noted.enqueue(key))
+
+    enqueued, started, done = (cache.get(f"{key}:{name}") for name in ("task_enqueued", "task_started", "task_finished"))
+    assert enqueued == {"status": "READY", "sender": "DramatiqTaskBackend", "pid": os.getpid(), "worker_ids": [], "errors": 0}
+    assert started["pid"] == done["pid"] != os.getpid()  # sent in the worker process
+    assert started == {**started, "status": "RUNNING", "sender": "DramatiqTaskBackend", "worker_ids": result.worker_ids}
+    assert done == {**done, "status": "SUCCESSFUL", "worker_ids": result.worker_ids, "return_value": key, "errors": 0}

@@ -7,7 +7,7 @@ import time
 from django.core.cache import cache
 
 from jobs.errors import retry_policy
-from jobs.tasks_api import task
+from jobs.tasks_api import task, task_enqueued, task_finished, task_started
 
 
 @task()
@@ -56,3 +56,26 @@ def which_attempt(context):
 @task(queue_name="emails")
 def on_the_email_queue():
     return "emails"
+
+
+@task()
+def noted(key):
+    """Returns ``key``; the signals sent for it are noted in the cache (:func:`_note`), in whichever process."""
+    return key
+
+
+def _note(name):
+    def note(sender, task_result, **kwargs):
+        if task_result.task.module_path == noted.module_path:
+            seen = {"status": str(task_result.status), "sender": sender.__name__, "pid": os.getpid()}
+            seen["worker_ids"], seen["errors"] = list(task_result.worker_ids), len(task_result.errors)
+            if str(task_result.status) == "SUCCESSFUL":
+                seen["return_value"] = task_result.return_value
+            cache.set(f"{task_result.args[0]}:{name}", seen, 60)
+
+    return note
+
+
+task_enqueued.connect(_note("task_enqueued"), weak=False)
+task_started.connect(_note("task_started"), weak=False)
+task_finished.connect(_note("task_finished"), weak=False)
