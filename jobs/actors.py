@@ -50,7 +50,7 @@ def run_task(job_id):
     if RAN_RETURNING in options:
         # An earlier delivery of this message ran the task but could not record it.
         tracking.record_ran_earlier(job_id, options[RAN_RETURNING])
-        _finished_earlier(job_id)
+        _announce_finished(job_id)
         return
     claiming = {
         "worker_id": dramatiq.get_broker().broker_id,
@@ -64,6 +64,9 @@ def run_task(job_id):
     # A duplicate delivery, or a job that lost an attempt to a dying worker.
     with run_slots.slot(alone=tracking.is_suspect(job_id)):
         claim = tracking.claim_job(job_id, **claiming)
+        if isinstance(claim, tracking.GaveUp):
+            _announce_finished(job_id)  # failed as poison: its workers kept dying while running it
+            return
         if claim is None:
             logger.info("job=%s skipped: finished, or held by another delivery", job_id)
             return
@@ -117,7 +120,8 @@ def _record_failure(claim, task, exc, *, retries):
         raise dramatiq.Retry(errors.describe(exc), delay=delay_ms) from exc
 
 
-def _finished_earlier(job_id):
+def _announce_finished(job_id):
+    """``task_finished`` for a job this delivery finished without running its task."""
     try:
         task = load_task(Job.objects.values_list("task_path", flat=True).get(pk=job_id))
     except (Job.DoesNotExist, errors.UnknownTask):

@@ -6,8 +6,9 @@
 - ``task_started``: by the worker, at each attempt, once it holds the claim
   and before the task runs (status RUNNING).
 - ``task_finished``: by the worker, once the job's final outcome is recorded
-  (SUCCESSFUL or FAILED). An attempt that failed and will be retried sends
-  none: the job is READY again.
+  (SUCCESSFUL or FAILED, a poison job's included). An attempt that failed and
+  will be retried sends none: the job is READY again. A job whose task path
+  imports nothing sends no signal: there is no task to describe.
 
 Each carries the job's ``TaskResult`` as the row stands, built from what the
 worker holds: no query on a first attempt, one for the earlier attempts on a
@@ -47,7 +48,7 @@ def send_finished(claim, task, attempt, *, status, return_value=None):
 
 
 def send_finished_of(job_id, task):
-    """``task_finished`` for job ``job_id`` as its row stands (recorded finished by a later delivery)."""
+    """``task_finished`` for job ``job_id`` as its row stands (finished by a delivery that did not run it)."""
 
     def result():
         job = Job.objects.get(pk=job_id)

@@ -54,6 +54,13 @@ class Claim:
         return self.job.attempts
 
 
+@dataclass(frozen=True)
+class GaveUp:
+    """What :func:`claim_job` returns when its take-over failed the job as poison: finished, FAILED, not run."""
+
+    job_id: int
+
+
 def with_db_retry(fn, *args, **kwargs):
     """Run a write, retrying a few times when the database is busy."""
     for n in range(DB_WRITE_TRIES):
@@ -66,12 +73,13 @@ def with_db_retry(fn, *args, **kwargs):
 
 
 def claim_job(job_id, *, worker_id, message_id, first_hand=False):
-    """Take the job for this worker, or return None if another delivery owns it.
+    """Take the job for this worker; None if another delivery owns it or it is finished.
 
     A job is claimable when it is queued or retrying, or when it is running
     under a worker that has died. Taking over from a dead worker counts a lost
     attempt; after ``MAX_LOST_ATTEMPTS`` the job is failed instead of sent
-    again (a message that kills its worker must not loop forever). With
+    again (a message that kills its worker must not loop forever), and
+    :class:`GaveUp` is returned. With
     ``first_hand`` only a queued or retrying job that never lost an attempt is
     claimed: the common case, which needs no other look at the row.
     """
@@ -93,9 +101,9 @@ def _claim_job(job_id, *, worker_id, message_id, first_hand):
     else:
         with transaction.atomic():
             row = _claim_pending(job_id, taking, {}) or _take_over_from_dead_worker(job_id, taking, now)
-    job = None if row is None else claimed_job(row)
-    if job is None:
-        return None  # another delivery holds it, it is finished, or the take-over failed it as poison
+    if row is None or isinstance(row, GaveUp):
+        return row  # another delivery holds it or it is finished; or this take-over failed it as poison
+    job = claimed_job(row)
     # What the claim wrote, so that the job reads as its row does (without a query).
     job.claimed_by, job.claimed_at, job.last_attempt_at, job.message_id = worker_id, now, now, message_id
     job.finished_at = None  # a claimable job has not finished
@@ -109,7 +117,7 @@ def _claim_pending(job_id, taking, expect):
 
 
 def _take_over_from_dead_worker(job_id, taking, now):
-    """Claim a job whose worker died while running it (a lost attempt); its claimed columns, or None."""
+    """Claim a job whose worker died while running it (a lost attempt); its claimed columns, None or GaveUp."""
     row = (
         Job.objects.filter(pk=job_id, status=Status.RUNNING)
         .values("claimed_by", "claimed_at", "message_id")
@@ -157,7 +165,7 @@ def _take_over_from_dead_worker(job_id, taking, now):
     logs.log_lost_attempts(
         Attempt.objects.filter(job_id=job_id, outcome=Outcome.LOST, finished_at=now), finished_at=now
     )
-    return None if poison else claimed
+    return GaveUp(job_id) if poison else claimed
 
 
 def is_suspect(job_id):

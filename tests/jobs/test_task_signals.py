@@ -3,13 +3,16 @@
 import logging
 import threading
 import uuid
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError
+from django.utils import timezone
 
-from jobs import task_signals, tracking
+from jobs import outbox, task_signals, tracking
 from jobs.backends import DramatiqTaskBackend
+from jobs.errors import WorkerLost
 from jobs.logs import logging_config
 from jobs.models import Job
 from jobs.tasks_api import task_enqueued, task_finished, task_started
@@ -109,6 +112,23 @@ def test_a_success_recorded_by_the_next_delivery_is_finished_once(heard, broker,
     events = of(heard, result.id, "started", "finished")
     assert [(event.name, event.status) for event in events] == [("started", "RUNNING"), ("finished", "SUCCESSFUL")]
     assert events[-1].return_value == 42 and len(calls) == 1
+
+
+def test_a_job_failed_as_poison_is_finished_failed_with_its_lost_attempt(
+    heard, broker, in_process_worker, settings, monkeypatch
+):
+    monkeypatch.setattr(tracking, "MAX_LOST_ATTEMPTS", 1)
+    job = Job.objects.create(task_path=taskfns.add.module_path, args=[1, 2], due_at=timezone.now())
+    tracking.claim_job(job.pk, worker_id="died-running-it", message_id="m-1")
+    stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 1000)
+    Job.objects.filter(pk=job.pk).update(claimed_at=stale)
+
+    outbox.publish(job.pk, "default")
+    drain(broker, in_process_worker)
+
+    [done] = of(heard, str(job.pk), "started", "finished")
+    assert (done.name, done.status, done.errors) == ("finished", "FAILED", [WorkerLost])
+    assert Job.objects.get(pk=job.pk).status == Job.Status.FAILED
 
 
 def test_a_receiver_that_raises_is_logged_and_changes_nothing_about_the_job(broker, in_process_worker, caplog):

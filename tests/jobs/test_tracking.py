@@ -85,7 +85,7 @@ def test_a_job_that_keeps_killing_its_worker_is_failed(db, settings, monkeypatch
     assert tracking.claim_job(job.pk, worker_id="dead-2", message_id="m") is not None
     Job.objects.filter(pk=job.pk).update(claimed_at=stale)
 
-    assert tracking.claim_job(job.pk, worker_id="next", message_id="m") is None
+    assert tracking.claim_job(job.pk, worker_id="next", message_id="m") == tracking.GaveUp(job.pk)
 
     job.refresh_from_db()
     assert job.status == Status.FAILED and job.lost_attempts == 2
