@@ -50,7 +50,7 @@ def run_task(job_id):
     if RAN_RETURNING in options:
         # An earlier delivery of this message ran the task but could not record it.
         tracking.record_ran_earlier(job_id, options[RAN_RETURNING])
-        _announce_finished(job_id)
+        task_signals.send_finished_of(job_id)
         return
     claiming = {
         "worker_id": dramatiq.get_broker().broker_id,
@@ -65,7 +65,7 @@ def run_task(job_id):
     with run_slots.slot(alone=tracking.is_suspect(job_id)):
         claim = tracking.claim_job(job_id, **claiming)
         if isinstance(claim, tracking.GaveUp):
-            _announce_finished(job_id)  # failed as poison: its workers kept dying while running it
+            task_signals.send_finished_of(job_id)  # failed as poison: its workers kept dying while running it
             return
         if claim is None:
             logger.info("job=%s skipped: finished, or held by another delivery", job_id)
@@ -118,15 +118,6 @@ def _record_failure(claim, task, exc, *, retries):
     tracking.record_failure(claim, exc, retry_in_ms=delay_ms, held=held)
     if held:
         raise dramatiq.Retry(errors.describe(exc), delay=delay_ms) from exc
-
-
-def _announce_finished(job_id):
-    """``task_finished`` for a job this delivery finished without running its task."""
-    try:
-        task = load_task(Job.objects.values_list("task_path", flat=True).get(pk=job_id))
-    except (Job.DoesNotExist, errors.UnknownTask):
-        return
-    task_signals.send_finished_of(job_id, task)
 
 
 for _queue in queue_names():

@@ -50,7 +50,7 @@ class DramatiqTaskBackend(BaseTaskBackend):
             background=self.publish_in_background,
         )
         result = task_result(job, backend=self.alias, task=task, attempts=[])  # a new job has none
-        send_enqueued(self, result)
+        send_enqueued(result)
         return result
 
     def get_result(self, result_id):

@@ -60,7 +60,7 @@ def logging_config(*, level, log_format):
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format}},
         "root": {"handlers": ["console"], "level": level},
         # The framework logs every task's start and end at INFO; Herald's attempt line says the same.
-        "loggers": {name: {"level": _at_least_warning(level)} for name in TASKS_FRAMEWORK_LOGGERS},
+        "loggers": {name: {"level": _framework_level(level)} for name in TASKS_FRAMEWORK_LOGGERS},
     }
 
 
@@ -68,8 +68,9 @@ def logging_config(*, level, log_format):
 TASKS_FRAMEWORK_LOGGERS = ("django.tasks", "django_tasks")
 
 
-def _at_least_warning(level):
-    return level if logging.getLevelName(level) == logging.DEBUG else "WARNING"
+def _framework_level(level):
+    """``level`` for the framework's loggers, without their INFO lines (DEBUG still shows everything)."""
+    return "WARNING" if logging.getLevelName(level) == logging.INFO else level
 
 
 class JsonFormatter(logging.Formatter):

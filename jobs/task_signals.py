@@ -24,47 +24,42 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from jobs.models import Attempt, Job
-from jobs.results import task_result
+from jobs.errors import UnknownTask
+from jobs.results import load_task, task_result
 from jobs.tasks_api import task_enqueued, task_finished, task_started
 
 logger = logging.getLogger("jobs.signals")
 
 
-def send_enqueued(backend, result):
-    """``task_enqueued`` for ``result``, a job that ``backend`` just recorded."""
-    _send(task_enqueued, type(backend), lambda: result)
+def send_enqueued(result):
+    """``task_enqueued`` for ``result``, a job its backend just recorded."""
+    _send(task_enqueued, lambda: result)
 
 
 def send_started(claim, task):
     """``task_started`` for the job of ``claim`` (a ``jobs.tracking.Claim``), about to run ``task``."""
-    _send(task_started, _backend_class(task), lambda: _claimed_result(claim, task, ()))
+    _send(task_started, lambda: _claimed_result(claim, task, ()))
 
 
 def send_finished(claim, task, attempt, *, status, return_value=None):
     """``task_finished`` for the job of ``claim``, whose last ``attempt`` ended it with ``status``."""
     job = claim.job
     job.status, job.finished_at, job.claimed_by, job.return_value = status, attempt.finished_at, "", return_value
-    _send(task_finished, _backend_class(task), lambda: _claimed_result(claim, task, (attempt,)))
+    _send(task_finished, lambda: _claimed_result(claim, task, (attempt,)))
 
 
-def send_finished_of(job_id, task):
+def send_finished_of(job_id):
     """``task_finished`` for job ``job_id`` as its row stands (finished by a delivery that did not run it)."""
 
     def result():
         job = Job.objects.get(pk=job_id)
+        try:
+            task = load_task(job.task_path)
+        except UnknownTask:
+            return None  # no task to describe
         return task_result(job, backend=task.backend, task=task) if job.is_final else None
 
-    _send(task_finished, _backend_class(task), result)
-
-
-def _backend_class(task):
-    """The class of ``task``'s backend, the signals' sender (read from settings: the worker sends two per task)."""
-    return _imported(settings.TASKS[task.backend]["BACKEND"])
-
-
-@functools.cache
-def _imported(path):
-    return import_string(path)
+    _send(task_finished, result)
 
 
 def _claimed_result(claim, task, this_attempt):
@@ -72,17 +67,28 @@ def _claimed_result(claim, task, this_attempt):
     return task_result(claim.job, backend=task.backend, task=task, attempts=[*earlier, *this_attempt])
 
 
-def _send(signal, sender, build_result):
-    """Send ``signal`` with the result ``build_result()`` gives; raise nothing.
+def _send(signal, build_result):
+    """Send ``signal`` with the result ``build_result()`` gives (None: nothing to send); raise nothing.
 
-    ``send_robust`` logs a receiver that raises (the ``django.dispatch`` logger) and goes on.
+    The sender is the class of the result's backend. ``send_robust`` logs a
+    receiver that raises (the ``django.dispatch`` logger) and goes on.
     """
     try:
         result = build_result()
         if result is not None:
-            signal.send_robust(sender, task_result=result)
+            signal.send_robust(_backend_class(result.backend), task_result=result)
     except Exception:
         logger.exception("%s was not sent: the job's result could not be read", NAMES[signal])
+
+
+def _backend_class(alias):
+    """The class of backend ``alias``, read from settings (the worker sends two signals per task)."""
+    return _imported(settings.TASKS[alias]["BACKEND"])
+
+
+@functools.cache
+def _imported(path):
+    return import_string(path)
 
 
 NAMES = {task_enqueued: "task_enqueued", task_started: "task_started", task_finished: "task_finished"}

@@ -163,3 +163,4 @@ def test_the_frameworks_own_info_lines_are_off_unless_debugging():
     # Herald's attempt line already says when each attempt ends (jobs.logs).
     assert logging_config(level="INFO", log_format="plain")["loggers"]["django_tasks"] == {"level": "WARNING"}
     assert logging_config(level="DEBUG", log_format="plain")["loggers"]["django.tasks"] == {"level": "DEBUG"}
+    assert logging_config(level="ERROR", log_format="plain")["loggers"]["django_tasks"] == {"level": "ERROR"}
