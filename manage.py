@@ -5,6 +5,7 @@ In a checkout it reads the git-ignored ``.env`` (creating it, with a fresh
 secret key, when missing), so every command works with nothing exported.
 ``DJANGO_READ_DOT_ENV=false`` (set in the Docker image) turns that off.
 """
+
 import os
 import sys
 

@@ -48,7 +48,9 @@ class SignupForm(SetPasswordMixin, forms.Form):
     that would tell anyone which addresses have accounts.
     """
 
-    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     password1, password2 = SetPasswordMixin.create_password_fields()
 
     def clean_email(self):
@@ -63,7 +65,9 @@ class SignupForm(SetPasswordMixin, forms.Form):
 
 
 class ResendForm(forms.Form):
-    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
 
     def clean_email(self):
         return clean_address(self.cleaned_data["email"])
@@ -76,7 +80,9 @@ class ConfirmForm(SetPasswordMixin, forms.Form):
     password typed here, never the one typed at signup (which may be anyone's).
     """
 
-    password1, password2 = SetPasswordMixin.create_password_fields(label1="Password", label2="Password (again)")
+    password1, password2 = SetPasswordMixin.create_password_fields(
+        label1="Password", label2="Password (again)"
+    )
 
     def __init__(self, user, *args, **kwargs):
         self.user = user

@@ -145,4 +145,6 @@ def notice_over_limit(email):
     """
     # django-ratelimit reads a request only for its method (any, here) and the
     # key; the key is the address, so an empty request is all it needs.
-    return over_limit(HttpRequest(), group="notice", rate=settings.RATE_LIMIT_NOTICE, address=email, fail_safe=True)
+    return over_limit(
+        HttpRequest(), group="notice", rate=settings.RATE_LIMIT_NOTICE, address=email, fail_safe=True
+    )

@@ -89,7 +89,9 @@ def _register(email, hashed, may_email):
     user = _users().filter(email__iexact=email).first()
     task = send_confirmation_email
     if user is None:
-        user = get_user_model()(email=_users().normalize_email(email).lower(), is_active=False, password=hashed)
+        user = get_user_model()(
+            email=_users().normalize_email(email).lower(), is_active=False, password=hashed
+        )
         user.save()
     elif not never_confirmed(user):
         task = send_account_exists_email
@@ -171,7 +173,9 @@ def confirm_account(*, uidb64, token, password):
     user = check_activation_link(uidb64=uidb64, token=token)
     chosen = get_user_model()(pk=user.pk, email=user.email)
     chosen.set_password(password)
-    unchanged = _users().filter(pk=user.pk, is_active=False, activated_at__isnull=True, password=user.password)
+    unchanged = _users().filter(
+        pk=user.pk, is_active=False, activated_at__isnull=True, password=user.password
+    )
     if not unchanged.update(is_active=True, activated_at=timezone.now(), password=chosen.password):
         raise ActivationError("This account is already active. You can log in.", "already_activated")
     user.refresh_from_db()

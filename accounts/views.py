@@ -56,7 +56,9 @@ def redirect_with_address(to, email):
 def address_given(request):
     """The address carried by :func:`redirect_with_address`, or "" if none (or tampered, or expired)."""
     try:
-        return signing.loads(request.COOKIES.get(SENT_TO_COOKIE, ""), salt=SENT_TO_SALT, max_age=SENT_TO_MAX_AGE_S)
+        return signing.loads(
+            request.COOKIES.get(SENT_TO_COOKIE, ""), salt=SENT_TO_SALT, max_age=SENT_TO_MAX_AGE_S
+        )
     except signing.BadSignature:
         return ""
 
@@ -99,7 +101,9 @@ def activate(request, uidb64, token):
     form = ConfirmForm(user, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.confirm_account(uidb64=uidb64, token=token, password=form.cleaned_data["password1"])
+            user = services.confirm_account(
+                uidb64=uidb64, token=token, password=form.cleaned_data["password1"]
+            )
         except services.ActivationError as error:
             return activation_refused(request, error)
         login(request, user, backend=MODEL_BACKEND)

@@ -44,7 +44,16 @@ def password_hash(*, repeat, concurrency):
 # Signup latency (and delivery latency of the same signups)
 # --------------------------------------------------------------------------
 def signups(
-    stack, web, *, prefix, count, path="/accounts/signup/", rate=None, clients=8, tracked=True, hash_between=False
+    stack,
+    web,
+    *,
+    prefix,
+    count,
+    path="/accounts/signup/",
+    rate=None,
+    clients=8,
+    tracked=True,
+    hash_between=False,
 ):
     """``count`` signups from ``clients`` visitors: signup latency, delivery latency, and job rows against the sink.
 
@@ -102,7 +111,9 @@ def wait_for_emails(sink, emails, timeout):
         if not missing:
             return arrivals
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{len(missing)} of {len(emails)} emails did not arrive within {timeout:.0f} s")
+            raise RuntimeError(
+                f"{len(missing)} of {len(emails)} emails did not arrive within {timeout:.0f} s"
+            )
         time.sleep(0.02)
 
 
@@ -220,7 +231,11 @@ def herald_burst(stack, web, users, *, processes):
     finally:
         stack.stop(worker)
     delivered["all_rows_final_after_last_email_ms"] = None if lag is None else round(lag * 1000, 1)
-    return {"enqueue": enqueue, "delivery": delivered, "records": records_agree(job_ids, stack.sink.recipients())}
+    return {
+        "enqueue": enqueue,
+        "delivery": delivered,
+        "records": records_agree(job_ids, stack.sink.recipients()),
+    }
 
 
 def bare_burst(stack, users, *, processes=1):

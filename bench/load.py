@@ -71,11 +71,13 @@ def run_visitors(base_url, keys, request, *, clients=8, rate=None):
                     late = -wait
             try:
                 response = request(client, key)
-            except Exception as exc:  # noqa: BLE001 - counted and reported, the run goes on
+            except Exception as exc:
                 with lock:
                     errors.append(f"{key}: {exc!r}")
                 continue
-            answer = Answer(key, response.status, response.elapsed, time.time(), late, response.server_timing("hash"))
+            answer = Answer(
+                key, response.status, response.elapsed, time.time(), late, response.server_timing("hash")
+            )
             with lock:
                 answers.append(answer)
 

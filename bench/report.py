@@ -16,7 +16,9 @@ def _lscpu():
         text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
-    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in text.splitlines())}
+    return {
+        key.strip(): value.strip() for key, _, value in (line.partition(":") for line in text.splitlines())
+    }
 
 
 def machine():
@@ -41,7 +43,9 @@ def derive(results):
     together = next(v for k, v in hashes.items() if k.startswith("with_"))
     derived = {"load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
     single = out["signup_one_at_a_time"]
-    derived["signup_one_at_a_time_minus_hash_between_ms"] = _minus(single["signup_ms"], single["hash_between_ms"])
+    derived["signup_one_at_a_time_minus_hash_between_ms"] = _minus(
+        single["signup_ms"], single["hash_between_ms"]
+    )
     for case in SIGNUP_CASES:
         latency = out[case]["signup_ms"]
         derived[f"{case}_minus_hash_alone_ms"] = _minus(latency, hashes["alone"])
@@ -56,7 +60,14 @@ def derive(results):
     return derived
 
 
-SIGNUP_CASES = ("signup_one_at_a_time", "signup_instant", "signup_smtp_2s", "sync_instant", "sync_smtp_2s", "low_rate")
+SIGNUP_CASES = (
+    "signup_one_at_a_time",
+    "signup_instant",
+    "signup_smtp_2s",
+    "sync_instant",
+    "sync_smtp_2s",
+    "low_rate",
+)
 # Emails/s of a plain django-dramatiq build with tracking, measured on this machine (issue figures).
 PLAIN_BUILD_TRACKED_PER_S = 93
 
@@ -69,25 +80,36 @@ def targets(results, derived):
     herald = out["burst_1_process"]["delivery"]["emails_per_s"] or 0
     checks = {
         "signup adds < 50 ms p99 over its own hash (one visitor at a time)": (
-            out["signup_one_at_a_time"]["minus_own_hash_ms"]["p99"], lambda v: v < 50),
+            out["signup_one_at_a_time"]["minus_own_hash_ms"]["p99"],
+            lambda v: v < 50,
+        ),
         f"signup adds < 50 ms p99 over its own hash ({results['sizes']['clients']} visitors)": (
-            out["signup_instant"]["minus_own_hash_ms"]["p99"], lambda v: v < 50),
+            out["signup_instant"]["minus_own_hash_ms"]["p99"],
+            lambda v: v < 50,
+        ),
         "2 s SMTP delay does not show in signup p50 (adds < 1 s)": (
             round(out["signup_smtp_2s"]["signup_ms"]["p50"] - out["signup_instant"]["signup_ms"]["p50"], 1),
-            lambda v: v < 1000),
+            lambda v: v < 1000,
+        ),
         "synchronous baseline shows it (adds >= 1 s)": (
             round(out["sync_smtp_2s"]["signup_ms"]["p50"] - out["sync_instant"]["signup_ms"]["p50"], 1),
-            lambda v: v >= 1000),
+            lambda v: v >= 1000,
+        ),
         "delivery at a low rate p50 < 20 ms": (low["p50"], lambda v: v < 20),
         "delivery at a low rate p99 < 100 ms": (low["p99"], lambda v: v < 100),
         "Herald emails/s >= bare actor's": (derived["tracked_over_bare"], lambda v: v >= 1),
         f"Herald emails/s >= 2 x plain build's {PLAIN_BUILD_TRACKED_PER_S}/s (1 process)": (
-            herald, lambda v: v >= 2 * PLAIN_BUILD_TRACKED_PER_S),
+            herald,
+            lambda v: v >= 2 * PLAIN_BUILD_TRACKED_PER_S,
+        ),
         "job records agree with the SMTP sink": (derived["records_agree"], lambda v: v is True),
         "admin pages < 1 s with the seeded rows (slowest median, ms)": (slowest_page, lambda v: v < 1000),
         "whole run under 6 minutes (s)": (results["timeline_s"]["total"], lambda v: v < 360),
     }
-    return {name: {"figure": value, "met": value is not None and test(value)} for name, (value, test) in checks.items()}
+    return {
+        name: {"figure": value, "met": value is not None and test(value)}
+        for name, (value, test) in checks.items()
+    }
 
 
 def _row(label, values, width=52):
@@ -123,8 +145,10 @@ def table(results):
     clients = sizes["clients"]
     hashes = out["password_hash"]
     together_key = next(k for k in hashes if k.startswith("with_"))
-    lines = [f"Herald benchmark ({results['size']}): {results['machine']['nproc']} CPUs "
-             f"{results['machine']['cpu']}, Python {results['machine']['python']}"]
+    lines = [
+        f"Herald benchmark ({results['size']}): {results['machine']['nproc']} CPUs "
+        f"{results['machine']['cpu']}, Python {results['machine']['python']}"
+    ]
     if results["size"] != "full":
         lines.append("  (tiny sizes: a smoke test, not figures to quote)")
 
@@ -145,27 +169,47 @@ def table(results):
     ):
         lines.append(_latency_row(label, out[case]["signup_ms"]))
         lines.append(_latency_row("  minus one hash alone", derived[f"{case}_minus_hash_alone_ms"]))
-        lines.append(_latency_row(f"  minus one hash ({clients} at once)",
-                                  derived[f"{case}_minus_hash_at_same_concurrency_ms"]))
+        lines.append(
+            _latency_row(
+                f"  minus one hash ({clients} at once)", derived[f"{case}_minus_hash_at_same_concurrency_ms"]
+            )
+        )
         lines.append(_latency_row("  minus its own hash (Server-Timing)", out[case]["minus_own_hash_ms"]))
     low = out["low_rate"]
     lines.append(_latency_row(f"Herald at {low['rate_asked']} signups/s (paced)", low["signup_ms"]))
     lines.append(_latency_row("  minus one hash alone", derived["low_rate_minus_hash_alone_ms"]))
 
     lines += ["", _row("Delivery latency, ms (signup response -> SMTP sink)", ["p50", "p95", "p99", "n"])]
-    lines.append(_latency_row(f"{low['rate_asked']} signups/s (reached {low['signups_per_s']}/s)",
-                              low["delivery_ms"]))
-    lines.append(_latency_row(f"burst, {clients} visitors ({out['signup_instant']['signups_per_s']} signups/s)",
-                              out["signup_instant"]["delivery_ms"]))
+    lines.append(
+        _latency_row(f"{low['rate_asked']} signups/s (reached {low['signups_per_s']}/s)", low["delivery_ms"])
+    )
+    lines.append(
+        _latency_row(
+            f"burst, {clients} visitors ({out['signup_instant']['signups_per_s']} signups/s)",
+            out["signup_instant"]["delivery_ms"],
+        )
+    )
 
     one, two, bare = out["burst_1_process"], out["burst_2_processes"], out["bare_1_process"]
-    lines += ["", _row(f"Throughput ({one['enqueue']['jobs']} queued jobs, 8 threads per process)", ["per s"])]
-    lines.append(_row(f"web tier enqueue (POST /accounts/resend/, {clients} visitors)",
-                      [_fmt(one["enqueue"]["enqueue_per_s"])]))
-    lines.append(_row(f"Herald emails, 1 worker process ({_rounds(one)})", [_fmt(one["delivery"]["emails_per_s"])]))
+    lines += [
+        "",
+        _row(f"Throughput ({one['enqueue']['jobs']} queued jobs, 8 threads per process)", ["per s"]),
+    ]
+    lines.append(
+        _row(
+            f"web tier enqueue (POST /accounts/resend/, {clients} visitors)",
+            [_fmt(one["enqueue"]["enqueue_per_s"])],
+        )
+    )
+    lines.append(
+        _row(f"Herald emails, 1 worker process ({_rounds(one)})", [_fmt(one["delivery"]["emails_per_s"])])
+    )
     lines.append(_row("Herald emails, 2 worker processes", [_fmt(two["delivery"]["emails_per_s"])]))
-    lines.append(_row(f"bare actor, no tracking, 1 process ({_rounds(bare)})",
-                      [_fmt(bare["delivery"]["emails_per_s"])]))
+    lines.append(
+        _row(
+            f"bare actor, no tracking, 1 process ({_rounds(bare)})", [_fmt(bare["delivery"]["emails_per_s"])]
+        )
+    )
     lines.append(_row("Herald / bare actor (medians)", [_fmt(derived["tracked_over_bare"])]))
 
     lines += ["", "Job records against the SMTP sink"]
@@ -181,10 +225,16 @@ def table(results):
     admin = out["admin"]
     lines += ["", _row(f"Admin with {admin['rows']:,} job rows (HTTP, superuser)", ["median ms", "max ms"])]
     for name, page in admin["pages"].items():
-        lines.append(_row(f"{name.replace('_', ' ')} ({page['status']})", [_fmt(page["median_ms"]),
-                                                                         _fmt(page["max_ms"])]))
+        lines.append(
+            _row(
+                f"{name.replace('_', ' ')} ({page['status']})",
+                [_fmt(page["median_ms"]), _fmt(page["max_ms"])],
+            )
+        )
     summary = admin["summary_counts"]
-    lines.append(_row(f"summary counts: {summary['what']}", [_fmt(summary["median_ms"]), _fmt(summary["max_ms"])]))
+    lines.append(
+        _row(f"summary counts: {summary['what']}", [_fmt(summary["median_ms"]), _fmt(summary["max_ms"])])
+    )
 
     lines += ["", "Targets"]
     for name, target in derived["targets"].items():

@@ -90,7 +90,12 @@ def benchmark(stack, size):
     results["cases"].update(synchronous_signups(stack, sizes, timeline))
     results["cases"].update(bursts(stack, web, sizes, timeline))
     results["cases"]["admin"] = timeline.run(
-        "admin at scale", cases.admin_pages, stack, web, rows=sizes["admin_rows"], repeat=sizes["admin_repeat"]
+        "admin at scale",
+        cases.admin_pages,
+        stack,
+        web,
+        rows=sizes["admin_rows"],
+        repeat=sizes["admin_repeat"],
     )
     results["timeline_s"] = {**timeline.parts, "total": timeline.total}
     return results
@@ -103,21 +108,43 @@ def herald_signups(stack, web, sizes, timeline):
     timeline.run("warm up Herald's web server", cases.warm_up, stack, web)
     time.sleep(2)  # let the worker go idle: the delivery cases measure the idle path
     out["signup_one_at_a_time"] = timeline.run(
-        "signups one at a time", cases.signups, stack, web,
-        prefix="single", count=sizes["single_signups"], clients=1, hash_between=True,
+        "signups one at a time",
+        cases.signups,
+        stack,
+        web,
+        prefix="single",
+        count=sizes["single_signups"],
+        clients=1,
+        hash_between=True,
     )
     out["low_rate"] = timeline.run(
-        "delivery at a low rate", cases.signups, stack, web,
-        prefix="low", count=sizes["low_rate_signups"], rate=sizes["low_rate"], clients=clients,
+        "delivery at a low rate",
+        cases.signups,
+        stack,
+        web,
+        prefix="low",
+        count=sizes["low_rate_signups"],
+        rate=sizes["low_rate"],
+        clients=clients,
     )
     out["signup_instant"] = timeline.run(
-        "signup burst, SMTP instant", cases.signups, stack, web,
-        prefix="fast", count=sizes["signups"], clients=clients,
+        "signup burst, SMTP instant",
+        cases.signups,
+        stack,
+        web,
+        prefix="fast",
+        count=sizes["signups"],
+        clients=clients,
     )
     stack.sink.delay = SMTP_DELAY_S
     out["signup_smtp_2s"] = timeline.run(
-        "signup burst, SMTP 2 s", cases.signups, stack, web,
-        prefix="slow", count=sizes["slow_signups"], clients=clients,
+        "signup burst, SMTP 2 s",
+        cases.signups,
+        stack,
+        web,
+        prefix="slow",
+        count=sizes["slow_signups"],
+        clients=clients,
     )
     stack.sink.delay = 0
     stack.stop(worker)
@@ -130,13 +157,27 @@ def synchronous_signups(stack, sizes, timeline):
     inline = timeline.run("start gunicorn (synchronous baseline)", stack.web, settings_module=BENCH_SETTINGS)
     timeline.run("warm up the baseline's web server", cases.warm_up, stack, inline, path=INLINE_SIGNUP)
     out["sync_instant"] = timeline.run(
-        "synchronous signup, SMTP instant", cases.signups, stack, inline,
-        prefix="sync-fast", count=sizes["signups"], clients=clients, path=INLINE_SIGNUP, tracked=False,
+        "synchronous signup, SMTP instant",
+        cases.signups,
+        stack,
+        inline,
+        prefix="sync-fast",
+        count=sizes["signups"],
+        clients=clients,
+        path=INLINE_SIGNUP,
+        tracked=False,
     )
     stack.sink.delay = SMTP_DELAY_S
     out["sync_smtp_2s"] = timeline.run(
-        "synchronous signup, SMTP 2 s", cases.signups, stack, inline,
-        prefix="sync-slow", count=sizes["slow_signups"], clients=clients, path=INLINE_SIGNUP, tracked=False,
+        "synchronous signup, SMTP 2 s",
+        cases.signups,
+        stack,
+        inline,
+        prefix="sync-slow",
+        count=sizes["slow_signups"],
+        clients=clients,
+        path=INLINE_SIGNUP,
+        tracked=False,
     )
     stack.sink.delay = 0
     stack.stop(inline)
@@ -153,9 +194,11 @@ def bursts(stack, web, sizes, timeline):
     users = timeline.run("create burst users", cases.create_inactive_users, "burst", sizes["burst"])
     herald, bare = [], []
     for n in range(1, sizes["burst_rounds"] + 1):
-        herald.append(timeline.run(
-            f"burst {n}, Herald, 1 worker process", cases.herald_burst, stack, web, users, processes=1
-        ))
+        herald.append(
+            timeline.run(
+                f"burst {n}, Herald, 1 worker process", cases.herald_burst, stack, web, users, processes=1
+            )
+        )
         bare.append(timeline.run(f"burst {n}, bare actor, 1 worker process", cases.bare_burst, stack, users))
     return {
         "burst_1_process": cases.median_round(herald),
@@ -172,7 +215,10 @@ def main(argv=None):
     try:
         results = run_with_cleanup(lambda stack: benchmark(stack, args.size), Stack())
     except KeyboardInterrupt as stop:
-        print(f"\nInterrupted ({str(stop) or 'Ctrl-C'}); every process the benchmark started is stopped.", flush=True)
+        print(
+            f"\nInterrupted ({str(stop) or 'Ctrl-C'}); every process the benchmark started is stopped.",
+            flush=True,
+        )
         sys.exit(130)
     results["derived"] = report.derive(results)
     args.output.write_text(json.dumps(results, indent=2) + "\n")

@@ -91,8 +91,8 @@ def smtp_ceiling(sink, *, messages, threads=CEILING_THREADS):
 
 def queue_jobs(prefix, count):
     """``count`` inactive users with a queued job each, sent to the broker from this process; the job ids."""
-    from bench import cases
     from accounts.tasks import EMAIL_QUEUE, send_confirmation_email
+    from bench import cases
     from jobs.models import Job
     from jobs.outbox import publish
 
@@ -136,7 +136,11 @@ class Counters:
         import redis
         from django.db import connection
 
-        figures = {"redis_commands": redis.Redis.from_url(self.stack.redis.url).info("stats")["total_commands_processed"]}
+        figures = {
+            "redis_commands": redis.Redis.from_url(self.stack.redis.url).info("stats")[
+                "total_commands_processed"
+            ]
+        }
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -248,9 +252,7 @@ def measure(stack, size):
     stack.stop(worker)
     stack.stop(web)
     out["killed_worker"] = recovery(stack, repeat=sizes["kills"])
-    out["bursts"] = [
-        burst(stack, processes=n, size=sizes["burst"], round_no=1) for n in sizes["workers"]
-    ]
+    out["bursts"] = [burst(stack, processes=n, size=sizes["burst"], round_no=1) for n in sizes["workers"]]
     ceiling = out["smtp_ceiling"]["msgs_per_s"]
     for row in out["bursts"]:
         rate = row["delivery"]["emails_per_s"]

@@ -43,7 +43,9 @@ def seed_jobs(database_path, count, *, batch=50_000):
 
     fields = [f for f in Job._meta.concrete_fields if not f.primary_key]
     columns = [f.column for f in fields]
-    defaults = [f.get_db_prep_save(f.get_default(), connection) if f.has_default() or f.null else "" for f in fields]
+    defaults = [
+        f.get_db_prep_save(f.get_default(), connection) if f.has_default() or f.null else "" for f in fields
+    ]
     position = {f.name: i for i, f in enumerate(fields)}
     now = datetime.now(UTC).replace(tzinfo=None)
     step = SPREAD / max(count, 1)

@@ -88,7 +88,9 @@ class Stack:
     def _migrate(self):
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=PROJECT_DIR, env=dict(os.environ), check=True,
+            cwd=PROJECT_DIR,
+            env=dict(os.environ),
+            check=True,
         )
 
     @property
@@ -152,7 +154,7 @@ class Stack:
         for process in reversed(self.processes):
             try:
                 process.stop(timeout=15)
-            except Exception:  # noqa: BLE001 - stop the rest whatever one does
+            except Exception:
                 pass
         self.processes.clear()
         if self.sink is not None:

@@ -96,11 +96,15 @@ class DbColumn:
         from tests.support.processes import HeraldProcess
 
         workers = [
-            HeraldProcess("bench-db-worker", [*DB_WORKER, "--backend", DB_ALIAS, "--no-startup-delay"], self.env)
+            HeraldProcess(
+                "bench-db-worker", [*DB_WORKER, "--backend", DB_ALIAS, "--no-startup-delay"], self.env
+            )
             for _ in range(processes)
         ]
         for worker in workers:
-            worker.wait_until(lambda worker=worker: "Starting worker" in worker.output(), 60, "db_worker start")
+            worker.wait_until(
+                lambda worker=worker: "Starting worker" in worker.output(), 60, "db_worker start"
+            )
         return workers
 
     @staticmethod

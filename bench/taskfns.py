@@ -60,6 +60,8 @@ def sleep_then_record(key, seconds):
 
 # The same functions as plain Dramatiq actors: no job row, no result, no retries.
 BARE_ACTORS = {
-    one.name: dramatiq.actor(one.func, actor_name=f"bench_bare_{one.name}", queue_name=BARE_QUEUE, max_retries=0)
+    one.name: dramatiq.actor(
+        one.func, actor_name=f"bench_bare_{one.name}", queue_name=BARE_QUEUE, max_retries=0
+    )
     for one in (noop, send_confirmation, sleep_then_record)
 }

@@ -39,12 +39,23 @@ from bench.task_runs import forget_runs, records_agree, runs, started_count, wai
 RESULTS_PATH = Path(__file__).resolve().parent / "tasks.json"
 SIZES = {
     "full": {
-        "noop": 2000, "email": 400, "processes": (1, 2), "rate": 20, "seconds": 10,
-        "sleep_s": 2, "kill_wait_s": 60, "liveness": "shipped",
+        "noop": 2000,
+        "email": 400,
+        "processes": (1, 2),
+        "rate": 20,
+        "seconds": 10,
+        "sleep_s": 2,
+        "kill_wait_s": 60,
+        "liveness": "shipped",
     },
     "tiny": {
-        "noop": 20, "email": 10, "processes": (1, 2), "rate": 20, "seconds": 1,
-        "sleep_s": 1, "kill_wait_s": 8,
+        "noop": 20,
+        "email": 10,
+        "processes": (1, 2),
+        "rate": 20,
+        "seconds": 1,
+        "sleep_s": 1,
+        "kill_wait_s": 8,
         "liveness": {"JOBS_HEARTBEAT_TIMEOUT_MS": "3000", "JOBS_RELAY_INTERVAL_S": "1"},
     },
 }
@@ -94,13 +105,17 @@ def burst(stack, column, workload, *, count, processes, users):
     stack.sink.clear()
     keys = [f"{column.name}-{workload}-{processes}-{n}" for n in range(count)]
     started = time.monotonic()
-    ids = [column.enqueue(WORKLOADS[workload], *task_args(workload, key, n, users)) for n, key in enumerate(keys)]
+    ids = [
+        column.enqueue(WORKLOADS[workload], *task_args(workload, key, n, users)) for n, key in enumerate(keys)
+    ]
     enqueue_per_s = round(count / (time.monotonic() - started), 1)
     workers = started_workers(stack, column, processes)
     try:
         ran = wait_runs(keys, timeout=30 + count / 10, workers=workers)
         addresses = [email for _, email in users[:count]] if workload == "email" else None
-        records = records_agree(column, ids, keys, ran, sink_recipients=stack.sink.recipients(), addresses=addresses)
+        records = records_agree(
+            column, ids, keys, ran, sink_recipients=stack.sink.recipients(), addresses=addresses
+        )
     finally:
         stop_all(stack, workers)
     ends = sorted(one.ended for one in ran)
@@ -208,7 +223,7 @@ def guarded(out, name, fn, *args, **kwargs):
     """Run one case of one column; a failure is recorded as that column's error, and the run goes on."""
     try:
         out[name] = fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - reported in the table and the JSON, and the exit code
+    except Exception as exc:
         out.setdefault("errors", []).append(f"{name}: {type(exc).__name__}: {exc}"[:2000])
         print(f"  {name} failed: {type(exc).__name__}: {str(exc)[:500]}", flush=True)
 
@@ -225,21 +240,39 @@ def benchmark(stack, size, names):
     columns = {name: COLUMNS[name](env) for name in names}
     out = {name: {"label": column.label} for name, column in columns.items()}
     users = timeline.run(
-        "create users", cases.create_inactive_users, "tasks", max(sizes["email"], sizes["rate"] * sizes["seconds"])
+        "create users",
+        cases.create_inactive_users,
+        "tasks",
+        max(sizes["email"], sizes["rate"] * sizes["seconds"]),
     )
     for workload in WORKLOADS:
         for processes in sizes["processes"]:
             for name, column in columns.items():
                 timeline.run(
                     f"{workload}, {sizes[workload]} tasks, {column.label}, {tasks_report.processes_label(processes)}",
-                    guarded, out[name], f"{workload}_{processes}", burst, stack, column, workload,
-                    count=sizes[workload], processes=processes, users=users,
+                    guarded,
+                    out[name],
+                    f"{workload}_{processes}",
+                    burst,
+                    stack,
+                    column,
+                    workload,
+                    count=sizes[workload],
+                    processes=processes,
+                    users=users,
                 )
     for name, column in columns.items():
         timeline.run(
             f"low rate, {sizes['rate']}/s for {sizes['seconds']} s, {column.label}",
-            guarded, out[name], "low_rate", low_rate, stack, column,
-            rate=sizes["rate"], seconds=sizes["seconds"], users=users,
+            guarded,
+            out[name],
+            "low_rate",
+            low_rate,
+            stack,
+            column,
+            rate=sizes["rate"],
+            seconds=sizes["seconds"],
+            users=users,
         )
     run_kills(stack, out, kill_env, sizes, timeline)
     return {"timeline_s": {**timeline.parts, "total": timeline.total}, "columns": out}
@@ -258,10 +291,17 @@ def run_kills(stack, out, env, sizes, timeline):
         if name == "db":
             waiting.append(name)
         else:
-            timeline.run(f"  wait for the killed task, {column.label}", guarded, out[name], "killed", killed.finish)
+            timeline.run(
+                f"  wait for the killed task, {column.label}", guarded, out[name], "killed", killed.finish
+            )
     for name in waiting:
-        timeline.run(f"  wait for the killed task, {out[name]['label']}", guarded, out[name], "killed",
-                     out[name]["killed"].finish)
+        timeline.run(
+            f"  wait for the killed task, {out[name]['label']}",
+            guarded,
+            out[name],
+            "killed",
+            out[name]["killed"].finish,
+        )
 
 
 def main(argv=None):
@@ -269,17 +309,28 @@ def main(argv=None):
     from bench import report
 
     names = args.only or list(COLUMNS)
-    print(f"Task backends benchmark ({args.size}, {args.database}); real processes on 127.0.0.1, "
-          f"{report.cpu_summary()}", flush=True)
+    print(
+        f"Task backends benchmark ({args.size}, {args.database}); real processes on 127.0.0.1, "
+        f"{report.cpu_summary()}",
+        flush=True,
+    )
     machine = report.machine()
     stack = TasksStack(database=args.database)
     try:
         results = run_with_cleanup(lambda stack: benchmark(stack, args.size, names), stack)
     except KeyboardInterrupt as stop:
-        print(f"\nInterrupted ({str(stop) or 'Ctrl-C'}); every process the benchmark started is stopped.", flush=True)
+        print(
+            f"\nInterrupted ({str(stop) or 'Ctrl-C'}); every process the benchmark started is stopped.",
+            flush=True,
+        )
         sys.exit(130)
-    results = {"size": args.size, "database": args.database, "sizes": SIZES[args.size], "machine": machine,
-               **results}
+    results = {
+        "size": args.size,
+        "database": args.database,
+        "sizes": SIZES[args.size],
+        "machine": machine,
+        **results,
+    }
     results["derived"] = tasks_report.derive(results)
     args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print()

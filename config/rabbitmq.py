@@ -90,7 +90,9 @@ class HeraldRabbitmqBroker(RabbitmqBroker):
 
     def _ready_count(self, name):
         try:
-            return self._probe(lambda channel: channel.queue_declare(queue=name, passive=True).method.message_count)
+            return self._probe(
+                lambda channel: channel.queue_declare(queue=name, passive=True).method.message_count
+            )
         except ConnectionClosed as exc:
             if getattr(exc.__cause__, "reply_code", None) == 404:
                 return 0  # not declared yet: nothing was ever sent to it
@@ -119,7 +121,11 @@ class HeraldRabbitmqBroker(RabbitmqBroker):
         return self.probes.channel
 
     def _close_probe(self):
-        connection, self.probes.connection, self.probes.channel = getattr(self.probes, "connection", None), None, None
+        connection, self.probes.connection, self.probes.channel = (
+            getattr(self.probes, "connection", None),
+            None,
+            None,
+        )
         if connection is not None and connection.is_open:
             try:
                 connection.close()

@@ -16,4 +16,6 @@ def redis_client(url, *, timeout_s, name=None):
     ``name``: the name its connections carry (``CLIENT SETNAME``), as
     ``CLIENT LIST`` shows them.
     """
-    return redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, client_name=name)
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, client_name=name
+    )

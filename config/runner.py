@@ -79,8 +79,20 @@ def main():
         bind = f"127.0.0.1:{os.environ['PORT']}"
         children.append(
             subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind, "--workers", "2",
-                 "--threads", "8", "--access-logfile", "-"],
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi",
+                    "--bind",
+                    bind,
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "8",
+                    "--access-logfile",
+                    "-",
+                ],
                 cwd=BASE_DIR,
             )
         )

@@ -114,7 +114,9 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description="status")
     def status_badge(self, job):
-        return format_html('<span class="job-status job-status-{}">{}</span>', job.status, job.get_status_display())
+        return format_html(
+            '<span class="job-status job-status-{}">{}</span>', job.status, job.get_status_display()
+        )
 
     @admin.display(description="last error")
     def short_error(self, job):
@@ -174,8 +176,12 @@ class JobAdmin(admin.ModelAdmin):
             raise PermissionDenied
         job = self.get_object(request, unquote(object_id))
         if job is None:
-            self.message_user(request, f"Job with ID “{object_id}” doesn’t exist. Perhaps it was pruned?", messages.WARNING)
-            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+            self.message_user(
+                request, f"Job with ID “{object_id}” doesn’t exist. Perhaps it was pruned?", messages.WARNING
+            )
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            )
         try:
             new_job = resend_job(job)
         except ResendRefused as exc:
@@ -241,7 +247,11 @@ class JobAdmin(admin.ModelAdmin):
     def resent_message(self, job, new_job):
         return format_html(
             'Job {} ({} {}) resent as <a href="{}">job {}</a>.',
-            job.pk, job.task_name, job.label, self.job_url(new_job), new_job.pk,
+            job.pk,
+            job.task_name,
+            job.label,
+            self.job_url(new_job),
+            new_job.pk,
         )
 
     def job_url(self, job):

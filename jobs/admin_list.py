@@ -102,11 +102,15 @@ class JobChangeList(ChangeList):
 
     def _has_rows(self, start, end):
         field = self.date_hierarchy
-        return self.undated_queryset.order_by().filter(**{f"{field}__gte": start, f"{field}__lt": end}).exists()
+        return (
+            self.undated_queryset.order_by().filter(**{f"{field}__gte": start, f"{field}__lt": end}).exists()
+        )
 
     def _link(self, year=None, month=None, day=None):
         parts = {"year": year, "month": month, "day": day}
-        filters = {f"{self.date_hierarchy}__{part}": value for part, value in parts.items() if value is not None}
+        filters = {
+            f"{self.date_hierarchy}__{part}": value for part, value in parts.items() if value is not None
+        }
         return self.get_query_string(filters, [f"{self.date_hierarchy}__"])
 
     def _years(self, first, last):
@@ -114,19 +118,28 @@ class JobChangeList(ChangeList):
         return {"show": True, "choices": [{"link": self._link(y), "title": str(y)} for y in years]}
 
     def _months(self, year):
-        months = [m for m in range(1, 13) if self._has_rows(_local(year, m), _local(year + m // 12, m % 12 + 1))]
+        months = [
+            m for m in range(1, 13) if self._has_rows(_local(year, m), _local(year + m // 12, m % 12 + 1))
+        ]
         return {
             "show": True,
             "back": {"link": self._link(), "title": "All dates"},
             "choices": [
-                {"link": self._link(year, m), "title": formats.date_format(datetime(year, m, 1), "YEAR_MONTH_FORMAT")}
+                {
+                    "link": self._link(year, m),
+                    "title": formats.date_format(datetime(year, m, 1), "YEAR_MONTH_FORMAT"),
+                }
                 for m in months
             ],
         }
 
     def _days(self, year, month):
         last_day = calendar.monthrange(year, month)[1]
-        days = [d for d in range(1, last_day + 1) if self._has_rows(_local(year, month, d), _local(year, month, d + 1))]
+        days = [
+            d
+            for d in range(1, last_day + 1)
+            if self._has_rows(_local(year, month, d), _local(year, month, d + 1))
+        ]
         return {
             "show": True,
             "back": {"link": self._link(year), "title": str(year)},
@@ -143,7 +156,10 @@ class JobChangeList(ChangeList):
         shown = datetime(year, month, day)
         return {
             "show": True,
-            "back": {"link": self._link(year, month), "title": formats.date_format(shown, "YEAR_MONTH_FORMAT")},
+            "back": {
+                "link": self._link(year, month),
+                "title": formats.date_format(shown, "YEAR_MONTH_FORMAT"),
+            },
             "choices": [{"title": formats.date_format(shown, "MONTH_DAY_FORMAT")}],
         }
 

@@ -56,7 +56,7 @@ class Sender:
                 break
             try:
                 item()
-            except Exception:  # noqa: BLE001 - the row stays unsent and the relay sends it
+            except Exception:
                 logger.exception("%s failed; the relay will send the job", item)
             if self._queue.empty():
                 db.connections.close_all()  # idle: hold no database connection

@@ -55,7 +55,9 @@ class FailureLog:
         if full:
             self.logger.warning(message, exc_info=exc)
         else:
-            self.logger.warning("%s: %s: %s (traceback at most once a minute)", message, type(exc).__name__, exc)
+            self.logger.warning(
+                "%s: %s: %s (traceback at most once a minute)", message, type(exc).__name__, exc
+            )
 
 
 failure_log = FailureLog(logger)

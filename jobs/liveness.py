@@ -83,7 +83,7 @@ def connected_workers(client=None):
     if client.info("server")["uptime_in_seconds"] < GONE_GRACE_S:
         return None
     names = (entry.get("name", "") for entry in client.client_list(_type="normal"))
-    return {name[len(CONNECTION_PREFIX):] for name in names if name.startswith(CONNECTION_PREFIX)}
+    return {name[len(CONNECTION_PREFIX) :] for name in names if name.startswith(CONNECTION_PREFIX)}
 
 
 def last_stamp(worker_id, client=None):
@@ -154,6 +154,4 @@ def claimant_is_dead(worker_id, claimed_at, now=None, connected=UNKNOWN):
         return True
     if not worker_id:
         return held_for > timeout_s
-    return worker_is_dead(
-        worker_id, since=claimed_at.timestamp(), now=now.timestamp(), connected=connected
-    )
+    return worker_is_dead(worker_id, since=claimed_at.timestamp(), now=now.timestamp(), connected=connected)

@@ -13,7 +13,7 @@ ready: it must not import models at the top.
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 logger = logging.getLogger("jobs.attempts")
 
@@ -35,7 +35,11 @@ def log_attempt(attempt, *, outcome, duration_ms, error_class=""):
     logger.log(
         level,
         "job=%s message=%s attempt=%s outcome=%s duration_ms=%s%s",
-        fields["job_id"], fields["message_id"], fields["attempt"], fields["outcome"], fields["duration_ms"],
+        fields["job_id"],
+        fields["message_id"],
+        fields["attempt"],
+        fields["outcome"],
+        fields["duration_ms"],
         f" error={error_class}" if error_class else "",
         extra={"fields": fields},
     )
@@ -45,7 +49,9 @@ def log_lost_attempts(lost, *, finished_at):
     """Log ``lost``, the attempts a take-over just marked lost (finished at ``finished_at``)."""
     for attempt in lost:
         duration_ms = int((finished_at - attempt.started_at).total_seconds() * 1000)
-        log_attempt(attempt, outcome=attempt.outcome, duration_ms=duration_ms, error_class=attempt.error_class)
+        log_attempt(
+            attempt, outcome=attempt.outcome, duration_ms=duration_ms, error_class=attempt.error_class
+        )
 
 
 def logging_config(*, level, log_format):
@@ -83,7 +89,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record):
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -78,7 +78,9 @@ def _thread_backend():
     """This thread's backend, connected; and whether its connection was reused unchecked."""
     key = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)
     backend = getattr(_local, "backend", None)
-    unchecked = backend is not None and time.monotonic() - getattr(_local, "used_at", 0.0) < CHECK_IDLE_AFTER_S
+    unchecked = (
+        backend is not None and time.monotonic() - getattr(_local, "used_at", 0.0) < CHECK_IDLE_AFTER_S
+    )
     if backend is not None and (_local.key != key or not (unchecked or _is_alive(backend))):
         close_thread_connection()
         backend = None
@@ -108,7 +110,7 @@ def close_thread_connection():
     if backend is not None:
         try:
             backend.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection may fail any way
+        except Exception:
             pass
 
 

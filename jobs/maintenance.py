@@ -27,8 +27,8 @@ from django.utils import timezone
 from dramatiq_crontab import cron, interval
 
 from jobs import actors  # noqa: F401 - declares the job queues, so the dead-worker pass covers them
-from jobs.relay import relay_lock_key, take_lock
 from jobs.outbox import relay_sweep
+from jobs.relay import relay_lock_key, take_lock
 from jobs.services import prune_finished_jobs
 
 logger = logging.getLogger("jobs.maintenance")

@@ -96,7 +96,9 @@ def broker_metrics():
     delayed = GaugeMetricFamily(
         "herald_queue_delayed", "Messages waiting out a retry back-off (delayed).", labels=["queue"]
     )
-    dead = GaugeMetricFamily("herald_queue_dead_letters", "Messages Dramatiq dead-lettered.", labels=["queue"])
+    dead = GaugeMetricFamily(
+        "herald_queue_dead_letters", "Messages Dramatiq dead-lettered.", labels=["queue"]
+    )
     for queue, count in zip(queues, counts):
         depth.add_metric([queue], count["queue_depth"])
         delayed.add_metric([queue], count["delayed"])
@@ -132,7 +134,9 @@ def metrics(request):
     if not settings.METRICS_TOKEN:
         raise Http404("Metrics are turned off (METRICS_TOKEN is not set).")
     if not bearer_token_matches(request, settings.METRICS_TOKEN):
-        response = HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(
+            "metrics need the bearer token\n", status=401, content_type="text/plain; charset=utf-8"
+        )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     try:

@@ -18,7 +18,6 @@ from functools import partial
 import dramatiq
 from django.db import transaction
 from django.utils import timezone
-
 from redis.exceptions import RedisError
 
 from config.broker import BROKER_ERRORS
@@ -124,7 +123,10 @@ def relay_unsent(*, now=None, limit=500):
     """
     now = now or timezone.now()
     never_sent = Job.objects.filter(
-        status=Status.QUEUED, enqueued_at__isnull=True, created_at__lt=now - timedelta(seconds=2), due_at__lte=now
+        status=Status.QUEUED,
+        enqueued_at__isnull=True,
+        created_at__lt=now - timedelta(seconds=2),
+        due_at__lte=now,
     )
     scheduled = Job.objects.filter(status=Status.RETRYING, enqueued_at__isnull=True, due_at__lte=now)
     overdue = Job.objects.filter(
@@ -142,7 +144,9 @@ def relay_unsent(*, now=None, limit=500):
 def dead_claims(*, now=None, limit=500):
     """Ids of running jobs whose worker died (``liveness.claimant_is_dead``), one look at Redis for all."""
     now = now or timezone.now()
-    running = list(Job.objects.filter(status=Status.RUNNING).values_list("pk", "claimed_by", "claimed_at")[:limit])
+    running = list(
+        Job.objects.filter(status=Status.RUNNING).values_list("pk", "claimed_by", "claimed_at")[:limit]
+    )
     if not running:
         return []
     try:

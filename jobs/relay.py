@@ -103,7 +103,9 @@ class RelayMiddleware(Middleware):
         self.stopping.clear()
         self.threads = [
             threading.Thread(target=self._keep_alive, args=(broker,), name="herald-liveness", daemon=True),
-            threading.Thread(target=self._relay_dead_claims, args=(broker,), name="herald-relay", daemon=True),
+            threading.Thread(
+                target=self._relay_dead_claims, args=(broker,), name="herald-relay", daemon=True
+            ),
         ]
         for thread in self.threads:
             thread.start()
@@ -114,7 +116,7 @@ class RelayMiddleware(Middleware):
             thread.join(timeout=10)
         try:
             liveness.probe_client().zrem(workers_key(broker), broker.broker_id)
-        except Exception:  # noqa: BLE001 - Redis may be gone at shutdown
+        except Exception:
             pass
 
     def _keep_alive(self, broker):
@@ -124,7 +126,7 @@ class RelayMiddleware(Middleware):
             try:
                 stamp_alive(broker, client)
                 outage.worked()
-            except Exception:  # noqa: BLE001 - stamping must outlive a Redis outage
+            except Exception:
                 outage.failed()
             self.stopping.wait(liveness.STAMP_EVERY_S)
         client.close()
@@ -139,7 +141,7 @@ class RelayMiddleware(Middleware):
                 for pk in sweep_dead_claims_if_due(broker, self.relay_dead_claims, skip=relayed):
                     relayed[pk] = time.monotonic()
                 outage.worked()
-            except Exception:  # noqa: BLE001 - the relay must outlive a broker or database outage
+            except Exception:
                 outage.failed()
             finally:
                 db.connections.close_all()

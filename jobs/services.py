@@ -5,12 +5,10 @@ resent job is enqueued by ``jobs.outbox.record_job``, as ``task.enqueue()``
 enqueues a new one.
 """
 
-
 from django.db import transaction
 
 from jobs.models import Attempt, Job
 from jobs.outbox import record_job
-
 
 Status = Job.Status
 

@@ -23,8 +23,8 @@ import logging
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from jobs.models import Attempt, Job
 from jobs.errors import UnknownTask
+from jobs.models import Attempt, Job
 from jobs.results import load_task, task_result
 from jobs.tasks_api import task_enqueued, task_finished, task_started
 
@@ -44,7 +44,12 @@ def send_started(claim, task):
 def send_finished(claim, task, attempt, *, status, return_value=None):
     """``task_finished`` for the job of ``claim``, whose last ``attempt`` ended it with ``status``."""
     job = claim.job
-    job.status, job.finished_at, job.claimed_by, job.return_value = status, attempt.finished_at, "", return_value
+    job.status, job.finished_at, job.claimed_by, job.return_value = (
+        status,
+        attempt.finished_at,
+        "",
+        return_value,
+    )
     _send(task_finished, lambda: _claimed_result(claim, task, (attempt,)))
 
 
@@ -63,7 +68,11 @@ def send_finished_of(job_id):
 
 
 def _claimed_result(claim, task, this_attempt):
-    earlier = [] if claim.number == 1 else list(Attempt.objects.filter(job_id=claim.job.pk, number__lt=claim.number))
+    earlier = (
+        []
+        if claim.number == 1
+        else list(Attempt.objects.filter(job_id=claim.job.pk, number__lt=claim.number))
+    )
     return task_result(claim.job, backend=task.backend, task=task, attempts=[*earlier, *this_attempt])
 
 

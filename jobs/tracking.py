@@ -83,7 +83,9 @@ def claim_job(job_id, *, worker_id, message_id, first_hand=False):
     ``first_hand`` only a queued or retrying job that never lost an attempt is
     claimed: the common case, which needs no other look at the row.
     """
-    return with_db_retry(_claim_job, job_id, worker_id=worker_id, message_id=message_id, first_hand=first_hand)
+    return with_db_retry(
+        _claim_job, job_id, worker_id=worker_id, message_id=message_id, first_hand=first_hand
+    )
 
 
 def _claim_job(job_id, *, worker_id, message_id, first_hand):
@@ -107,7 +109,9 @@ def _claim_job(job_id, *, worker_id, message_id, first_hand):
     # What the claim wrote, so that the job reads as its row does (without a query).
     job.claimed_by, job.claimed_at, job.last_attempt_at, job.message_id = worker_id, now, now, message_id
     job.finished_at = None  # a claimable job has not finished
-    return Claim(job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic())
+    return Claim(
+        job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic()
+    )
 
 
 def _claim_pending(job_id, taking, expect):
@@ -176,7 +180,9 @@ def is_suspect(job_id):
 
 def record_success(claim, return_value):
     """Mark the attempt and the job succeeded, keeping what the task returned; the attempt written."""
-    return with_db_retry(_finish, claim, outcome=Outcome.SUCCEEDED, status=Status.SUCCEEDED, return_value=return_value)
+    return with_db_retry(
+        _finish, claim, outcome=Outcome.SUCCEEDED, status=Status.SUCCEEDED, return_value=return_value
+    )
 
 
 def record_ran_earlier(job_id, return_value):
@@ -231,13 +237,28 @@ def record_failure(claim, exc, *, retry_in_ms=None, held=True):
     if retry_in_ms is None:
         return with_db_retry(_finish, claim, outcome=Outcome.FAILED, status=Status.FAILED, **fields)
     return with_db_retry(
-        _finish, claim, outcome=Outcome.RETRY, status=Status.RETRYING, retry_in_ms=retry_in_ms, held=held, **fields
+        _finish,
+        claim,
+        outcome=Outcome.RETRY,
+        status=Status.RETRYING,
+        retry_in_ms=retry_in_ms,
+        held=held,
+        **fields,
     )
 
 
 def _finish(
-    claim, *, outcome, status, return_value=None, smtp_reply="", error_class="", error_message="", traceback="",
-    retry_in_ms=None, held=True,
+    claim,
+    *,
+    outcome,
+    status,
+    return_value=None,
+    smtp_reply="",
+    error_class="",
+    error_message="",
+    traceback="",
+    retry_in_ms=None,
+    held=True,
 ):
     now = timezone.now()
     duration_ms = int((time.monotonic() - claim.started) * 1000)
@@ -275,4 +296,6 @@ def _write_outcome(attempt, status, job_fields):
     insert_attempt(attempt)
     # Only the claim holder writes the outcome: if a take-over happened
     # meanwhile, the new holder's record wins.
-    transition(attempt.job_id, status, expect={"claimed_by": attempt.worker, "status": Status.RUNNING}, **job_fields)
+    transition(
+        attempt.job_id, status, expect={"claimed_by": attempt.worker, "status": Status.RUNNING}, **job_fields
+    )

@@ -17,7 +17,15 @@ from jobs.models import Attempt, Job
 # What a claim loads of the job row: what running the task and its TaskResult need. The rest
 # stays deferred (loaded on access).
 CLAIMED_FIELDS = (  # in the model's field order
-    "id", "task_path", "queue_name", "args", "kwargs", "run_after", "status", "attempts", "created_at",
+    "id",
+    "task_path",
+    "queue_name",
+    "args",
+    "kwargs",
+    "run_after",
+    "status",
+    "attempts",
+    "created_at",
 )
 
 
@@ -59,7 +67,10 @@ def transition(job_id, status, *, expect, returning=(), **fields):
     """
     db = connections[DEFAULT_DB_ALIAS]
     assigned = {"status": status, **fields}
-    params = [value.by if isinstance(value, Increment) else _db_value(db, name, value) for name, value in assigned.items()]
+    params = [
+        value.by if isinstance(value, Increment) else _db_value(db, name, value)
+        for name, value in assigned.items()
+    ]
     params.append(job_id)
     for name, value in expect.items():
         if isinstance(value, tuple):
@@ -69,7 +80,10 @@ def transition(job_id, status, *, expect, returning=(), **fields):
     sql = _update_sql(
         db.vendor,
         tuple((name, isinstance(value, Increment)) for name, value in assigned.items()),
-        tuple((name, len(value) if isinstance(value, tuple) else value is None) for name, value in expect.items()),
+        tuple(
+            (name, len(value) if isinstance(value, tuple) else value is None)
+            for name, value in expect.items()
+        ),
         returning,
     )
     with db.cursor() as cursor:
@@ -83,7 +97,10 @@ def transition(job_id, status, *, expect, returning=(), **fields):
 def _update_sql(vendor, assigned, expected, returning):
     """The UPDATE of :func:`transition` for one shape of arguments (built once per shape)."""
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    sets = [f"{quote(name)} = {quote(name)} + %s" if increment else f"{quote(name)} = %s" for name, increment in assigned]
+    sets = [
+        f"{quote(name)} = {quote(name)} + %s" if increment else f"{quote(name)} = %s"
+        for name, increment in assigned
+    ]
     conditions = [f"{quote('id')} = %s"]
     for name, shape in expected:
         if shape is True:
@@ -108,8 +125,19 @@ def _db_value(db, name, value):
 
 
 ATTEMPT_COLUMNS = (
-    "job_id", "number", "message_id", "worker", "started_at", "finished_at", "duration_ms",
-    "outcome", "return_value", "smtp_reply", "error_class", "error_message", "traceback",
+    "job_id",
+    "number",
+    "message_id",
+    "worker",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "outcome",
+    "return_value",
+    "smtp_reply",
+    "error_class",
+    "error_message",
+    "traceback",
 )
 
 

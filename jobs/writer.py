@@ -45,7 +45,7 @@ _STOP = object()
 
 
 class _Write:
-    __slots__ = ("fn", "args", "answered", "result", "error", "state")
+    __slots__ = ("answered", "args", "error", "fn", "result", "state")
 
     def __init__(self, fn, args):
         self.fn, self.args = fn, args
@@ -135,7 +135,7 @@ class BatchWriter:
             with transaction.atomic():
                 one.result = one.fn(*one.args)
             self.transactions += 1
-        except Exception as exc:  # noqa: BLE001 - handed to the thread that asked for the write
+        except Exception as exc:
             one.error = exc
             connections[DEFAULT_DB_ALIAS].close_if_unusable_or_obsolete()
 

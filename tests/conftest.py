@@ -12,9 +12,9 @@ from django.core.cache import cache
 from tests import plugin
 from tests.support import inprocess
 from tests.support.processes import herald_env, start_scheduler, start_web, start_worker
+from tests.support.publishing import tasks_publishing
 from tests.support.rabbitmq import LocalRabbitmq
 from tests.support.smtp import SmtpSink
-from tests.support.publishing import tasks_publishing
 
 # aiosmtpd logs every SMTP command at INFO.
 logging.getLogger("mail.log").setLevel(logging.WARNING)

@@ -7,7 +7,7 @@ default hasher.
 
 import os
 
-from config.settings import *  # noqa: F401,F403
+from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

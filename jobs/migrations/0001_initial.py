@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,76 +14,149 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='EmailJob',
+            name="EmailJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('recipient', models.EmailField(max_length=254)),
-                ('kind', models.CharField(choices=[('confirmation', 'Confirmation email')], default='confirmation', max_length=32)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('retrying', 'Retrying'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('message_id', models.CharField(blank=True, default='', max_length=64, verbose_name='Dramatiq message id')),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('lost_attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('last_traceback', models.TextField(blank=True, default='')),
-                ('result', models.TextField(blank=True, default='', verbose_name='SMTP reply')),
-                ('claimed_by', models.CharField(blank=True, default='', max_length=64)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('due_at', models.DateTimeField(blank=True, null=True)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('resend_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='resends', to='jobs.emailjob')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='email_jobs', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("recipient", models.EmailField(max_length=254)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("confirmation", "Confirmation email")],
+                        default="confirmation",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("retrying", "Retrying"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "message_id",
+                    models.CharField(
+                        blank=True, default="", max_length=64, verbose_name="Dramatiq message id"
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("lost_attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("last_traceback", models.TextField(blank=True, default="")),
+                ("result", models.TextField(blank=True, default="", verbose_name="SMTP reply")),
+                ("claimed_by", models.CharField(blank=True, default="", max_length=64)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("due_at", models.DateTimeField(blank=True, null=True)),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "resend_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="resends",
+                        to="jobs.emailjob",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="email_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('resend_emailjob', 'Can resend email jobs')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("resend_emailjob", "Can resend email jobs")],
             },
         ),
         migrations.CreateModel(
-            name='EmailAttempt',
+            name="EmailAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('message_id', models.CharField(blank=True, default='', max_length=64)),
-                ('worker', models.CharField(blank=True, default='', max_length=64)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('retry', 'Failed, will retry'), ('failed', 'Failed'), ('lost', 'Worker died')], default='running', max_length=16)),
-                ('error_class', models.CharField(blank=True, default='', max_length=200)),
-                ('error_message', models.TextField(blank=True, default='')),
-                ('smtp_reply', models.TextField(blank=True, default='')),
-                ('traceback', models.TextField(blank=True, default='')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_set', to='jobs.emailjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("message_id", models.CharField(blank=True, default="", max_length=64)),
+                ("worker", models.CharField(blank=True, default="", max_length=64)),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("retry", "Failed, will retry"),
+                            ("failed", "Failed"),
+                            ("lost", "Worker died"),
+                        ],
+                        default="running",
+                        max_length=16,
+                    ),
+                ),
+                ("error_class", models.CharField(blank=True, default="", max_length=200)),
+                ("error_message", models.TextField(blank=True, default="")),
+                ("smtp_reply", models.TextField(blank=True, default="")),
+                ("traceback", models.TextField(blank=True, default="")),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_set",
+                        to="jobs.emailjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job', 'number'],
+                "ordering": ["job", "number"],
             },
         ),
         migrations.AddIndex(
-            model_name='emailjob',
-            index=models.Index(fields=['status', '-created_at'], name='emailjob_status_created'),
+            model_name="emailjob",
+            index=models.Index(fields=["status", "-created_at"], name="emailjob_status_created"),
         ),
         migrations.AddIndex(
-            model_name='emailjob',
-            index=models.Index(fields=['-created_at', '-id'], name='emailjob_created'),
+            model_name="emailjob",
+            index=models.Index(fields=["-created_at", "-id"], name="emailjob_created"),
         ),
         migrations.AddIndex(
-            model_name='emailjob',
-            index=models.Index(fields=['recipient'], name='emailjob_recipient'),
+            model_name="emailjob",
+            index=models.Index(fields=["recipient"], name="emailjob_recipient"),
         ),
         migrations.AddIndex(
-            model_name='emailjob',
-            index=models.Index(fields=['message_id'], name='emailjob_message_id'),
+            model_name="emailjob",
+            index=models.Index(fields=["message_id"], name="emailjob_message_id"),
         ),
         migrations.AddIndex(
-            model_name='emailjob',
-            index=models.Index(fields=['status', 'finished_at'], name='emailjob_status_finished'),
+            model_name="emailjob",
+            index=models.Index(fields=["status", "finished_at"], name="emailjob_status_finished"),
         ),
         migrations.AddConstraint(
-            model_name='emailattempt',
-            constraint=models.UniqueConstraint(fields=('job', 'number'), name='emailattempt_job_number'),
+            model_name="emailattempt",
+            constraint=models.UniqueConstraint(fields=("job", "number"), name="emailattempt_job_number"),
         ),
     ]

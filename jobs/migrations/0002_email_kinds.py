@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0001_initial'),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='emailjob',
-            name='kind',
-            field=models.CharField(choices=[('confirmation', 'Confirmation email'), ('account_exists', 'Account exists notice'), ('password_reset', 'Password reset email')], default='confirmation', max_length=32),
+            model_name="emailjob",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("confirmation", "Confirmation email"),
+                    ("account_exists", "Account exists notice"),
+                    ("password_reset", "Password reset email"),
+                ],
+                default="confirmation",
+                max_length=32,
+            ),
         ),
     ]

@@ -20,7 +20,9 @@ LOST_ERROR_CLASS = ("WorkerLostError", "jobs.errors.WorkerLost")
 def email_jobs_to_task_jobs(apps, schema_editor):
     Job = apps.get_model("jobs", "Job")
     Attempt = apps.get_model("jobs", "Attempt")
-    for attempt in Attempt.objects.filter(outcome="succeeded").exclude(smtp_reply="").iterator(chunk_size=1000):
+    for attempt in (
+        Attempt.objects.filter(outcome="succeeded").exclude(smtp_reply="").iterator(chunk_size=1000)
+    ):
         attempt.return_value, attempt.smtp_reply = attempt.smtp_reply, ""
         attempt.save(update_fields=["return_value", "smtp_reply"])
     for job in Job.objects.iterator(chunk_size=1000):
@@ -37,7 +39,9 @@ def task_jobs_to_email_jobs(apps, schema_editor):
     Job = apps.get_model("jobs", "Job")
     Attempt = apps.get_model("jobs", "Attempt")
     User = apps.get_model("accounts", "User")
-    for attempt in Attempt.objects.filter(outcome="succeeded", return_value__isnull=False).iterator(chunk_size=1000):
+    for attempt in Attempt.objects.filter(outcome="succeeded", return_value__isnull=False).iterator(
+        chunk_size=1000
+    ):
         attempt.smtp_reply = attempt.return_value if isinstance(attempt.return_value, str) else ""
         attempt.save(update_fields=["smtp_reply"])
     for job in Job.objects.iterator(chunk_size=1000):
@@ -51,7 +55,6 @@ def task_jobs_to_email_jobs(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("accounts", "0001_initial"),
         ("jobs", "0002_email_kinds"),
@@ -86,7 +89,9 @@ class Migration(migrations.Migration):
         migrations.RemoveField("job", "user"),
         migrations.RemoveField("job", "recipient"),
         migrations.RemoveField("job", "result"),
-        migrations.AddIndex("job", models.Index(fields=["task_path", "status", "finished_at"], name="job_task_status")),
+        migrations.AddIndex(
+            "job", models.Index(fields=["task_path", "status", "finished_at"], name="job_task_status")
+        ),
         migrations.AddIndex("job", models.Index(fields=["label"], name="job_label")),
         migrations.AlterField(
             "attempt",

@@ -44,7 +44,12 @@ def test_signup_after_an_admin_added_the_address_creates_no_twin(admin_client, c
 def test_activating_a_never_confirmed_account_by_hand_drops_its_signup_password(admin_client):
     signup(Client(), "squatted@example.com", password="attacker-Chosen-passw0rd")
     user = User.objects.get(email="squatted@example.com")
-    form = {"email": user.email, "is_active": "on", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"}
+    form = {
+        "email": user.email,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
 
     response = admin_client.post(reverse("admin:accounts_user_change", args=[user.pk]), form, follow=True)
 

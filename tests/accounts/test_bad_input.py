@@ -29,7 +29,19 @@ HEADER_INJECTIONS = [
     "a@example.com;x@example.com",
     "Ada <a@example.com>",
 ]
-ODD_CHARACTERS = ["\x00", "\x01", "\x1b", "\x7f", "\x85", "\u2028", "\u2029", "\u200b", "\u202e", "\ufeff", "\u3000"]
+ODD_CHARACTERS = [
+    "\x00",
+    "\x01",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\u2028",
+    "\u2029",
+    "\u200b",
+    "\u202e",
+    "\ufeff",
+    "\u3000",
+]
 
 
 def nothing_created():
@@ -93,7 +105,9 @@ def test_header_injection_in_the_resend_address_creates_no_job(client, inactive_
 
 @pytest.mark.parametrize("email", HEADER_INJECTIONS)
 def test_header_injection_in_the_login_address_is_a_plain_failed_login(client, active_user, email):
-    response = client.post(reverse("accounts:login"), {"username": email.replace("a@", "active@"), "password": PASSWORD})
+    response = client.post(
+        reverse("accounts:login"), {"username": email.replace("a@", "active@"), "password": PASSWORD}
+    )
 
     assert response.status_code == 200 and response.context["form"].errors
     assert "_auth_user_id" not in client.session
@@ -133,7 +147,9 @@ def test_nul_in_a_password_is_a_form_error(client):
 def test_invalid_utf8_in_every_field_is_answered_without_error(client, form):
     body = "&".join(f"{field}={quote(value)}%FF%FE%C0%AF" for field, value in valid_data(form).items())
 
-    response = client.post(reverse(f"accounts:{form}"), body, content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        reverse(f"accounts:{form}"), body, content_type="application/x-www-form-urlencoded"
+    )
 
     assert response.status_code == 200 and response.context["form"].errors
     assert nothing_created()
@@ -147,7 +163,9 @@ def test_ten_megabyte_body_is_a_400_and_creates_nothing(client, form, content_ty
         response = client.post(reverse(f"accounts:{form}"), data)
     else:
         body = "&".join(f"{field}={quote(value)}" for field, value in data.items())
-        response = client.post(reverse(f"accounts:{form}"), body, content_type="application/x-www-form-urlencoded")
+        response = client.post(
+            reverse(f"accounts:{form}"), body, content_type="application/x-www-form-urlencoded"
+        )
 
     assert response.status_code == 400
     assert "Bad request" in response.text
@@ -170,7 +188,9 @@ def test_csrf_token_from_the_form_lets_signup_through():
     client = Client(enforce_csrf_checks=True)
     token = client.get(reverse("accounts:signup")).context["csrf_token"]
 
-    response = client.post(reverse("accounts:signup"), {**valid_data("signup"), "csrfmiddlewaretoken": str(token)})
+    response = client.post(
+        reverse("accounts:signup"), {**valid_data("signup"), "csrfmiddlewaretoken": str(token)}
+    )
 
     assert response.status_code == 302 and User.objects.filter(email="ada@example.com").exists()
 
@@ -199,7 +219,9 @@ def test_post_to_the_confirm_page_without_a_password_activates_nothing(client, i
     assert not User.objects.get(pk=inactive_user.pk).is_active
 
 
-@pytest.mark.parametrize("path", ["/accounts/activate//token/", "/accounts/activate/MQ/", "/accounts/nothing-here/"])
+@pytest.mark.parametrize(
+    "path", ["/accounts/activate//token/", "/accounts/activate/MQ/", "/accounts/nothing-here/"]
+)
 def test_unknown_paths_are_a_404_page(client, path):
     response = client.get(path)
 

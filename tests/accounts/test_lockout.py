@@ -109,7 +109,9 @@ def test_the_cool_off_ends_the_lockout(db, active_user, settings):
     assert log_in(active_user.email, PASSWORD)[0].status_code == 429
 
     # As if the cool-off had passed since the last failure.
-    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.get().attempt_time - settings.AXES_COOLOFF_TIME)
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time - settings.AXES_COOLOFF_TIME
+    )
 
     response, client = log_in(active_user.email, PASSWORD)
     assert response.status_code == 302
@@ -175,7 +177,9 @@ def test_a_real_web_server_locks_out_guessing(live_env, processes):
     web = processes.web({**live_env, "AXES_FAILURE_LIMIT": str(LIMIT)}, workers=2, threads=2)
 
     def attempt(password):
-        return HttpClient(web.url).post_form("/accounts/login/", {"username": "ada@example.com", "password": password})
+        return HttpClient(web.url).post_form(
+            "/accounts/login/", {"username": "ada@example.com", "password": password}
+        )
 
     wrong = [attempt(WRONG).status for _ in range(LIMIT)]
     right = attempt(PASSWORD)

@@ -13,7 +13,7 @@ from accounts.models import User
 from accounts.tasks import send_password_reset_email
 from jobs.actors import run_task
 from jobs.models import Job
-from tests.accounts.conftest import PASSWORD, uid, user_in_state
+from tests.accounts.conftest import PASSWORD, uid
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,10 @@ def test_login_page_offers_forgot_password(client):
 def test_reset_sets_the_new_password_logs_in_and_the_link_works_once(active_user, mailoutbox, settings):
     assert ask_reset("Active@Example.com").status_code == 302
     [job] = Job.objects.all()
-    assert (job.task_path, job.args) == (send_password_reset_email.module_path, [active_user.pk, active_user.email])
+    assert (job.task_path, job.args) == (
+        send_password_reset_email.module_path,
+        [active_user.pk, active_user.email],
+    )
     link = reset_link(mailoutbox, settings)
     client = Client()
 
@@ -119,7 +122,9 @@ def test_per_address_limit_answers_known_and_unknown_alike(active_user, settings
     assert Job.objects.count() == 1
 
 
-@pytest.mark.parametrize("email", ["", "not-an-address", "a@b\nBcc: x@example.com", "x" * 300 + "@example.com"])
+@pytest.mark.parametrize(
+    "email", ["", "not-an-address", "a@b\nBcc: x@example.com", "x" * 300 + "@example.com"]
+)
 def test_bad_address_is_a_form_error_and_sends_nothing(client, email):
     response = ask_reset(email, client)
 

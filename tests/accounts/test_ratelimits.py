@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts import ratelimits
 from accounts.models import User
-from accounts.ratelimits import notice_over_limit, parse_rate, reset_over_limit, resend_over_limit
+from accounts.ratelimits import notice_over_limit, parse_rate, resend_over_limit, reset_over_limit
 from jobs.models import Job
 from tests.accounts.conftest import signup, user_in_state
 from tests.support.publishing import tasks_publishing
@@ -109,7 +109,10 @@ def test_zero_turns_both_limits_off(settings, inactive_user):
 def test_unreachable_cache_lets_signup_through_and_says_so(settings, caplog):
     settings.RATE_LIMIT_SIGNUP = "1/m"
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
     }
 
     with caplog.at_level(logging.WARNING, logger="accounts.ratelimits"):
@@ -152,7 +155,9 @@ def test_zero_turns_the_reset_and_notice_limits_off(settings):
     assert not any(notice_over_limit("ada@example.com") for _ in range(5))
 
 
-@pytest.mark.parametrize("rate, parsed", [("3/h", (3, 3600)), ("1/3m", (1, 180)), ("20/m", (20, 60)), ("0", None)])
+@pytest.mark.parametrize(
+    "rate, parsed", [("3/h", (3, 3600)), ("1/3m", (1, 180)), ("20/m", (20, 60)), ("0", None)]
+)
 def test_rates_read_as_django_ratelimit_reads_them(rate, parsed):
     assert parse_rate(rate) == parsed
 

@@ -19,7 +19,12 @@ def resend(email, client=None):
 
 def answer(email):
     response, page = resend(email)
-    return response.status_code, response.get("Location"), page.status_code, page.text.replace(email, "ADDRESS")
+    return (
+        response.status_code,
+        response.get("Location"),
+        page.status_code,
+        page.text.replace(email, "ADDRESS"),
+    )
 
 
 def test_resend_page_has_an_email_field(client):
@@ -48,7 +53,9 @@ def test_any_spelling_of_the_address_finds_the_account(inactive_user):
 
 
 def test_unknown_active_and_inactive_addresses_get_the_same_answer(inactive_user, active_user):
-    answers = {email: answer(email) for email in ["nobody@example.com", active_user.email, inactive_user.email]}
+    answers = {
+        email: answer(email) for email in ["nobody@example.com", active_user.email, inactive_user.email]
+    }
 
     assert len(set(answers.values())) == 1, answers
     assert list(Job.objects.values_list("label", flat=True)) == [inactive_user.email]

@@ -2,9 +2,9 @@
 
 import pytest
 from django.contrib.auth import authenticate
-from dramatiq import Message
 from django.test import Client
 from django.urls import reverse
+from dramatiq import Message
 
 from accounts.models import User
 from accounts.tasks import send_account_exists_email, send_confirmation_email
@@ -138,7 +138,12 @@ def test_password_validators_refuse_and_nothing_is_created(client, password, pas
 def _answer(client, email):
     response = signup(client, email, password="Another-Passw0rd-42")
     page = client.get(response["Location"])
-    return response.status_code, response["Location"], page.status_code, page.text.replace(email.lower(), "ADDRESS")
+    return (
+        response.status_code,
+        response["Location"],
+        page.status_code,
+        page.text.replace(email.lower(), "ADDRESS"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -168,7 +173,9 @@ def test_signup_over_the_address_budget_answers_alike_and_sends_nothing(settings
     settings.RATE_LIMIT_NOTICE = "1/h"
     user_in_state("taken@example.com", active=True)
 
-    answers = [_answer(Client(), email) for email in ("fresh@example.com", "fresh@example.com", "taken@example.com")]
+    answers = [
+        _answer(Client(), email) for email in ("fresh@example.com", "fresh@example.com", "taken@example.com")
+    ]
     answers += [_answer(Client(), "taken@example.com")]
 
     assert len(set(answers)) == 1

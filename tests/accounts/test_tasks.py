@@ -52,7 +52,9 @@ def test_a_job_whose_account_changed_address_fails_at_once_and_sends_nothing(tas
 
     run_task(job.pk)
 
-    assert_failed_at_once(job, "accounts.emails.RecipientChanged", "address changed after this email was queued")
+    assert_failed_at_once(
+        job, "accounts.emails.RecipientChanged", "address changed after this email was queued"
+    )
     assert mailoutbox == []
 
 

@@ -20,7 +20,9 @@ DJANGO_INTERNALS = {
 
 
 def fingerprint(name):
-    return hashlib.sha256(inspect.getsource(vars(PasswordResetTokenGenerator)[name]).encode()).hexdigest()[:16]
+    return hashlib.sha256(inspect.getsource(vars(PasswordResetTokenGenerator)[name]).encode()).hexdigest()[
+        :16
+    ]
 
 
 def test_the_token_generator_internals_are_those_accounts_tokens_was_checked_against():

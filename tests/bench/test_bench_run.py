@@ -17,7 +17,14 @@ from tests.support.processes import PROJECT_DIR
 
 pytestmark = pytest.mark.integration
 
-LATENCY_CASES = ("signup_one_at_a_time", "low_rate", "signup_instant", "signup_smtp_2s", "sync_instant", "sync_smtp_2s")
+LATENCY_CASES = (
+    "signup_one_at_a_time",
+    "low_rate",
+    "signup_instant",
+    "signup_smtp_2s",
+    "sync_instant",
+    "sync_smtp_2s",
+)
 BURST_CASES = ("burst_1_process", "burst_2_processes")
 
 
@@ -40,7 +47,11 @@ def test_tiny_benchmark_measures_every_case(tmp_path):
 
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--tiny", "--output", str(output)],
-        cwd=PROJECT_DIR, env=bench_env(), capture_output=True, text=True, timeout=280,
+        cwd=PROJECT_DIR,
+        env=bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=280,
     )
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -61,7 +72,11 @@ def test_tiny_benchmark_measures_every_case(tmp_path):
         assert out[case]["delivery"]["emails_per_s"] > 0
         assert out[case]["records"]["agree"], out[case]["records"]
     assert out["bare_1_process"]["delivery"]["emails_per_s"] > 0
-    assert len(out["burst_1_process"]["rounds_emails_per_s"]) == len(out["bare_1_process"]["rounds_emails_per_s"]) == 2
+    assert (
+        len(out["burst_1_process"]["rounds_emails_per_s"])
+        == len(out["bare_1_process"]["rounds_emails_per_s"])
+        == 2
+    )
     assert all(records["agree"] for records in out["burst_1_process"]["records_every_round"])
     assert results["derived"]["tracked_over_bare"] > 0
     assert results["derived"]["records_agree"] is True

@@ -25,7 +25,11 @@ def test_tiny_task_benchmark_measures_every_column(tmp_path):
 
     run = subprocess.run(
         [sys.executable, "-m", "bench.tasks", "--tiny", "--output", str(output)],
-        cwd=PROJECT_DIR, env=bench_env(), capture_output=True, text=True, timeout=280,
+        cwd=PROJECT_DIR,
+        env=bench_env(),
+        capture_output=True,
+        text=True,
+        timeout=280,
     )
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -46,7 +50,10 @@ def test_tiny_task_benchmark_measures_every_column(tmp_path):
     for name in ("herald", "db"):
         for burst in BURSTS:
             records = results["columns"][name][burst]["records"]
-            assert records["rows_by_status"] == {"SUCCESSFUL": records["tasks"]} and records["ran"] == records["tasks"]
+            assert (
+                records["rows_by_status"] == {"SUCCESSFUL": records["tasks"]}
+                and records["ran"] == records["tasks"]
+            )
     assert isinstance(results["columns"]["herald"]["killed"]["recovered_s"], float)
     assert results["columns"]["herald"]["killed"]["status_after"] == "SUCCESSFUL"
     # Not recovered within the bound is a figure too: the bare actor's message waits for

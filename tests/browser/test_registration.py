@@ -46,7 +46,9 @@ def test_signup_confirm_login_then_forgot_password_reset_login(live_env, smtp_si
         [received] = smtp_sink.wait_for(1)
 
         page.goto(smtp_sink.activation_link(received["message"]))
-        assert page.inner_text("h1") == "Confirm your email address" and EMAIL in page.inner_text("main, body")
+        assert page.inner_text("h1") == "Confirm your email address" and EMAIL in page.inner_text(
+            "main, body"
+        )
         page.screenshot(path=str(ARTIFACTS / "confirm-page.png"), full_page=True)
         page.fill("#id_password1", PASSWORD)
         page.fill("#id_password2", PASSWORD)

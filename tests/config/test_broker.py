@@ -88,4 +88,3 @@ def test_a_hung_redis_fails_an_enqueue_within_the_socket_timeout(hung_redis_url)
 def test_the_configured_broker_bounds_its_socket_waits(broker, settings):
     kwargs = broker.client.connection_pool.connection_kwargs
     assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == settings.REDIS_SOCKET_TIMEOUT_S
-

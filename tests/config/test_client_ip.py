@@ -107,7 +107,8 @@ def test_visitors_behind_one_proxy_are_counted_apart(settings):
     settings.RATE_LIMIT_SIGNUP = "1/m"
 
     answers = [
-        signup(Client(), f"user{n}@example.com", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(3)
+        signup(Client(), f"user{n}@example.com", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(3)
     ]
 
     assert answers == [302, 302, 302]

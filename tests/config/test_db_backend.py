@@ -141,7 +141,9 @@ def test_a_transaction_holds_the_file_lock_that_writers_in_other_processes_wait_
 
 def test_a_writer_waits_for_another_process_and_goes_on_the_moment_that_process_dies():
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_FILE_LOCK, file_lock_path()], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        [sys.executable, "-c", HOLD_FILE_LOCK, file_lock_path()],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
     )
     try:

@@ -44,7 +44,11 @@ def manage(checkout, *args, **env):
     clean_env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(site.getsitepackages()), **env}
     return subprocess.run(
         [sys.executable, "-S", "manage.py", *args],
-        cwd=checkout, env=clean_env, capture_output=True, text=True, timeout=120,
+        cwd=checkout,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -72,8 +76,11 @@ def test_createsuperuser_works_as_the_readme_writes_it(checkout, project_env_unt
     key = read_values(checkout / ".env")["SECRET_KEY"]
 
     result = manage(
-        checkout, "createsuperuser", "--noinput",
-        DJANGO_SUPERUSER_EMAIL="staff@example.com", DJANGO_SUPERUSER_PASSWORD="correct-Horse-battery-9",
+        checkout,
+        "createsuperuser",
+        "--noinput",
+        DJANGO_SUPERUSER_EMAIL="staff@example.com",
+        DJANGO_SUPERUSER_PASSWORD="correct-Horse-battery-9",
     )
 
     assert result.returncode == 0, result.stderr
@@ -94,8 +101,13 @@ def test_two_checkouts_get_different_keys(checkout, tmp_path):
 def test_an_exported_variable_wins_over_the_env_file(checkout):
     manage(checkout, "check")
 
-    result = manage(checkout, "shell", "-c", "from django.conf import settings; print(settings.SITE_URL)",
-                    SITE_URL="https://herald.example.com")
+    result = manage(
+        checkout,
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.SITE_URL)",
+        SITE_URL="https://herald.example.com",
+    )
 
     assert result.stdout.strip().splitlines()[-1] == "https://herald.example.com"
 
@@ -118,8 +130,14 @@ def test_the_wsgi_application_reads_it_only_when_told_to(checkout):
     clean_env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(site.getsitepackages())}
 
     def load(**env):
-        return subprocess.run([sys.executable, "-S", "-c", code], cwd=checkout, env={**clean_env, **env},
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-S", "-c", code],
+            cwd=checkout,
+            env={**clean_env, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     untold = load()
     told = load(DJANGO_READ_DOT_ENV="true")

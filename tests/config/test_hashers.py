@@ -45,7 +45,9 @@ def test_hashes_are_djangos_pbkdf2_and_check_either_way(low_priority_hasher):
     assert PBKDF2PasswordHasher().verify(PASSWORD, ours)
     assert not check_password("wrong-Horse-battery-9", ours)
     salt = "fixedsalt0123456"
-    assert LowPriorityPBKDF2PasswordHasher().encode(PASSWORD, salt) == PBKDF2PasswordHasher().encode(PASSWORD, salt)
+    assert LowPriorityPBKDF2PasswordHasher().encode(PASSWORD, salt) == PBKDF2PasswordHasher().encode(
+        PASSWORD, salt
+    )
 
 
 def test_the_hash_runs_in_a_thread_of_lower_priority(low_priority_hasher, monkeypatch):

@@ -32,12 +32,16 @@ def rabbit_broker(rabbitmq):
 
 
 def test_broker_url_selects_rabbitmq_and_its_absence_redis():
-    assert settings_in({"BROKER_URL": "amqp://guest:guest@mq:5672/%2F"}, "DRAMATIQ_BROKER")["DRAMATIQ_BROKER"][
-        "BROKER"
-    ] == "config.rabbitmq.HeraldRabbitmqBroker"
-    assert settings_in({"BROKER_URL": ""}, "DRAMATIQ_BROKER")["DRAMATIQ_BROKER"][
-        "BROKER"
-    ] == "config.broker.WakeupRedisBroker"
+    assert (
+        settings_in({"BROKER_URL": "amqp://guest:guest@mq:5672/%2F"}, "DRAMATIQ_BROKER")["DRAMATIQ_BROKER"][
+            "BROKER"
+        ]
+        == "config.rabbitmq.HeraldRabbitmqBroker"
+    )
+    assert (
+        settings_in({"BROKER_URL": ""}, "DRAMATIQ_BROKER")["DRAMATIQ_BROKER"]["BROKER"]
+        == "config.broker.WakeupRedisBroker"
+    )
 
 
 def test_messages_are_persistent_on_durable_queues_with_publisher_confirms(rabbitmq, rabbit_broker):
@@ -45,7 +49,9 @@ def test_messages_are_persistent_on_durable_queues_with_publisher_confirms(rabbi
 
     rabbit_broker.enqueue(message())
 
-    queues = rabbitmq.ctl_run("list_queues", "name", "durable", "messages", "--no-table-headers").stdout.split("\n")
+    queues = rabbitmq.ctl_run(
+        "list_queues", "name", "durable", "messages", "--no-table-headers"
+    ).stdout.split("\n")
     assert "herald-test\ttrue\t1" in queues
     method, properties, _ = rabbit_broker.channel.basic_get("herald-test", auto_ack=True)
     assert method is not None and properties.delivery_mode == 2  # persistent
@@ -66,7 +72,10 @@ def test_queue_counts_read_waiting_delayed_and_dead_lettered(rabbit_broker):
     rabbit_broker.enqueue(message(), delay=60_000)
 
     assert rabbit_broker.queue_counts("herald-test") == {
-        "queue_depth": 2, "in_progress": None, "delayed": 1, "dead_lettered": 0,
+        "queue_depth": 2,
+        "in_progress": None,
+        "delayed": 1,
+        "dead_lettered": 0,
     }
 
 
@@ -86,7 +95,9 @@ def test_an_unreachable_rabbitmq_leaves_the_job_for_the_relay(transactional_db, 
     nowhere = HeraldRabbitmqBroker(url=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
     monkeypatch.setattr(dramatiq, "get_broker", lambda: nowhere)
     with transaction.atomic():
-        job = enqueue_confirmation(user=make_user("queued@example.com"))  # published on commit: refused quietly
+        job = enqueue_confirmation(
+            user=make_user("queued@example.com")
+        )  # published on commit: refused quietly
 
     assert Job.objects.get(pk=job.pk).enqueued_at is None
     assert publish(job.pk, "emails") is None  # no exception: signup answers, the relay sends it later

@@ -94,8 +94,27 @@ def test_the_frameworks_signals_are_sent_enqueued_here_started_and_finished_by_t
     key = f"noted-{uuid.uuid4()}"
     result = finished(taskfns.noted.enqueue(key))
 
-    enqueued, started, done = (cache.get(f"{key}:{name}") for name in ("task_enqueued", "task_started", "task_finished"))
-    assert enqueued == {"status": "READY", "sender": "DramatiqTaskBackend", "pid": os.getpid(), "worker_ids": [], "errors": 0}
+    enqueued, started, done = (
+        cache.get(f"{key}:{name}") for name in ("task_enqueued", "task_started", "task_finished")
+    )
+    assert enqueued == {
+        "status": "READY",
+        "sender": "DramatiqTaskBackend",
+        "pid": os.getpid(),
+        "worker_ids": [],
+        "errors": 0,
+    }
     assert started["pid"] == done["pid"] != os.getpid()  # sent in the worker process
-    assert started == {**started, "status": "RUNNING", "sender": "DramatiqTaskBackend", "worker_ids": result.worker_ids}
-    assert done == {**done, "status": "SUCCESSFUL", "worker_ids": result.worker_ids, "return_value": key, "errors": 0}
+    assert started == {
+        **started,
+        "status": "RUNNING",
+        "sender": "DramatiqTaskBackend",
+        "worker_ids": result.worker_ids,
+    }
+    assert done == {
+        **done,
+        "status": "SUCCESSFUL",
+        "worker_ids": result.worker_ids,
+        "return_value": key,
+        "errors": 0,
+    }

@@ -65,7 +65,11 @@ def test_421_twice_then_accepted_is_delivered_on_third_attempt(live_env, smtp_si
     job = wait_for_job(Job.Status.SUCCEEDED)
     assert job.attempts == 3
     outcomes = list(job.attempt_set.values_list("outcome", "smtp_reply"))
-    assert [o for o, _ in outcomes] == [Attempt.Outcome.RETRY, Attempt.Outcome.RETRY, Attempt.Outcome.SUCCEEDED]
+    assert [o for o, _ in outcomes] == [
+        Attempt.Outcome.RETRY,
+        Attempt.Outcome.RETRY,
+        Attempt.Outcome.SUCCEEDED,
+    ]
     assert outcomes[0][1].startswith("421")
     assert len(smtp_sink.messages) == 1
 

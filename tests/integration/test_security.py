@@ -85,7 +85,9 @@ def test_forgot_password_resets_and_logs_in_once(live_env, smtp_sink, processes)
     assert (known.status, known.url) == (unknown.status, unknown.url)
     [received] = smtp_sink.wait_for(1)
     assert received["to"] == ["forgetful@example.com"]
-    link = RESET_LINK_RE.search(received["message"].get_body(preferencelist=("plain",)).get_content()).group(0)
+    link = RESET_LINK_RE.search(received["message"].get_body(preferencelist=("plain",)).get_content()).group(
+        0
+    )
     visitor = Client(web.url)
     done = visitor.reset_password(link, "New-passw0rd-22")
     assert done.status == 302 and done.url.endswith("/accounts/welcome/") and logged_in(visitor)
@@ -122,7 +124,8 @@ def test_redis_down_does_not_open_the_floodgates(live_env, smtp_sink, processes,
     redis_server.stop()
     try:
         answers = [
-            Client(web.url).post_form("/accounts/resend/", {"email": "flood@example.com"}).status for _ in range(8)
+            Client(web.url).post_form("/accounts/resend/", {"email": "flood@example.com"}).status
+            for _ in range(8)
         ]
         jobs = Job.objects.count()
     finally:

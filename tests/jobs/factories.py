@@ -31,6 +31,10 @@ def enqueue_confirmation(*, user, background=False):
     """
     if background:
         return record_job(
-            task_path=CONFIRMATION, queue_name="emails", args=[user.pk, user.email], kwargs={}, background=True
+            task_path=CONFIRMATION,
+            queue_name="emails",
+            args=[user.pk, user.email],
+            kwargs={},
+            background=True,
         )
     return Job.objects.get(pk=send_confirmation_email.enqueue(user.pk, user.email).id)

@@ -26,7 +26,12 @@ def refuse(reason):
 
 
 @task()
-@retry_policy(max_retries=3, min_backoff_ms=50, max_backoff_ms=100, transient=lambda exc: isinstance(exc, ConnectionError))
+@retry_policy(
+    max_retries=3,
+    min_backoff_ms=50,
+    max_backoff_ms=100,
+    transient=lambda exc: isinstance(exc, ConnectionError),
+)
 def flaky(key, failures):
     """Raise ConnectionError on the first ``failures`` runs (counted in the cache), then succeed."""
     cache.add(key, 0)

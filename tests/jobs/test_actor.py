@@ -39,7 +39,9 @@ def test_sends_once_and_records_the_smtp_reply(smtp_settings, smtp_sink, broker,
     assert smtp_sink.recipients() == ["one@example.com"]
 
 
-def test_the_task_result_reads_the_smtp_reply_from_the_job_row(smtp_settings, smtp_sink, broker, in_process_worker):
+def test_the_task_result_reads_the_smtp_reply_from_the_job_row(
+    smtp_settings, smtp_sink, broker, in_process_worker
+):
     job = enqueue_for("result@example.com")
     finish(broker, in_process_worker)
     job.refresh_from_db()
@@ -112,7 +114,10 @@ def test_connection_refused_is_transient(smtp_settings, smtp_sink, broker, in_pr
 
 @pytest.mark.parametrize(
     "task_path, why",
-    [("accounts.tasks.send_carrier_pigeon", "No task can be imported"), ("accounts.emails.addressee", "is not a task")],
+    [
+        ("accounts.tasks.send_carrier_pigeon", "No task can be imported"),
+        ("accounts.emails.addressee", "is not a task"),
+    ],
     ids=["missing", "not-a-task"],
 )
 def test_a_job_naming_no_task_fails_at_once(db, mailoutbox, task_path, why):

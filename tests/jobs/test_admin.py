@@ -35,7 +35,9 @@ def resend_url(job_or_pk):
 
 def staff(email, *codenames):
     user = User.objects.create_user(email=email, password="x", is_staff=True, is_active=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="jobs", codename__in=codenames))
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="jobs", codename__in=codenames)
+    )
     return user
 
 
@@ -152,7 +154,9 @@ def test_nobody_adds_edits_or_deletes_jobs_in_the_admin(db):
 # Resend from the detail page -----------------------------------------------------------------
 
 
-def test_resend_button_starts_a_linked_job_on_the_broker(resender, broker, django_capture_on_commit_callbacks):
+def test_resend_button_starts_a_linked_job_on_the_broker(
+    resender, broker, django_capture_on_commit_callbacks
+):
     job = failed_job()
     Attempt.objects.create(job=job, number=1, started_at=timezone.now(), outcome=Attempt.Outcome.FAILED)
 
@@ -256,7 +260,8 @@ def test_bulk_action_refuses_a_selection_above_the_limit(resender, monkeypatch):
     jobs = [failed_job(f"{n}@example.com") for n in range(3)]
 
     response = resender.post(
-        reverse(CHANGELIST), {"action": "resend_selected_failed_jobs", "_selected_action": [j.pk for j in jobs]}
+        reverse(CHANGELIST),
+        {"action": "resend_selected_failed_jobs", "_selected_action": [j.pk for j in jobs]},
     )
 
     assert any("select at most 2 jobs" in message for message in messages_of(response))
@@ -283,7 +288,10 @@ def test_resend_all_failed_resends_on_post(resender):
     response = resender.post(reverse(RESEND_FAILED))
 
     assert response.status_code == 302 and response.url == reverse(CHANGELIST)
-    assert set(Job.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True)) == {a.pk, b.pk}
+    assert set(Job.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True)) == {
+        a.pk,
+        b.pk,
+    }
     assert len([message for message in messages_of(response) if "resent as" in message]) == 2
 
 
@@ -320,7 +328,11 @@ def test_summary_shows_counts_outcomes_broker_queue_and_workers(viewer, broker):
 
     page = text(viewer.get(reverse(CHANGELIST)))
 
-    assert 'id="count-queued">2<' in page and 'id="count-failed">1<' in page and 'id="count-succeeded">1<' in page
+    assert (
+        'id="count-queued">2<' in page
+        and 'id="count-failed">1<' in page
+        and 'id="count-succeeded">1<' in page
+    )
     assert 'id="sent-last-hour">1<' in page and 'id="failed-last-day">1<' in page
     assert 'id="queue-depth">1<' in page and 'id="delayed">1<' in page
     assert 'id="workers-alive">1 alive<' in page
@@ -408,8 +420,11 @@ def at(year, month, day):
 
 
 def test_date_drilldown_offers_only_periods_with_jobs(viewer):
-    for email, when in [("a@example.com", at(2024, 3, 5)), ("b@example.com", at(2025, 7, 9)),
-                        ("c@example.com", at(2025, 7, 21))]:
+    for email, when in [
+        ("a@example.com", at(2024, 3, 5)),
+        ("b@example.com", at(2025, 7, 9)),
+        ("c@example.com", at(2025, 7, 21)),
+    ]:
         Job.objects.filter(pk=make_job(email).pk).update(created_at=when)
     url = reverse(CHANGELIST)
 
@@ -479,32 +494,59 @@ def test_the_list_makes_the_same_queries_for_10_or_40_jobs(viewer):
 
 
 def test_detail_shows_each_attempt_the_last_traceback_and_message_id(viewer):
-    job = failed_job(message_id="9a3c1f00-0000-4000-8000-000000000000", attempts=2,
-                     last_traceback="Traceback (most recent call last):\n  smtplib.SMTPRecipientsRefused")
+    job = failed_job(
+        message_id="9a3c1f00-0000-4000-8000-000000000000",
+        attempts=2,
+        last_traceback="Traceback (most recent call last):\n  smtplib.SMTPRecipientsRefused",
+    )
     now = timezone.now()
     Attempt.objects.create(
-        job=job, number=1, started_at=now, duration_ms=41, outcome=Attempt.Outcome.RETRY,
-        error_class="smtplib.SMTPDataError", error_message="SMTP 421 Try again later", smtp_reply="421 Try again later",
+        job=job,
+        number=1,
+        started_at=now,
+        duration_ms=41,
+        outcome=Attempt.Outcome.RETRY,
+        error_class="smtplib.SMTPDataError",
+        error_message="SMTP 421 Try again later",
+        smtp_reply="421 Try again later",
     )
     Attempt.objects.create(
-        job=job, number=2, started_at=now, duration_ms=12, outcome=Attempt.Outcome.FAILED,
-        error_class="smtplib.SMTPRecipientsRefused", error_message="Recipient refused", smtp_reply="550 No such user",
+        job=job,
+        number=2,
+        started_at=now,
+        duration_ms=12,
+        outcome=Attempt.Outcome.FAILED,
+        error_class="smtplib.SMTPRecipientsRefused",
+        error_message="Recipient refused",
+        smtp_reply="550 No such user",
     )
 
     page = text(viewer.get(change_url(job)))
 
     assert page.count('<tr class="attempt ') == 2
-    for shown in ["41 ms", "Failed, will retry", "smtplib.SMTPDataError", "SMTP 421 Try again later",
-                  "421 Try again later", "550 No such user", "smtplib.SMTPRecipientsRefused"]:
+    for shown in [
+        "41 ms",
+        "Failed, will retry",
+        "smtplib.SMTPDataError",
+        "SMTP 421 Try again later",
+        "421 Try again later",
+        "550 No such user",
+        "smtplib.SMTPRecipientsRefused",
+    ]:
         assert shown in page
     assert "Traceback (most recent call last)" in page
     assert "9a3c1f00-0000-4000-8000-000000000000" in page
 
 
 def test_detail_shows_what_the_task_returned(viewer):
-    job = make_job("done@example.com", status=Status.SUCCEEDED, attempts=1, return_value="250 2.0.0 Ok: queued as 7F3A")
+    job = make_job(
+        "done@example.com", status=Status.SUCCEEDED, attempts=1, return_value="250 2.0.0 Ok: queued as 7F3A"
+    )
     Attempt.objects.create(
-        job=job, number=1, started_at=timezone.now(), outcome=Attempt.Outcome.SUCCEEDED,
+        job=job,
+        number=1,
+        started_at=timezone.now(),
+        outcome=Attempt.Outcome.SUCCEEDED,
         return_value="250 2.0.0 Ok: queued as 7F3A",
     )
 
@@ -539,8 +581,15 @@ def test_user_supplied_text_is_escaped_everywhere(resender):
         message_id='"><script>alert(2)</script>',
     )
     Attempt.objects.create(
-        job=job, number=1, started_at=timezone.now(), outcome=Attempt.Outcome.FAILED,
-        error_class=SCRIPT, error_message=SCRIPT, smtp_reply=SCRIPT, traceback=SCRIPT, worker=SCRIPT,
+        job=job,
+        number=1,
+        started_at=timezone.now(),
+        outcome=Attempt.Outcome.FAILED,
+        error_class=SCRIPT,
+        error_message=SCRIPT,
+        smtp_reply=SCRIPT,
+        traceback=SCRIPT,
+        worker=SCRIPT,
     )
 
     listing = text(resender.get(reverse(CHANGELIST)))
@@ -553,4 +602,6 @@ def test_user_supplied_text_is_escaped_everywhere(resender):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;@example.com" in listing
     assert "SMTP 550 &lt;script&gt;alert(1)&lt;/script&gt;" in listing
     assert detail.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 7
-    assert "(send_confirmation_email &lt;script&gt;alert(1)&lt;/script&gt;@example.com) resent as" in text(resent)
+    assert "(send_confirmation_email &lt;script&gt;alert(1)&lt;/script&gt;@example.com) resent as" in text(
+        resent
+    )

@@ -25,7 +25,12 @@ def test_enqueue_in_a_transaction_writes_the_row_and_publishes_on_commit(broker)
         result = taskfns.add.enqueue(2, 3)
         job = Job.objects.get(pk=result.id)
         assert published(broker) == 0
-    assert (job.task_path, job.args, job.kwargs, job.queue_name) == ("tests.jobs.taskfns.add", [2, 3], {}, "default")
+    assert (job.task_path, job.args, job.kwargs, job.queue_name) == (
+        "tests.jobs.taskfns.add",
+        [2, 3],
+        {},
+        "default",
+    )
     assert result.status == TaskResultStatus.READY and result.args == [2, 3]
     assert published(broker) == 1
     job.refresh_from_db()
@@ -56,14 +61,28 @@ def test_get_result_reads_the_row_and_its_attempts(db):
     job = Job.objects.get(pk=result.id)
     now = timezone.now()
     Attempt.objects.create(
-        job=job, number=1, worker="w1", started_at=now, finished_at=now, outcome=Attempt.Outcome.RETRY,
-        error_class="builtins.ConnectionError", traceback="Traceback: ConnectionError",
+        job=job,
+        number=1,
+        worker="w1",
+        started_at=now,
+        finished_at=now,
+        outcome=Attempt.Outcome.RETRY,
+        error_class="builtins.ConnectionError",
+        traceback="Traceback: ConnectionError",
     )
     Attempt.objects.create(
-        job=job, number=2, worker="w2", started_at=now, finished_at=now, outcome=Attempt.Outcome.FAILED,
-        error_class="builtins.ValueError", traceback="Traceback: ValueError: no",
+        job=job,
+        number=2,
+        worker="w2",
+        started_at=now,
+        finished_at=now,
+        outcome=Attempt.Outcome.FAILED,
+        error_class="builtins.ValueError",
+        traceback="Traceback: ValueError: no",
     )
-    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, attempts=2, finished_at=now, last_attempt_at=now)
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.FAILED, attempts=2, finished_at=now, last_attempt_at=now
+    )
 
     fetched = taskfns.refuse.get_result(result.id)
     assert fetched.status == TaskResultStatus.FAILED
@@ -75,7 +94,9 @@ def test_get_result_reads_the_row_and_its_attempts(db):
 
 def test_a_successful_result_has_its_return_value(db):
     result = taskfns.add.enqueue(20, 22)
-    Job.objects.filter(pk=result.id).update(status=Job.Status.SUCCEEDED, return_value=42, finished_at=timezone.now())
+    Job.objects.filter(pk=result.id).update(
+        status=Job.Status.SUCCEEDED, return_value=42, finished_at=timezone.now()
+    )
     result.refresh()
     assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == 42
 

@@ -36,7 +36,11 @@ def failed_job(email, *, ago=timedelta(minutes=1)):
 def run_manage(*args, env=None, timeout=60):
     return subprocess.run(
         [sys.executable, "manage.py", "jobs", *args],
-        cwd=PROJECT_DIR, env=env or herald_env(), capture_output=True, text=True, timeout=timeout,
+        cwd=PROJECT_DIR,
+        env=env or herald_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -71,7 +75,12 @@ def test_stats_json_shape(db, broker):
     assert summary["sent"] == {"last_hour": 0, "last_day": 0}
     assert summary["failed"] == {"last_hour": 1, "last_day": 1}
     assert summary["broker"] == {
-        "reachable": True, "error": "", "queue_depth": 1, "in_progress": 0, "delayed": 0, "dead_lettered": 0,
+        "reachable": True,
+        "error": "",
+        "queue_depth": 1,
+        "in_progress": 0,
+        "delayed": 0,
+        "dead_lettered": 0,
     }
     assert summary["workers"]["alive"] == 1
     [worker] = summary["workers"]["processes"]
@@ -101,7 +110,9 @@ def test_resend_failed_since_takes_only_recent_failures(db):
 
     jobs("resend", "--failed", "--since", "2h")
 
-    assert list(Job.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True)) == [recent.pk]
+    assert list(Job.objects.filter(resend_of__isnull=False).values_list("resend_of", flat=True)) == [
+        recent.pk
+    ]
 
 
 def test_resend_failed_dry_run_changes_nothing(db):
@@ -122,7 +133,8 @@ def test_resend_by_id_enqueues_a_linked_job(db, broker, django_capture_on_commit
 
     new_job = Job.objects.get(resend_of=job)
     assert out.splitlines() == [
-        f"resent job {job.pk} (send_confirmation_email a@example.com) as job {new_job.pk}", "1 job(s) resent."
+        f"resent job {job.pk} (send_confirmation_email a@example.com) as job {new_job.pk}",
+        "1 job(s) resent.",
     ]
     assert broker.do_qsize("emails") == 1 and new_job.message_id
 
@@ -164,7 +176,9 @@ def test_prune_deletes_old_finished_jobs_with_their_attempts_and_nothing_else(db
     old_sent = make_job("a@example.com", status=Status.SUCCEEDED, finished_at=long_ago)
     old_failed = make_job("b@example.com", status=Status.FAILED, finished_at=long_ago)
     Attempt.objects.create(job=old_failed, number=1, started_at=long_ago)
-    recent = make_job("c@example.com", status=Status.SUCCEEDED, finished_at=timezone.now() - timedelta(days=2))
+    recent = make_job(
+        "c@example.com", status=Status.SUCCEEDED, finished_at=timezone.now() - timedelta(days=2)
+    )
     # Jobs still in flight stay, however old their timestamps.
     kept = [
         make_job(f"{status}@example.com", status=status, finished_at=long_ago)
@@ -206,8 +220,12 @@ def test_relay_once_sends_jobs_the_broker_never_got(db, broker):
 def test_relay_keeps_relaying_until_terminated(transactional_db, broker):
     env = herald_env(JOBS_RELAY_INTERVAL_S="0.2")
     relay = subprocess.Popen(
-        [sys.executable, "manage.py", "jobs", "relay"], cwd=PROJECT_DIR, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "manage.py", "jobs", "relay"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         wait_until(lambda: "Relaying every" in relay.stdout.readline(), 30, "relay started")

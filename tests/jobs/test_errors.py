@@ -29,7 +29,7 @@ TRANSIENT = {
     "server disconnected": smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
     "connection refused": ConnectionRefusedError(111, "Connection refused"),
     "connection reset": ConnectionResetError(104, "Connection reset by peer"),
-    "socket timeout": socket.timeout("timed out"),
+    "socket timeout": TimeoutError("timed out"),
     "TimeoutError": TimeoutError(),
     "name resolution": socket.gaierror(-3, "Temporary failure in name resolution"),
     "time limit": TimeLimitExceeded(),
@@ -44,7 +44,9 @@ PERMANENT = {
     "554 rejected": smtplib.SMTPDataError(554, b"5.7.1 Rejected"),
     "535 authentication": smtplib.SMTPAuthenticationError(535, b"5.7.8 Bad credentials"),
     "recipients 5xx": refused((550, "5.1.1 No such user")),
-    "recipients 4xx and one 5xx": refused((451, "4.3.0 Later"), (550, "5.1.1 No such user"), (421, "4.7.0 Busy")),
+    "recipients 4xx and one 5xx": refused(
+        (451, "4.3.0 Later"), (550, "5.1.1 No such user"), (421, "4.7.0 Busy")
+    ),
     "ValueError": ValueError("Invalid address; address parts cannot contain newlines."),
     "UnicodeError (IDNA)": UnicodeError("encoding with 'idna' codec failed"),
     "TemplateDoesNotExist": TemplateDoesNotExist("emails/confirmation.txt"),
@@ -86,7 +88,13 @@ def test_should_retry_transient_errors_until_the_budget_is_spent(settings):
     settings.JOBS_MAX_RETRIES = 3
     exc = TRANSIENT["421 service closing"]
 
-    assert [RetryPolicy().should_retry(retries, exc) for retries in range(5)] == [True, True, True, False, False]
+    assert [RetryPolicy().should_retry(retries, exc) for retries in range(5)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_should_retry_follows_the_setting(settings):

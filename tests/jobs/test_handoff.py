@@ -8,8 +8,8 @@ from django.urls import reverse
 from jobs import handoff
 from jobs.models import Job
 from tests.jobs.factories import enqueue_confirmation, make_user
-from tests.support.waiting import wait_until
 from tests.support.publishing import tasks_publishing
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -55,4 +55,3 @@ def test_names_are_not_trusted_while_redis_is_younger_than_the_grace(redis_serve
     redis_server.restart()
 
     assert liveness.connected_workers() is None
-

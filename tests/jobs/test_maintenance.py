@@ -1,8 +1,7 @@
 """The schedule (jobs.maintenance): what runs when, what each actor does, and a real scheduler beside a worker."""
 
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import dramatiq
@@ -50,11 +49,13 @@ def test_the_scheduler_sends_each_maintenance_actor_on_its_schedule(settings):
     relay = jobs["run_relay_sweep"].trigger
     assert isinstance(relay, IntervalTrigger)
     assert relay.interval == timedelta(seconds=settings.JOBS_RELAY_INTERVAL_S)
-    midnight = datetime(2026, 1, 5, tzinfo=dt_timezone.utc)
+    midnight = datetime(2026, 1, 5, tzinfo=UTC)
     for name, at in (("prune_old_jobs", (3, 15)), ("expire_unconfirmed", (3, 45))):
         first = jobs[name].trigger.get_next_fire_time(None, midnight)
         assert first == midnight.replace(hour=at[0], minute=at[1]), name
-        assert jobs[name].trigger.get_next_fire_time(first, first + timedelta(seconds=1)) == first + timedelta(days=1)
+        assert jobs[name].trigger.get_next_fire_time(
+            first, first + timedelta(seconds=1)
+        ) == first + timedelta(days=1)
 
 
 def test_the_maintenance_actors_have_a_queue_of_their_own():

@@ -32,14 +32,29 @@ def test_email_jobs_become_jobs_of_the_email_tasks(migrate):
     now = timezone.now()
     ada = User.objects.create(email="ada@example.com", password="x", is_active=True)
     sent = EmailJob.objects.create(
-        user=ada, recipient="ada@example.com", kind="password_reset", status="succeeded", attempts=1,
-        result="250 2.0.0 Ok: queued", finished_at=now,
+        user=ada,
+        recipient="ada@example.com",
+        kind="password_reset",
+        status="succeeded",
+        attempts=1,
+        result="250 2.0.0 Ok: queued",
+        finished_at=now,
     )
     EmailAttempt.objects.create(
-        job=sent, number=1, started_at=now, finished_at=now, outcome="succeeded", smtp_reply="250 2.0.0 Ok: queued"
+        job=sent,
+        number=1,
+        started_at=now,
+        finished_at=now,
+        outcome="succeeded",
+        smtp_reply="250 2.0.0 Ok: queued",
     )
     lost = EmailJob.objects.create(
-        user=None, recipient="gone@example.com", kind="confirmation", status="failed", attempts=1, lost_attempts=1
+        user=None,
+        recipient="gone@example.com",
+        kind="confirmation",
+        status="failed",
+        attempts=1,
+        lost_attempts=1,
     )
     EmailAttempt.objects.create(
         job=lost, number=1, started_at=now, finished_at=now, outcome="lost", error_class="WorkerLostError"
@@ -50,13 +65,19 @@ def test_email_jobs_become_jobs_of_the_email_tasks(migrate):
     Attempt = new.get_model("jobs", "Attempt")
     job = Job.objects.get(pk=sent.pk)
     assert (job.task_path, job.queue_name, job.args, job.label) == (
-        "accounts.tasks.send_password_reset_email", "emails", [ada.pk, "ada@example.com"], "ada@example.com",
+        "accounts.tasks.send_password_reset_email",
+        "emails",
+        [ada.pk, "ada@example.com"],
+        "ada@example.com",
     )
     assert job.return_value == "250 2.0.0 Ok: queued"
     attempt = Attempt.objects.get(job_id=sent.pk)
     assert (attempt.return_value, attempt.smtp_reply) == ("250 2.0.0 Ok: queued", "")
     gone = Job.objects.get(pk=lost.pk)
-    assert gone.task_path == "accounts.tasks.send_confirmation_email" and gone.args == [None, "gone@example.com"]
+    assert gone.task_path == "accounts.tasks.send_confirmation_email" and gone.args == [
+        None,
+        "gone@example.com",
+    ]
     assert Attempt.objects.get(job_id=lost.pk).error_class == "jobs.errors.WorkerLost"
 
     # Read through django.tasks, as any code written for it would.
@@ -73,8 +94,11 @@ def test_the_migration_goes_back(migrate):
     new = migrate(AFTER)
     Job = new.get_model("jobs", "Job")
     job = Job.objects.create(
-        task_path="accounts.tasks.send_account_exists_email", queue_name="emails", args=[None, "x@example.com"],
-        label="x@example.com", status="queued",
+        task_path="accounts.tasks.send_account_exists_email",
+        queue_name="emails",
+        args=[None, "x@example.com"],
+        label="x@example.com",
+        status="queued",
     )
     old = migrate(BEFORE)
     EmailJob = old.get_model("jobs", "EmailJob")

@@ -17,7 +17,9 @@ def queue_size(broker):
     return broker.do_qsize("emails")
 
 
-def test_the_message_is_sent_only_when_the_transaction_commits(db, broker, django_capture_on_commit_callbacks):
+def test_the_message_is_sent_only_when_the_transaction_commits(
+    db, broker, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = enqueue_confirmation(user=make_user())
     assert queue_size(broker) == 0 and len(callbacks) == 1
@@ -63,7 +65,9 @@ def test_a_fresh_unsent_job_is_left_to_its_own_commit_hook(db, broker):
 
 def test_overdue_jobs_are_sent_again_and_on_time_ones_are_not(db, broker, settings):
     now = timezone.now()
-    overdue = make_job("late@example.com", enqueued_at=now, due_at=now - timedelta(seconds=outbox.REQUEUE_AFTER_S + 1))
+    overdue = make_job(
+        "late@example.com", enqueued_at=now, due_at=now - timedelta(seconds=outbox.REQUEUE_AFTER_S + 1)
+    )
     make_job("fine@example.com", enqueued_at=now, due_at=now)
     make_job("done@example.com", status=Status.SUCCEEDED, enqueued_at=now, due_at=now - timedelta(days=1))
 
@@ -72,15 +76,25 @@ def test_overdue_jobs_are_sent_again_and_on_time_ones_are_not(db, broker, settin
 
 def test_running_jobs_of_dead_workers_are_sent_again(db, broker, settings):
     stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 500)
-    dead = make_job("dead@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale, enqueued_at=stale)
-    make_job("alive@example.com", status=Status.RUNNING, claimed_by="busy", claimed_at=timezone.now(), enqueued_at=stale)
+    dead = make_job(
+        "dead@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale, enqueued_at=stale
+    )
+    make_job(
+        "alive@example.com",
+        status=Status.RUNNING,
+        claimed_by="busy",
+        claimed_at=timezone.now(),
+        enqueued_at=stale,
+    )
 
     assert outbox.relay_unsent() == [dead.pk]
 
 
 def test_relay_dead_claims_sends_only_dead_claims_not_skipped(db, broker, settings):
     stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 500)
-    dead = make_job("dead@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale, enqueued_at=stale)
+    dead = make_job(
+        "dead@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale, enqueued_at=stale
+    )
     skipped = make_job("again@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale)
     make_job("never@example.com")  # never sent: the full sweep's business, not this one
 
@@ -94,6 +108,7 @@ def test_a_retry_scheduled_on_the_row_is_sent_when_due_with_its_retry_count(db, 
     make_job("later@example.com", status=Status.RETRYING, attempts=1, due_at=now + timedelta(minutes=10))
 
     assert outbox.relay_unsent() == [due.pk]
-    [message] = [broker.client.hget("dramatiq:emails.msgs", key) for key in broker.client.hkeys("dramatiq:emails.msgs")]
+    [message] = [
+        broker.client.hget("dramatiq:emails.msgs", key) for key in broker.client.hkeys("dramatiq:emails.msgs")
+    ]
     assert b'"retries":1' in message.replace(b" ", b"")
-

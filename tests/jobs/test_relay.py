@@ -17,5 +17,6 @@ def test_an_outage_is_logged_once_with_its_traceback_and_once_when_it_ends(caplo
         outage.worked()
 
     assert [(record.levelname, record.exc_info is not None) for record in caplog.records] == [
-        ("WARNING", True), ("INFO", False),
+        ("WARNING", True),
+        ("INFO", False),
     ]

@@ -26,11 +26,19 @@ def finished(email, status, ago):
 
 
 def test_status_counts_counts_every_status(db):
-    for n, status in enumerate([Status.QUEUED, Status.RUNNING, Status.RETRYING, Status.SUCCEEDED, Status.FAILED]):
+    for n, status in enumerate(
+        [Status.QUEUED, Status.RUNNING, Status.RETRYING, Status.SUCCEEDED, Status.FAILED]
+    ):
         for i in range(n + 1):
             make_job(f"{status}{i}@example.com", status=status)
 
-    assert selectors.status_counts() == {"queued": 1, "running": 2, "retrying": 3, "succeeded": 4, "failed": 5}
+    assert selectors.status_counts() == {
+        "queued": 1,
+        "running": 2,
+        "retrying": 3,
+        "succeeded": 4,
+        "failed": 5,
+    }
 
 
 def test_status_counts_are_zero_on_an_empty_table(db):

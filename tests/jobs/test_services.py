@@ -25,7 +25,10 @@ def test_resend_creates_a_linked_job_and_keeps_the_failed_one(db, broker, django
     failed.refresh_from_db()
     assert new.resend_of == failed and new.status == Status.QUEUED
     assert (new.task_path, new.queue_name, new.args, new.kwargs) == (
-        failed.task_path, failed.queue_name, failed.args, failed.kwargs
+        failed.task_path,
+        failed.queue_name,
+        failed.args,
+        failed.kwargs,
     )
     assert failed.status == Status.FAILED and failed.last_error == "550 no"
     assert queue_size(broker) == 1
@@ -68,7 +71,9 @@ def test_resend_failed_jobs_takes_only_resendable_ones(db):
 
 def test_prune_deletes_only_finished_jobs_past_retention(db):
     old = timezone.now() - timedelta(days=40)
-    gone = [make_job(f"{s}@example.com", status=s, finished_at=old) for s in (Status.SUCCEEDED, Status.FAILED)]
+    gone = [
+        make_job(f"{s}@example.com", status=s, finished_at=old) for s in (Status.SUCCEEDED, Status.FAILED)
+    ]
     kept = [make_job(f"{s}@example.com", status=s) for s in (Status.QUEUED, Status.RUNNING, Status.RETRYING)]
     recent = make_job("recent@example.com", status=Status.SUCCEEDED, finished_at=timezone.now())
 

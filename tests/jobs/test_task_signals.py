@@ -72,7 +72,12 @@ def test_a_task_that_succeeds_is_started_then_finished_by_the_worker(heard, brok
     started, done = of(heard, result.id, "started", "finished")
     assert (started.name, started.sender, started.status) == ("started", DramatiqTaskBackend, "RUNNING")
     assert started.worker_ids == [broker.broker_id]
-    assert (done.name, done.sender, done.status, done.return_value) == ("finished", DramatiqTaskBackend, "SUCCESSFUL", 42)
+    assert (done.name, done.sender, done.status, done.return_value) == (
+        "finished",
+        DramatiqTaskBackend,
+        "SUCCESSFUL",
+        42,
+    )
     assert done.worker_ids == [broker.broker_id] and done.errors == []
 
 
@@ -91,12 +96,22 @@ def test_a_retried_task_is_started_at_each_attempt_and_finished_once(heard, brok
     events = of(heard, result.id, "started", "finished")
     assert [event.name for event in events] == ["started", "started", "started", "finished"]
     # Each start reads the attempts before it.
-    assert [event.errors for event in events[:3]] == [[], [ConnectionError], [ConnectionError, ConnectionError]]
+    assert [event.errors for event in events[:3]] == [
+        [],
+        [ConnectionError],
+        [ConnectionError, ConnectionError],
+    ]
     assert [len(event.worker_ids) for event in events[:3]] == [1, 2, 3]
-    assert (events[-1].status, events[-1].return_value, events[-1].errors) == ("SUCCESSFUL", 3, [ConnectionError] * 2)
+    assert (events[-1].status, events[-1].return_value, events[-1].errors) == (
+        "SUCCESSFUL",
+        3,
+        [ConnectionError] * 2,
+    )
 
 
-def test_a_success_recorded_by_the_next_delivery_is_finished_once(heard, broker, in_process_worker, monkeypatch):
+def test_a_success_recorded_by_the_next_delivery_is_finished_once(
+    heard, broker, in_process_worker, monkeypatch
+):
     real, calls = tracking.record_success, []
 
     def lost_once(*args, **kwargs):
@@ -110,7 +125,10 @@ def test_a_success_recorded_by_the_next_delivery_is_finished_once(heard, broker,
     drain(broker, in_process_worker)
 
     events = of(heard, result.id, "started", "finished")
-    assert [(event.name, event.status) for event in events] == [("started", "RUNNING"), ("finished", "SUCCESSFUL")]
+    assert [(event.name, event.status) for event in events] == [
+        ("started", "RUNNING"),
+        ("finished", "SUCCESSFUL"),
+    ]
     assert events[-1].return_value == 42 and len(calls) == 1
 
 
@@ -131,7 +149,9 @@ def test_a_job_failed_as_poison_is_finished_failed_with_its_lost_attempt(
     assert Job.objects.get(pk=job.pk).status == Job.Status.FAILED
 
 
-def test_a_receiver_that_raises_is_logged_and_changes_nothing_about_the_job(broker, in_process_worker, caplog):
+def test_a_receiver_that_raises_is_logged_and_changes_nothing_about_the_job(
+    broker, in_process_worker, caplog
+):
     def broken(sender, task_result, **kwargs):
         raise RuntimeError("receiver bug")
 
@@ -147,7 +167,9 @@ def test_a_receiver_that_raises_is_logged_and_changes_nothing_about_the_job(brok
 
     job = Job.objects.get(pk=result.id)
     assert (job.status, job.attempts, job.return_value) == (Job.Status.SUCCEEDED, 1, 3)
-    raised = [record for record in caplog.records if record.exc_info and "receiver bug" in str(record.exc_info[1])]
+    raised = [
+        record for record in caplog.records if record.exc_info and "receiver bug" in str(record.exc_info[1])
+    ]
     assert len(raised) == 3  # enqueued, started, finished: each logged, none stopped the job
 
 

@@ -103,13 +103,19 @@ def test_success_and_failure_are_recorded_on_job_and_attempt(db):
 
     ok_job.refresh_from_db()
     bad_job.refresh_from_db()
-    assert (ok_job.status, ok_job.return_value, ok_job.claimed_by) == (Status.SUCCEEDED, "250 2.0.0 queued as 123", "")
+    assert (ok_job.status, ok_job.return_value, ok_job.claimed_by) == (
+        Status.SUCCEEDED,
+        "250 2.0.0 queued as 123",
+        "",
+    )
     assert ok_job.finished_at is not None
     assert ok_job.attempt_set.get().return_value == "250 2.0.0 queued as 123"
     assert bad_job.status == Status.RETRYING and bad_job.due_at > timezone.now()
     assert "Connection refused" in bad_job.last_error and "ConnectionRefusedError" in bad_job.last_traceback
     attempt = bad_job.attempt_set.get()
-    assert attempt.outcome == Attempt.Outcome.RETRY and attempt.error_class == "builtins.ConnectionRefusedError"
+    assert (
+        attempt.outcome == Attempt.Outcome.RETRY and attempt.error_class == "builtins.ConnectionRefusedError"
+    )
     assert attempt.duration_ms is not None
 
 

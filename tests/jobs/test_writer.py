@@ -76,7 +76,7 @@ def writes_behind_a_held_one(batch_writer, queued):
     def ask(name, fn):
         try:
             outcomes[name] = batch_writer.write(fn, f"{name}@example.com")
-        except Exception as exc:  # noqa: BLE001 - the outcome the test looks at
+        except Exception as exc:
             outcomes[name] = exc
         connection.close()
 
@@ -119,11 +119,16 @@ def test_a_failing_write_fails_alone_and_its_caller_gets_the_error(batch_writer)
     def duplicate(_label):
         return Job.objects.create(pk=job.pk, label="again@example.com").pk
 
-    outcomes = writes_behind_a_held_one(batch_writer, {"before": create_job, "bad": duplicate, "after": create_job})
+    outcomes = writes_behind_a_held_one(
+        batch_writer, {"before": create_job, "bad": duplicate, "after": create_job}
+    )
 
     assert isinstance(outcomes["bad"], IntegrityError)
     assert set(Job.objects.values_list("label", flat=True)) == {
-        "taken@example.com", "held@example.com", "before@example.com", "after@example.com"
+        "taken@example.com",
+        "held@example.com",
+        "before@example.com",
+        "after@example.com",
     }
 
 

@@ -42,8 +42,12 @@ def wait_until_blocked_on_the_row(thread):
     if connection.vendor == "postgresql":
         settings = connection.settings_dict
         conninfo = {
-            "host": settings["HOST"], "port": settings["PORT"], "user": settings["USER"],
-            "password": settings["PASSWORD"], "dbname": settings["NAME"], "autocommit": True,
+            "host": settings["HOST"],
+            "port": settings["PORT"],
+            "user": settings["USER"],
+            "password": settings["PASSWORD"],
+            "dbname": settings["NAME"],
+            "autocommit": True,
         }
         deadline = time.monotonic() + 10
         with psycopg.connect(**conninfo) as watcher:
@@ -95,7 +99,11 @@ def test_processes_racing_over_the_same_jobs_claim_each_once(transactional_db):
     claimers = [
         subprocess.Popen(
             [sys.executable, "-c", CLAIMER, json.dumps(job_ids), f"worker-{n}"],
-            cwd=PROJECT_DIR, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for n in range(4)
     ]

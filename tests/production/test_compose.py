@@ -78,7 +78,8 @@ def test_migrations_run_once_before_web_and_worker():
         assert depends["migrate"] == {"condition": "service_completed_successfully"}
         assert depends["postgres"] == depends["redis"] == {"condition": "service_healthy"}
     assert SERVICES["migrate"]["depends_on"] == {
-        "postgres": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
     }
 
 
@@ -94,7 +95,9 @@ def test_the_scheduler_runs_the_maintenance_schedule_and_may_have_replicas():
     assert scheduler["command"][:3] == ["python", "manage.py", "crontab"]
     # The jobs app loads the schedule; no worker runs dramatiq-crontab's heartbeat actor.
     assert {"--no-task-loading", "--no-heartbeat"} <= set(scheduler["command"])
-    assert "ports" not in scheduler and "container_name" not in scheduler  # the Redis lock lets any number run
+    assert (
+        "ports" not in scheduler and "container_name" not in scheduler
+    )  # the Redis lock lets any number run
     assert scheduler["restart"] == "unless-stopped"  # a replica that found the lock taken stands by
 
 
@@ -244,28 +247,38 @@ def run_in_image(image_dir, *args, extra_env=None):
 
 def test_dockerignore_keeps_the_build_context_small():
     patterns = dockerignore_patterns()
-    for path in (".venv/bin/python", ".git/HEAD", "var/db.sqlite3", "jobs/__pycache__/x.pyc", "tests/plugin.py"):
+    for path in (
+        ".venv/bin/python",
+        ".git/HEAD",
+        "var/db.sqlite3",
+        "jobs/__pycache__/x.pyc",
+        "tests/plugin.py",
+    ):
         assert ignored(path, patterns), path
     for path in ("jobs/actors.py", "jobs/migrations/0001_initial.py", "templates/base.html", "manage.py"):
         assert not ignored(path, patterns), path
 
 
 def test_the_image_holds_every_module_and_template_the_settings_name(image_dir):
-    stdout = run_in_image(image_dir, "-c", (
-        "import django, importlib\n"
-        "django.setup()\n"
-        "from django.conf import settings\n"
-        "names = [settings.ROOT_URLCONF, settings.WSGI_APPLICATION.rsplit('.', 1)[0], 'jobs.actors',\n"
-        "         settings.DRAMATIQ_BROKER['BROKER'].rsplit('.', 1)[0], *settings.DRAMATIQ_BROKER['MIDDLEWARE']]\n"
-        "for name in names:\n"
-        "    try:\n"
-        "        module = importlib.import_module(name)\n"
-        "    except ImportError:\n"
-        "        module = importlib.import_module(name.rsplit('.', 1)[0])\n"
-        "    print(module.__file__)\n"
-        "from django.template.loader import get_template\n"
-        "print(get_template('base.html').origin.name)\n"
-    ))
+    stdout = run_in_image(
+        image_dir,
+        "-c",
+        (
+            "import django, importlib\n"
+            "django.setup()\n"
+            "from django.conf import settings\n"
+            "names = [settings.ROOT_URLCONF, settings.WSGI_APPLICATION.rsplit('.', 1)[0], 'jobs.actors',\n"
+            "         settings.DRAMATIQ_BROKER['BROKER'].rsplit('.', 1)[0], *settings.DRAMATIQ_BROKER['MIDDLEWARE']]\n"
+            "for name in names:\n"
+            "    try:\n"
+            "        module = importlib.import_module(name)\n"
+            "    except ImportError:\n"
+            "        module = importlib.import_module(name.rsplit('.', 1)[0])\n"
+            "    print(module.__file__)\n"
+            "from django.template.loader import get_template\n"
+            "print(get_template('base.html').origin.name)\n"
+        ),
+    )
     files = [Path(line) for line in stdout.splitlines()]
     local = [path for path in files if "site-packages" not in str(path)]
     assert local and all(path.is_relative_to(image_dir) for path in local), stdout

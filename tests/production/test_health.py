@@ -49,7 +49,11 @@ def test_no_worker_is_503_naming_the_workers(db, client):
 
     assert status == 503
     assert report == {
-        "status": "failing", "database": "ok", "broker": "ok", "workers": 0, "failing": ["workers"],
+        "status": "failing",
+        "database": "ok",
+        "broker": "ok",
+        "workers": 0,
+        "failing": ["workers"],
     }
 
 
@@ -74,7 +78,11 @@ def test_redis_down_is_503_naming_the_broker(db, client, broker, redis_server):
 
     assert response.status_code == 503
     assert response.json() == {
-        "status": "failing", "database": "ok", "broker": "unavailable", "workers": None, "failing": ["broker"],
+        "status": "failing",
+        "database": "ok",
+        "broker": "unavailable",
+        "workers": None,
+        "failing": ["broker"],
     }
     assert_no_secrets(response.content.decode())
 
@@ -93,7 +101,11 @@ def test_database_down_is_503_naming_the_database_without_its_url(live_env, brok
 
     assert status == 503
     assert json.loads(body) == {
-        "status": "failing", "database": "unavailable", "broker": "ok", "workers": 1, "failing": ["database"],
+        "status": "failing",
+        "database": "unavailable",
+        "broker": "ok",
+        "workers": 1,
+        "failing": ["database"],
     }
     assert password not in body and "postgres" not in body
 
@@ -116,7 +128,9 @@ def fresh_failure_log():
     health.failure_log.last_traceback_at.clear()
 
 
-def test_a_failing_probe_logs_one_traceback_then_one_line_each(db, client, redis_server, fresh_failure_log, caplog):
+def test_a_failing_probe_logs_one_traceback_then_one_line_each(
+    db, client, redis_server, fresh_failure_log, caplog
+):
     redis_server.stop()
     try:
         with caplog.at_level(logging.WARNING, logger="jobs.health"):

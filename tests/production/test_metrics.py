@@ -32,8 +32,12 @@ def scrape(client):
 def add_attempt(job, number, outcome, duration_ms):
     now = timezone.now()
     return Attempt.objects.create(
-        job=job, number=number, outcome=outcome, duration_ms=duration_ms,
-        started_at=now - timedelta(milliseconds=duration_ms or 0), finished_at=now,
+        job=job,
+        number=number,
+        outcome=outcome,
+        duration_ms=duration_ms,
+        started_at=now - timedelta(milliseconds=duration_ms or 0),
+        finished_at=now,
     )
 
 
@@ -79,10 +83,14 @@ def test_jobs_by_status_and_attempts_by_outcome(db, client, metrics_on):
 
     samples = scrape(client)
 
-    jobs = {dict(labels)["status"]: value for (name, labels), value in samples.items() if name == "herald_jobs"}
+    jobs = {
+        dict(labels)["status"]: value for (name, labels), value in samples.items() if name == "herald_jobs"
+    }
     assert jobs == {"queued": 2, "running": 0, "retrying": 0, "succeeded": 1, "failed": 1}
     attempts = {
-        dict(labels)["outcome"]: value for (name, labels), value in samples.items() if name == "herald_job_attempts"
+        dict(labels)["outcome"]: value
+        for (name, labels), value in samples.items()
+        if name == "herald_job_attempts"
     }
     assert attempts == {"succeeded": 1, "retry": 1, "failed": 1, "lost": 0}
 

@@ -10,14 +10,16 @@ from jobs.models import Job
 from jobs.outbox import publish
 from jobs.selectors import broker_queue_stats
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
-from tests.support.checks import assert_exactly_one_email_each
 from tests.production.test_metrics import TOKEN, scrape
+from tests.support.checks import assert_exactly_one_email_each
 from tests.support.http import Client
 
 pytestmark = pytest.mark.reliability
 
 
-def test_signup_while_the_broker_is_down_is_sent_once_it_is_back(live_env, smtp_sink, processes, broker_server):
+def test_signup_while_the_broker_is_down_is_sent_once_it_is_back(
+    live_env, smtp_sink, processes, broker_server
+):
     live_env["RATE_LIMIT_SIGNUP"] = "20/m"  # on Redis the rate limiter's cache is down too: it must fail open
     web = processes.web(live_env)
     processes.worker(live_env)

@@ -3,8 +3,10 @@
 import pytest
 from django.db import OperationalError, transaction
 
-from jobs import actors  # noqa: F401 - declares the queues the in-process worker consumes
-from jobs import tracking
+from jobs import (
+    actors,  # noqa: F401 - declares the queues the in-process worker consumes
+    tracking,
+)
 from jobs.models import Job
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each

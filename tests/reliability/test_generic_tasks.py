@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from jobs import tracking
 from jobs.models import Attempt, Job
 from jobs.tasks_api import TaskResultStatus
 from tests.jobs import taskfns
 from tests.support.waiting import wait_until
-from jobs import tracking
 
 pytestmark = pytest.mark.reliability
 

@@ -36,6 +36,7 @@ def test_a_long_back_off_is_scheduled_on_the_job_row_and_sent_by_the_relay_when_
     row = wait_until(retrying, 20, "the first attempt failed")
     assert row.enqueued_at is None  # no message on the broker: the row holds the retry
     assert row.due_at - row.last_attempt_at > timedelta(milliseconds=LONGEST_HELD_RETRY_MS)
+
     def nothing_held():
         queues = broker_queue_stats()
         return (queues["queue_depth"], queues["delayed"], queues["in_progress"] or 0) == (0, 0, 0)

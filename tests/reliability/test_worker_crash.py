@@ -8,12 +8,12 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
+from jobs import tracking
 from jobs.actors import run_task
 from jobs.models import Attempt, Job
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.waiting import wait_until
-from jobs import tracking
 
 pytestmark = pytest.mark.reliability
 
@@ -57,7 +57,9 @@ def test_worker_killed_while_the_server_holds_the_data_reply(live_env, smtp_sink
 SHIPPED_RECOVERY_BOUND_S = 10
 
 
-def test_a_killed_workers_email_goes_out_within_seconds_at_the_shipped_defaults(live_env, smtp_sink, processes):
+def test_a_killed_workers_email_goes_out_within_seconds_at_the_shipped_defaults(
+    live_env, smtp_sink, processes
+):
     live_env.update(JOBS_HEARTBEAT_TIMEOUT_MS="15000", JOBS_RELAY_INTERVAL_S="30")
     smtp_sink.hold()
     doomed = processes.worker(live_env)

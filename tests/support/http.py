@@ -70,7 +70,9 @@ class Client:
         return self.request(path, {**data, "csrfmiddlewaretoken": match.group(1)}, **kwargs)
 
     def signup(self, email, password="correct-Horse-battery-9"):
-        return self.post_form("/accounts/signup/", {"email": email, "password1": password, "password2": password})
+        return self.post_form(
+            "/accounts/signup/", {"email": email, "password1": password, "password2": password}
+        )
 
     def confirm(self, link, password="correct-Horse-battery-9"):
         """Open an activation link's page and confirm there, choosing ``password``."""

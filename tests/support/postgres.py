@@ -83,23 +83,44 @@ class LocalPostgres:
             shutil.chown(self.base_dir, user=self.run_as.pw_uid, group=self.run_as.pw_gid)
             shutil.chown(password_file, user=self.run_as.pw_uid, group=self.run_as.pw_gid)
         self._run(
-            "initdb", "-D", str(self.data_dir), "-U", "postgres", "--pwfile", str(password_file),
-            "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "--pwfile",
+            str(password_file),
+            "--auth-local=scram-sha-256",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
             "--no-sync",
         )
         password_file.unlink()
-        options = " ".join([
-            "-c listen_addresses=127.0.0.1",
-            f"-c port={self.port}",
-            f"-c unix_socket_directories={self.base_dir}",
-            "-c fsync=off",
-            "-c synchronous_commit=off",
-            "-c full_page_writes=off",
-            "-c max_connections=200",
-        ])
+        options = " ".join(
+            [
+                "-c listen_addresses=127.0.0.1",
+                f"-c port={self.port}",
+                f"-c unix_socket_directories={self.base_dir}",
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                "-c max_connections=200",
+            ]
+        )
         self._run(
-            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_path), "-o", options,
-            "-w", "-t", str(timeout), "start",
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log_path),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            str(timeout),
+            "start",
         )
         self._create_role_and_database(superuser_password)
         return self
@@ -115,8 +136,13 @@ class LocalPostgres:
 
     def _create_role_and_database(self, superuser_password):
         with psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", password=superuser_password,
-            dbname="postgres", autocommit=True, connect_timeout=10,
+            host="127.0.0.1",
+            port=self.port,
+            user="postgres",
+            password=superuser_password,
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=10,
         ) as conn:
             conn.execute(f"CREATE ROLE {ROLE} LOGIN CREATEDB PASSWORD '{self.password}'")
             conn.execute(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
@@ -151,4 +177,3 @@ def _server_user():
             f"PostgreSQL refuses to run as root and there is no '{SERVER_USER}' user to run it as "
             "(Debian's postgresql package creates it)."
         ) from None
-

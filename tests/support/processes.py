@@ -124,7 +124,9 @@ class HeraldProcess:
         deadline = time.monotonic() + timeout
         while not predicate():
             if not self.alive():
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.output()[-3000:]}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.output()[-3000:]}"
+                )
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.name}: {what} not within {timeout} s:\n{self.output()[-3000:]}")
             time.sleep(0.05)
@@ -133,7 +135,15 @@ class HeraldProcess:
 def start_worker(env, *, processes=1, threads=4, name="worker", timeout=60):
     """Start ``manage.py rundramatiq`` and wait until its relay reports every process alive."""
     started = time.time()
-    args = [sys.executable, "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads)]
+    args = [
+        sys.executable,
+        "manage.py",
+        "rundramatiq",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+    ]
     worker = HeraldProcess(name, args, env)
     client = redis.Redis.from_url(env["REDIS_URL"])
 
@@ -161,11 +171,22 @@ class WebServer(HeraldProcess):
         self.port = urllib.parse.urlsplit(env["SITE_URL"]).port
         self.url = f"http://127.0.0.1:{self.port}"
         args = [
-            sys.executable, "-m", "gunicorn", "config.wsgi",
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(workers), "--threads", str(threads),
-            "--access-logfile", "-", "--graceful-timeout", "5",
-            "--access-logformat", '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s',
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
+            "--access-logformat",
+            '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s',
         ]
         super().__init__(name, args, env)
 

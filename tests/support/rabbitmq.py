@@ -88,7 +88,10 @@ class LocalRabbitmq:
         if self.epmd is None or self.epmd.poll() is not None:
             self.epmd = subprocess.Popen(
                 [self.epmd_binary, "-port", str(self.epmd_port), "-address", "127.0.0.1"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
@@ -103,7 +106,9 @@ class LocalRabbitmq:
         deadline = time.monotonic() + timeout
         while not self._amqp_answers():
             if self.process.poll() is not None:
-                raise RuntimeError(f"rabbitmq-server exited with {self.process.returncode}:\n{self._log_tail()}")
+                raise RuntimeError(
+                    f"rabbitmq-server exited with {self.process.returncode}:\n{self._log_tail()}"
+                )
             if time.monotonic() > deadline:
                 raise TimeoutError(f"rabbitmq-server not ready after {timeout} s:\n{self._log_tail()}")
             time.sleep(0.1)

@@ -126,7 +126,9 @@ class SmtpSink:
             while len(self.messages) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"{len(self.messages)} of {count} messages arrived within {timeout} s")
+                    raise AssertionError(
+                        f"{len(self.messages)} of {count} messages arrived within {timeout} s"
+                    )
                 self._arrived.wait(left)
             return list(self.messages)
 

@@ -27,8 +27,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from jobs import selectors
-from jobs.outbox import relay_sweep
 from jobs.models import Job
+from jobs.outbox import relay_sweep
 from jobs.services import (
     prune_finished_jobs,
     resend_failed_jobs,
@@ -44,7 +44,9 @@ def duration(text):
     """``30d``, ``12h``, ``90m``, ``45s``, ``2w`` as a timedelta; more than zero, at most a century."""
     match = DURATION_RE.match(text.strip())
     if not match:
-        raise ArgumentTypeError(f"'{text}' is not a duration: use a whole number and a unit, e.g. 30m, 2h, 7d, 2w")
+        raise ArgumentTypeError(
+            f"'{text}' is not a duration: use a whole number and a unit, e.g. 30m, 2h, 7d, 2w"
+        )
     amount, unit = int(match.group(1)), DURATION_UNITS[match.group(2)]
     if amount == 0:
         raise ArgumentTypeError(f"'{text}' is not a duration: it must be more than zero")
@@ -78,15 +80,20 @@ class Command(BaseCommand):
         resend = commands.add_parser("resend", help="resend failed jobs: --failed, or by id")
         resend.add_argument("ids", nargs="*", type=job_id, metavar="ID", help="ids of failed jobs")
         resend.add_argument("--failed", action="store_true", help="every failed job not yet resent")
-        resend.add_argument("--since", type=duration, help="with --failed: only jobs that failed this recently")
-        resend.add_argument("--dry-run", action="store_true", help="print what would be resent, resend nothing")
+        resend.add_argument(
+            "--since", type=duration, help="with --failed: only jobs that failed this recently"
+        )
+        resend.add_argument(
+            "--dry-run", action="store_true", help="print what would be resent, resend nothing"
+        )
 
         prune = commands.add_parser("prune", help="delete finished jobs (and their attempts) past retention")
         prune.add_argument("--older-than", type=duration, required=True, help="e.g. 30d")
         prune.add_argument("--dry-run", action="store_true", help="count, delete nothing")
 
         relay = commands.add_parser(
-            "relay", help="the scheduled relay sweep: dead workers' messages back, jobs the broker never got or lost"
+            "relay",
+            help="the scheduled relay sweep: dead workers' messages back, jobs the broker never got or lost",
         )
         relay.add_argument("--once", action="store_true", help="one sweep, then exit")
 
@@ -109,9 +116,16 @@ class Command(BaseCommand):
             return
         jobs, broker, workers = summary["jobs"], summary["broker"], summary["workers"]
         lines = [
-            ("Jobs", ", ".join(f"{status} {count}" for status, count in jobs.items()) + f" (total {summary['total']})"),
+            (
+                "Jobs",
+                ", ".join(f"{status} {count}" for status, count in jobs.items())
+                + f" (total {summary['total']})",
+            ),
             ("Sent", f"last hour {summary['sent']['last_hour']}, last day {summary['sent']['last_day']}"),
-            ("Failed", f"last hour {summary['failed']['last_hour']}, last day {summary['failed']['last_day']}"),
+            (
+                "Failed",
+                f"last hour {summary['failed']['last_hour']}, last day {summary['failed']['last_day']}",
+            ),
             (
                 "Broker",
                 f"{broker['queue_depth']} waiting, {broker['in_progress']} in progress, "
@@ -119,7 +133,10 @@ class Command(BaseCommand):
                 if broker["reachable"]
                 else f"unreachable ({broker['error']})",
             ),
-            ("Workers", "unknown (broker unreachable)" if workers["alive"] is None else f"{workers['alive']} alive"),
+            (
+                "Workers",
+                "unknown (broker unreachable)" if workers["alive"] is None else f"{workers['alive']} alive",
+            ),
         ]
         for label, text in lines:
             self.stdout.write(f"{label + ':':9}{text}")
@@ -168,7 +185,9 @@ class Command(BaseCommand):
         if not dry_run:
             self.stdout.write(f"{len(resent)} job(s) resent.")
         if refused:
-            raise CommandError(f"{len(refused)} job(s) refused" + (" (dry run: nothing changed)" if dry_run else ""))
+            raise CommandError(
+                f"{len(refused)} job(s) refused" + (" (dry run: nothing changed)" if dry_run else "")
+            )
 
     # prune -------------------------------------------------------------------
 
@@ -204,4 +223,6 @@ class Command(BaseCommand):
         relayed = relay_sweep()
         if relayed or not quiet:
             shown = ", ".join(str(pk) for pk in relayed[:20]) + (" ..." if len(relayed) > 20 else "")
-            self.stdout.write(f"Relayed {len(relayed)} job(s) to the broker" + (f": {shown}" if relayed else "."))
+            self.stdout.write(
+                f"Relayed {len(relayed)} job(s) to the broker" + (f": {shown}" if relayed else ".")
+            )
