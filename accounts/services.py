@@ -23,8 +23,8 @@ from django.utils.http import urlsafe_base64_decode
 
 from accounts.tasks import send_account_exists_email, send_confirmation_email, send_password_reset_email
 from accounts.tokens import activation_token
-from config.timing import timed
 from jobs.selectors import unfinished_jobs
+from jobs.timing import timed
 
 # Emails of one kind that may wait unsent for one account (see ``_email``).
 MAX_UNSENT_PER_KIND = 3

@@ -8,8 +8,8 @@ and 4xx replies are retried with back-off (``jobs.errors.is_transient``).
 
 from accounts.emails import account_exists_message, addressee, confirmation_message, password_reset_message
 from jobs.errors import is_transient, retry_policy
-from jobs.mail import send_message
 from jobs.tasks_api import task
+from jobs.worker.mail import send_message
 
 EMAIL_QUEUE = "emails"
 

@@ -93,8 +93,8 @@ def queue_jobs(prefix, count):
     """``count`` inactive users with a queued job each, sent to the broker from this process; the job ids."""
     from accounts.tasks import EMAIL_QUEUE, send_confirmation_email
     from bench import cases
+    from jobs.enqueue.outbox import publish
     from jobs.models import Job
-    from jobs.outbox import publish
 
     users = cases.create_inactive_users(prefix, count)
     jobs = Job.objects.bulk_create(

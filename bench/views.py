@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.forms import SignupForm
 from accounts.views import redirect_with_address
 from bench.mail import send_confirmation_with_send_mail
-from config.timing import timed
+from jobs.timing import timed
 
 
 @require_http_methods(["GET", "POST"])

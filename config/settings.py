@@ -65,7 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.timing.ServerTimingMiddleware",  # only with SERVER_TIMING=true
+    "jobs.timing.ServerTimingMiddleware",  # only with SERVER_TIMING=true
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,7 +136,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # It takes Django's place: one hasher per algorithm name, and it is the one that
 # checks "pbkdf2_sha256" passwords at login too.
 PASSWORD_HASHERS = [
-    "config.hashers.LowPriorityPBKDF2PasswordHasher",
+    "accounts.hashers.LowPriorityPBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
@@ -212,7 +212,7 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
     # Same transport, plus the server's final reply recorded on each attempt.
-    EMAIL_BACKEND = "jobs.mail.RecordingSMTPBackend"
+    EMAIL_BACKEND = "jobs.worker.mail.RecordingSMTPBackend"
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Herald <no-reply@herald.localhost>")
 
@@ -231,7 +231,7 @@ JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
 
 DRAMATIQ_BROKER = {
     # Set explicitly: django-dramatiq's defaults name a middleware dramatiq 2 removed.
-    "BROKER": "config.broker.WakeupRedisBroker",
+    "BROKER": "jobs.brokers.redis.WakeupRedisBroker",
     "OPTIONS": {
         "url": REDIS_URL,
         "heartbeat_timeout": JOBS_HEARTBEAT_TIMEOUT_MS,
@@ -242,15 +242,15 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Retries",
         "dramatiq.middleware.CurrentMessage",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
-        "jobs.relay.RelayMiddleware",
-        "jobs.writer.BatchedWrites",
+        "jobs.worker.middleware.RelayMiddleware",
+        "jobs.worker.writer.BatchedWrites",
     ],
 }
 # BROKER_URL=amqp://... carries the messages on RabbitMQ (config/rabbitmq.py);
 # Redis (REDIS_URL) still holds the cache and worker liveness.
 BROKER_URL = env("BROKER_URL", default="")
 if BROKER_URL.startswith(("amqp://", "amqps://")):
-    DRAMATIQ_BROKER["BROKER"] = "config.rabbitmq.HeraldRabbitmqBroker"
+    DRAMATIQ_BROKER["BROKER"] = "jobs.brokers.rabbitmq.HeraldRabbitmqBroker"
     DRAMATIQ_BROKER["OPTIONS"] = {"url": BROKER_URL}
 elif BROKER_URL:
     raise ImproperlyConfigured("BROKER_URL must be an amqp:// or amqps:// URL (unset: Redis, REDIS_URL).")

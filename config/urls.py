@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from jobs.health import healthz
-from jobs.metrics import metrics
+from jobs.views.health import healthz
+from jobs.views.metrics import metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="accounts:signup", permanent=False)),

@@ -18,8 +18,8 @@ priority on Redis. Use a queue of its own for urgent tasks.
 
 from django.conf import settings
 
+from jobs.enqueue.outbox import record_job
 from jobs.models import Job
-from jobs.outbox import record_job
 from jobs.results import task_result
 from jobs.task_signals import send_enqueued
 from jobs.tasks_api import BaseTaskBackend, TaskResultDoesNotExist, normalize_json, task_backends
@@ -27,7 +27,7 @@ from jobs.tasks_api import BaseTaskBackend, TaskResultDoesNotExist, normalize_js
 
 class DramatiqTaskBackend(BaseTaskBackend):
     """``OPTIONS``: ``PUBLISH_IN_BACKGROUND`` (default True): a thread of this process publishes
-    the message after commit (``jobs.handoff``), so the caller does not wait on the broker."""
+    the message after commit (``jobs.enqueue.handoff``), so the caller does not wait on the broker."""
 
     supports_defer = True
     supports_get_result = True

@@ -1,6 +1,6 @@
 """One log line per job attempt, and the JSON formatter behind ``LOG_FORMAT=json``.
 
-``jobs.tracking`` calls :func:`log_attempt` when it records how an attempt
+``jobs.worker.tracking`` calls :func:`log_attempt` when it records how an attempt
 ended and :func:`log_lost_attempts` when it takes a job over from a dead
 worker. Each line carries ``job_id``, ``message_id``, ``attempt``,
 ``outcome`` and ``duration_ms`` (plus ``worker`` and ``error_class``): as

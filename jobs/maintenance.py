@@ -26,10 +26,10 @@ from django.conf import settings
 from django.utils import timezone
 from dramatiq_crontab import cron, interval
 
-from jobs import actors  # noqa: F401 - declares the job queues, so the dead-worker pass covers them
-from jobs.outbox import relay_sweep
-from jobs.relay import relay_lock_key, take_lock
+from jobs.enqueue.outbox import relay_sweep
 from jobs.services import prune_finished_jobs
+from jobs.worker import actors  # noqa: F401 - declares the job queues, so the dead-worker pass covers them
+from jobs.worker.middleware import relay_lock_key, take_lock
 
 logger = logging.getLogger("jobs.maintenance")
 

@@ -3,7 +3,7 @@
 Dramatiq's broker forgets; these rows don't. A job row is written when a task
 is enqueued (``jobs.backends``), in the caller's transaction, and it is also the
 lock that makes a task run once: a worker runs it only after it has claimed
-the row (``jobs.tracking``).
+the row (``jobs.worker.tracking``).
 """
 
 from django.db import models

@@ -20,10 +20,10 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from config.broker import BROKER_ERRORS
 from jobs.backends import queue_names
-from jobs.liveness import fresh_worker_stamps, heartbeats_key, probe_client
+from jobs.brokers import BROKER_ERRORS
 from jobs.models import Attempt, Job
+from jobs.worker.liveness import fresh_worker_stamps, heartbeats_key, probe_client
 
 Status = Job.Status
 
@@ -171,7 +171,7 @@ def broker_queue_stats(broker=None):
     - ``dead_lettered``: messages Dramatiq gave up on and keeps for a week.
 
     Read through a connection that gives up within seconds
-    (``config.broker.PROBE_TIMEOUT_S``), so a hung broker does not hang the
+    (``jobs.brokers.redis.PROBE_TIMEOUT_S``), so a hung broker does not hang the
     admin. With the broker unreachable every number is None and
     ``reachable`` is False.
     """
@@ -192,7 +192,7 @@ BROKER_COUNTS = ("queue_depth", "in_progress", "delayed", "dead_lettered")
 
 
 def live_workers(client=None):
-    """Worker processes alive by the health check's rule (``jobs.liveness.fresh_worker_stamps``), freshest first.
+    """Worker processes alive by the health check's rule (``jobs.worker.liveness.fresh_worker_stamps``), freshest first.
 
     Each item: ``{"id", "last_seen_s", "broker_heartbeat_s"}`` (ages in
     seconds; the broker heartbeat, the worker's last fetch or ack, is None if

@@ -1,14 +1,14 @@
 """Resending and pruning jobs: one function per action.
 
 The admin, ``manage.py jobs`` and the scheduled maintenance call these; a
-resent job is enqueued by ``jobs.outbox.record_job``, as ``task.enqueue()``
+resent job is enqueued by ``jobs.enqueue.outbox.record_job``, as ``task.enqueue()``
 enqueues a new one.
 """
 
 from django.db import transaction
 
+from jobs.enqueue.outbox import record_job
 from jobs.models import Attempt, Job
-from jobs.outbox import record_job
 
 Status = Job.Status
 

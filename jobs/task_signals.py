@@ -37,7 +37,7 @@ def send_enqueued(result):
 
 
 def send_started(claim, task):
-    """``task_started`` for the job of ``claim`` (a ``jobs.tracking.Claim``), about to run ``task``."""
+    """``task_started`` for the job of ``claim`` (a ``jobs.worker.tracking.Claim``), about to run ``task``."""
     _send(task_started, lambda: _claimed_result(claim, task, ()))
 
 

@@ -9,7 +9,7 @@ Built for millions of rows: the list never COUNTs the whole table (a capped
 count, no full result count, no facets), search is an indexed prefix or
 exact match instead of ``icontains``, sorting is offered only on indexed
 columns, and the date drill-down probes the created_at index instead of
-listing the distinct dates of every row (see ``jobs.admin_list``).
+listing the distinct dates of every row (see ``jobs.admin.changelist``).
 """
 
 from django.contrib import admin, messages
@@ -23,7 +23,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from jobs import selectors
-from jobs.admin_list import JobChangeList, LargeTablePaginator, hourly_chart
+from jobs.admin.changelist import JobChangeList, LargeTablePaginator, hourly_chart
 from jobs.models import Job
 from jobs.services import (
     ResendRefused,

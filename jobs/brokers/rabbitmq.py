@@ -12,7 +12,7 @@
   Dramatiq's enqueue then opens a new one and publishes again (up to six
   times) before it raises ``ConnectionClosed``.
 - A ``broker_id`` per process, as the Redis broker has: the id a worker
-  claims jobs under and stamps its liveness with (``jobs.liveness``).
+  claims jobs under and stamps its liveness with (``jobs.worker.liveness``).
 - Queue counts for the admin, ``/metrics/`` and ``/healthz/`` come from a
   connection of the reader's own, with short timeouts, so a slow RabbitMQ does
   not hold a request for long.
@@ -34,7 +34,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.common import dq_name, q_name, xq_name
 from dramatiq.errors import ConnectionClosed
 
-from config.broker import PROBE_TIMEOUT_S
+from jobs.brokers import PROBE_TIMEOUT_S
 
 # pika logs every connection it opens at INFO; its warnings and errors still show.
 logging.getLogger("pika").setLevel(logging.WARNING)

@@ -33,15 +33,11 @@ import time
 import redis
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff, current_millis, dq_name, q_name, xq_name
-from dramatiq.errors import BrokerConnectionError, ConnectionClosed
+from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
-from config.redis_clients import redis_client
-
-# What an unreachable broker raises, Redis or RabbitMQ (config.rabbitmq wraps pika's errors in ConnectionClosed).
-BROKER_ERRORS = (redis.RedisError, BrokerConnectionError)
-# A broker read for the admin, /metrics/ or /healthz/ gives up after this many seconds.
-PROBE_TIMEOUT_S = 2.0
+from jobs.brokers import PROBE_TIMEOUT_S
+from jobs.brokers.clients import redis_client
 
 # Tokens left unconsumed (no consumer waiting) are trimmed to this many.
 MAX_WAKE_TOKENS = 64

@@ -2,7 +2,7 @@
 
 Signup and resend commit the user and the job row, then put the job's publish
 call on this process's hand-off queue and answer. A thread makes each call
-(``jobs.outbox.publish``, which notes it on the row). Nothing waits only in
+(``jobs.enqueue.outbox.publish``, which notes it on the row). Nothing waits only in
 memory: a job whose message was never noted as sent (this process
 died, or Redis was down) has no ``enqueued_at`` and the relay sends it.
 """
@@ -15,7 +15,7 @@ import threading
 
 from django import db
 
-logger = logging.getLogger("jobs.handoff")
+logger = logging.getLogger("jobs.enqueue.handoff")
 
 _STOP = object()
 

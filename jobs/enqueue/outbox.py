@@ -8,7 +8,7 @@ by ``jobs.maintenance`` and run by ``manage.py jobs relay``) publishes it
 later. A job to run more than ``LONGEST_HELD_RETRY_MS`` from now is not
 published until it is due: no worker holds it meanwhile. The jobs of dead
 workers are published again within seconds (:func:`relay_dead_claims`, from
-every worker's relay thread, ``jobs.relay``).
+every worker's relay thread, ``jobs.worker.middleware``).
 """
 
 import logging
@@ -20,16 +20,16 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from config.broker import BROKER_ERRORS
-from config.timing import timed
+from jobs.brokers import BROKER_ERRORS
+from jobs.enqueue.handoff import hand_off
 from jobs.errors import LONGEST_HELD_RETRY_MS
-from jobs.handoff import hand_off
-from jobs.liveness import claimant_is_dead, connected_workers
 from jobs.models import Attempt, Job
+from jobs.timing import timed
+from jobs.worker.liveness import claimant_is_dead, connected_workers
 
-logger = logging.getLogger("jobs.outbox")
+logger = logging.getLogger("jobs.enqueue.outbox")
 
-# The Dramatiq actor that runs every job (jobs.actors.run_task).
+# The Dramatiq actor that runs every job (jobs.worker.actors.run_task).
 ACTOR_NAME = "run_task"
 # A queued or retrying job overdue by this long lost its message; the relay sends it again.
 REQUEUE_AFTER_S = 900
@@ -40,7 +40,7 @@ def record_job(*, task_path, queue_name, args, kwargs, run_after=None, resend_of
     """Write a queued job in the caller's transaction; publish its message after commit.
 
     With ``background`` this process's hand-off thread publishes it
-    (``jobs.handoff``): the caller does not wait for the broker.
+    (``jobs.enqueue.handoff``): the caller does not wait for the broker.
     """
     job = Job.objects.create(
         task_path=task_path,
@@ -116,7 +116,7 @@ def relay_unsent(*, now=None, limit=500):
     - queued but never accepted by the broker (it was down at enqueue, or
       the job's ``run_after`` was too far off to hold), once due;
     - retrying after a back-off too long to hold in a worker, now due
-      (``jobs.actors``: the job row schedules those, not a delayed message);
+      (``jobs.worker.actors``: the job row schedules those, not a delayed message);
     - queued or retrying, and overdue by ``REQUEUE_AFTER_S`` (the message was lost);
     - running under a worker that died (:func:`relay_dead_claims`).
     Sending twice is harmless: the claim on the job row lets one delivery send.
@@ -160,7 +160,7 @@ def relay_dead_claims(*, now=None, limit=500, skip=()):
     """Send again the jobs whose worker died while sending them, except those in ``skip``; return their ids.
 
     The relay runs this every second, so that a killed worker's job runs again
-    within seconds; the next delivery takes the claim over (``jobs.tracking``).
+    within seconds; the next delivery takes the claim over (``jobs.worker.tracking``).
     """
     return _relay([pk for pk in dead_claims(now=now, limit=limit) if pk not in skip])
 

@@ -2,7 +2,7 @@
 
 200 ``{"status": "ok", "database": "ok", "broker": "ok", "workers": N}`` when
 the database answers, the broker (Redis or RabbitMQ) answers and at least one worker
-process stamped itself alive (``jobs.relay.stamp_alive``, every few seconds)
+process stamped itself alive (``jobs.worker.middleware.stamp_alive``, every few seconds)
 within ``JOBS_HEARTBEAT_TIMEOUT_MS``. Otherwise 503 with ``"status":
 "failing"`` and ``"failing"`` listing the parts that are down.
 
@@ -25,10 +25,10 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from config.broker import BROKER_ERRORS
-from jobs.liveness import fresh_worker_stamps
+from jobs.brokers import BROKER_ERRORS
+from jobs.worker.liveness import fresh_worker_stamps
 
-logger = logging.getLogger("jobs.health")
+logger = logging.getLogger("jobs.views.health")
 
 
 class FailureLog:

@@ -30,14 +30,14 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
-from config.broker import BROKER_ERRORS
 from jobs.backends import queue_names
-from jobs.health import FailureLog, live_worker_count
+from jobs.brokers import BROKER_ERRORS
 from jobs.models import Attempt, Job
 from jobs.selectors import attempt_durations, attempt_outcome_counts, status_counts
+from jobs.views.health import FailureLog, live_worker_count
 
-logger = logging.getLogger("jobs.metrics")
-# A failing scrape logs its traceback at most once a minute (see jobs.health).
+logger = logging.getLogger("jobs.views.metrics")
+# A failing scrape logs its traceback at most once a minute (see jobs.views.health).
 failure_log = FailureLog(logger)
 
 # Upper bounds of the send duration buckets, in milliseconds (SMTP sends take

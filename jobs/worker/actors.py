@@ -12,15 +12,16 @@ from django.conf import settings
 from django.db import DatabaseError
 from dramatiq.middleware import CurrentMessage
 
-from jobs import errors, mail, task_signals, tracking
+from jobs import errors, task_signals
 from jobs.backends import queue_names
+from jobs.enqueue.outbox import ACTOR_NAME
 from jobs.models import Job
-from jobs.outbox import ACTOR_NAME
 from jobs.results import load_task, task_result
-from jobs.slots import run_slots
 from jobs.tasks_api import TaskContext, normalize_json
+from jobs.worker import mail, tracking
+from jobs.worker.slots import run_slots
 
-logger = logging.getLogger("jobs.actors")
+logger = logging.getLogger("jobs.worker.actors")
 
 # Message option set when the task ran but recording that failed: the retry records it.
 RAN_RETURNING = "herald_ran_returning"
@@ -43,7 +44,7 @@ def run_task(job_id):
     longer than a worker may hold a message (``errors.LONGEST_HELD_RETRY_MS``):
     the job row schedules that retry and the relay sends it. Anything else
     fails the job at once. A job that lost an attempt to a dying worker runs
-    alone in this process (``jobs.slots``).
+    alone in this process (``jobs.worker.slots``).
     """
     message = CurrentMessage.get_current_message()
     options = message.options if message else {}

@@ -1,6 +1,6 @@
 """Which workers are alive, read from Redis whatever the broker: one rule for "dead".
 
-Three records, written by each ``rundramatiq`` process (``jobs.relay``):
+Three records, written by each ``rundramatiq`` process (``jobs.worker.middleware``):
 - its named Redis connection, ``herald-worker:<broker_id>``, held open for the
   life of the process. ``CLIENT LIST`` shows it; when the process dies
   (SIGKILL, the OOM killer, a crash) its kernel closes the socket and Redis
@@ -34,8 +34,8 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from config.broker import PROBE_TIMEOUT_S
-from config.redis_clients import redis_client
+from jobs.brokers import PROBE_TIMEOUT_S
+from jobs.brokers.clients import redis_client
 
 CONNECTION_PREFIX = "herald-worker:"
 STAMP_EVERY_S = 0.5

@@ -2,10 +2,10 @@
 
 ``rundramatiq`` starts them through this middleware, in each worker process:
 - a liveness thread holds the process's named Redis connection and stamps
-  through it every ``STAMP_EVERY_S`` (``jobs.liveness``);
+  through it every ``STAMP_EVERY_S`` (``jobs.worker.liveness``);
 - a dead-claim thread. Every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster
   (a Redis lock picks it) sends again the jobs of workers that died while
-  sending (``jobs.outbox.relay_dead_claims``): a killed worker's job goes
+  sending (``jobs.enqueue.outbox.relay_dead_claims``): a killed worker's job goes
   out within seconds.
 
 The rest of the relay, the sweep every ``JOBS_RELAY_INTERVAL_S`` for jobs the
@@ -25,12 +25,12 @@ from django import db
 from django.utils.module_loading import import_string
 from dramatiq.middleware import Middleware
 
-from jobs import liveness
+from jobs.worker import liveness
 
-logger = logging.getLogger("jobs.relay")
+logger = logging.getLogger("jobs.worker.middleware")
 
 DEAD_SWEEP_EVERY_S = 1.0
-RELAY_DEAD_CLAIMS = "jobs.outbox.relay_dead_claims"
+RELAY_DEAD_CLAIMS = "jobs.enqueue.outbox.relay_dead_claims"
 # A dead claim relayed once is not relayed again by this process for this long (its take-over is on its way).
 RELAYED_CLAIM_MEMORY_S = 30.0
 

@@ -14,7 +14,7 @@ LOCKED`` would give, in one statement.
 Writes are short transactions, retried on "database is locked", so that a
 burst of worker threads on SQLite loses none of them. In a worker process the
 common ones, a first claim and every outcome, go through the process's job
-writer (``jobs.writer``), which commits the waiting writes of all its threads
+writer (``jobs.worker.writer``), which commits the waiting writes of all its threads
 together.
 """
 
@@ -27,9 +27,10 @@ from types import SimpleNamespace
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from jobs import errors, liveness, logs, writer
+from jobs import errors, logs
 from jobs.models import Attempt, Job
-from jobs.transitions import CLAIMED_FIELDS, Increment, claimed_job, insert_attempt, transition
+from jobs.worker import liveness, writer
+from jobs.worker.transitions import CLAIMED_FIELDS, Increment, claimed_job, insert_attempt, transition
 
 Status = Job.Status
 Outcome = Attempt.Outcome
@@ -226,7 +227,7 @@ def record_failure(claim, exc, *, retry_in_ms=None, held=True):
 
     ``held``: a worker holds the retry as a delayed message. Otherwise the job
     row schedules it: due then, with no message on the broker, and the relay
-    sends it (``jobs.outbox.relay_unsent``).
+    sends it (``jobs.enqueue.outbox.relay_unsent``).
     """
     fields = {
         "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",

@@ -31,7 +31,7 @@ import threading
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from dramatiq.middleware import Middleware
 
-logger = logging.getLogger("jobs.writer")
+logger = logging.getLogger("jobs.worker.writer")
 
 # At most this many writes share a transaction: a bound on how long the write lock is held.
 MAX_BATCH = 64

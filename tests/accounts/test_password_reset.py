@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.tasks import send_password_reset_email
-from jobs.actors import run_task
 from jobs.models import Job
+from jobs.worker.actors import run_task
 from tests.accounts.conftest import PASSWORD, uid
 
 pytestmark = pytest.mark.django_db

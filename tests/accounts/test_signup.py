@@ -8,8 +8,8 @@ from dramatiq import Message
 
 from accounts.models import User
 from accounts.tasks import send_account_exists_email, send_confirmation_email
+from jobs.enqueue.outbox import publish
 from jobs.models import Job
-from jobs.outbox import publish
 from tests.accounts.conftest import PASSWORD, signup, user_in_state
 
 pytestmark = pytest.mark.django_db

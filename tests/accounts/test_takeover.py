@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from jobs.actors import run_task
 from jobs.models import Job
+from jobs.worker.actors import run_task
 from tests.accounts.conftest import confirm, signup
 
 pytestmark = pytest.mark.django_db

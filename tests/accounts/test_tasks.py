@@ -3,11 +3,11 @@
 import pytest
 
 from accounts.tasks import send_account_exists_email, send_confirmation_email, send_password_reset_email
-from jobs import tracking
-from jobs.actors import run_task
-from jobs.mail import JOB_HEADER
 from jobs.models import Job
 from jobs.results import load_task
+from jobs.worker import tracking
+from jobs.worker.actors import run_task
+from jobs.worker.mail import JOB_HEADER
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import dramatiq
 import pytest
 import redis
 
-from config.broker import WakeupRedisBroker
-from jobs.relay import RelayMiddleware
+from jobs.brokers.redis import WakeupRedisBroker
+from jobs.worker.middleware import RelayMiddleware
 
 
 def test_idle_consumer_wakes_on_enqueue_instead_of_sleeping(settings):

@@ -13,7 +13,7 @@ import dramatiq
 from dramatiq.brokers import redis as dramatiq_redis
 from dramatiq.common import dq_name
 
-from config.broker import WakeupRedisBroker
+from jobs.brokers.redis import WakeupRedisBroker
 
 LONG_IDLE = 20  # misses: a consumer this idle backs off for the worker timeout before fetching again
 

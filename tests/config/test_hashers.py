@@ -7,15 +7,15 @@ import threading
 import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password, identify_hasher, make_password
 
-from config import hashers
-from config.hashers import LowPriorityPBKDF2PasswordHasher
+from accounts import hashers
+from accounts.hashers import LowPriorityPBKDF2PasswordHasher
 
 PASSWORD = "correct-Horse-battery-9"
 
 
 @pytest.fixture
 def low_priority_hasher(settings):
-    settings.PASSWORD_HASHERS = ["config.hashers.LowPriorityPBKDF2PasswordHasher"]
+    settings.PASSWORD_HASHERS = ["accounts.hashers.LowPriorityPBKDF2PasswordHasher"]
     settings.PASSWORD_HASH_NICE = 7
     hashers._forget_pool()  # a pool made for these settings
     yield
@@ -29,7 +29,7 @@ def thread_priority():
 def test_product_settings_hash_and_check_pbkdf2_with_it():
     from config import settings as product
 
-    assert product.PASSWORD_HASHERS[0] == "config.hashers.LowPriorityPBKDF2PasswordHasher"
+    assert product.PASSWORD_HASHERS[0] == "accounts.hashers.LowPriorityPBKDF2PasswordHasher"
     # Django keeps one hasher per algorithm name, the last listed: Django's own
     # PBKDF2 hasher after ours would check every login at full priority.
     assert "django.contrib.auth.hashers.PBKDF2PasswordHasher" not in product.PASSWORD_HASHERS

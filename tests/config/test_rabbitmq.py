@@ -8,11 +8,11 @@ import pytest
 from django.db import transaction
 from dramatiq.errors import ConnectionClosed
 
-from config.broker import BROKER_ERRORS
 from config.localredis import free_port
-from config.rabbitmq import HeraldRabbitmqBroker, with_defaults
+from jobs.brokers import BROKER_ERRORS
+from jobs.brokers.rabbitmq import HeraldRabbitmqBroker, with_defaults
+from jobs.enqueue.outbox import publish
 from jobs.models import Job
-from jobs.outbox import publish
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.production.test_settings import settings_in
 
@@ -36,11 +36,11 @@ def test_broker_url_selects_rabbitmq_and_its_absence_redis():
         settings_in({"BROKER_URL": "amqp://guest:guest@mq:5672/%2F"}, "DRAMATIQ_BROKER")["DRAMATIQ_BROKER"][
             "BROKER"
         ]
-        == "config.rabbitmq.HeraldRabbitmqBroker"
+        == "jobs.brokers.rabbitmq.HeraldRabbitmqBroker"
     )
     assert (
         settings_in({"BROKER_URL": ""}, "DRAMATIQ_BROKER")["DRAMATIQ_BROKER"]["BROKER"]
-        == "config.broker.WakeupRedisBroker"
+        == "jobs.brokers.redis.WakeupRedisBroker"
     )
 
 

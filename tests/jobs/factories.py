@@ -4,8 +4,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tasks import send_confirmation_email
+from jobs.enqueue.outbox import record_job
 from jobs.models import Job
-from jobs.outbox import record_job
 
 CONFIRMATION = send_confirmation_email.module_path
 
@@ -19,7 +19,7 @@ def make_job(email="user@example.com", status=Job.Status.QUEUED, **fields):
     user = fields.pop("user", None) or make_user(email)
     fields.setdefault("task_path", CONFIRMATION)
     fields.setdefault("queue_name", "emails")
-    fields.setdefault("due_at", timezone.now())  # as jobs.outbox.record_job sets it
+    fields.setdefault("due_at", timezone.now())  # as jobs.enqueue.outbox.record_job sets it
     args = fields.pop("args", [user.pk, user.email])
     return Job.objects.create(args=args, label=Job.label_of(args), status=status, **fields)
 

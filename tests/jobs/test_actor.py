@@ -4,8 +4,8 @@ import pytest
 from django.db import transaction
 
 from accounts.tasks import send_confirmation_email
-from jobs.actors import run_task
 from jobs.models import Attempt, Job
+from jobs.worker.actors import run_task
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 from tests.support.inprocess import drain
 
@@ -14,7 +14,7 @@ Status = Job.Status
 
 @pytest.fixture
 def smtp_settings(settings, smtp_sink):
-    settings.EMAIL_BACKEND = "jobs.mail.RecordingSMTPBackend"
+    settings.EMAIL_BACKEND = "jobs.worker.mail.RecordingSMTPBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_sink.port
     return settings
 

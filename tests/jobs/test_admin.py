@@ -12,12 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from jobs import admin as jobs_admin
-from jobs import admin_list
-from jobs.actors import run_task
+from jobs.admin import changelist as admin_list
+from jobs.admin import job as jobs_admin
 from jobs.models import Attempt, Job
-from jobs.relay import stamp_alive
 from jobs.services import resend_job
+from jobs.worker.actors import run_task
+from jobs.worker.middleware import stamp_alive
 from tests.jobs.factories import make_job, make_user
 
 Status = Job.Status
@@ -296,7 +296,7 @@ def test_resend_all_failed_resends_on_post(resender):
 
 
 def test_resend_all_failed_sends_a_bounded_batch_per_request(resender, monkeypatch):
-    monkeypatch.setattr("jobs.admin.MAX_BULK_RESEND", 2)
+    monkeypatch.setattr("jobs.admin.job.MAX_BULK_RESEND", 2)
     jobs = [failed_job(f"{n}@example.com") for n in range(3)]
 
     response = resender.post(reverse(RESEND_FAILED))

@@ -6,8 +6,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from jobs.enqueue.outbox import relay_unsent
 from jobs.models import Attempt, Job
-from jobs.outbox import relay_unsent
 from jobs.tasks_api import InvalidTask, TaskResultDoesNotExist, TaskResultStatus, task_backends
 from tests.jobs import taskfns
 

@@ -11,10 +11,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from jobs.actors import run_task
 from jobs.models import Attempt, Job
-from jobs.relay import stamp_alive
 from jobs.services import resend_job
+from jobs.worker.actors import run_task
+from jobs.worker.middleware import stamp_alive
 from tests.jobs.factories import make_job, make_user
 from tests.support.processes import PROJECT_DIR, herald_env
 from tests.support.waiting import wait_until

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from jobs import handoff
+from jobs.enqueue import handoff
 from jobs.models import Job
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.publishing import tasks_publishing

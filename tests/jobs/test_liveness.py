@@ -4,12 +4,12 @@ import time
 
 import pytest
 
-from jobs import liveness
+from jobs.worker import liveness
 
 
 @pytest.fixture
 def live_worker(broker):
-    """A worker id with its named connection open and a fresh stamp, as ``jobs.relay`` keeps them."""
+    """A worker id with its named connection open and a fresh stamp, as ``jobs.worker.middleware`` keeps them."""
     client = liveness.named_client("worker-a")
     liveness.stamp_alive(client, "worker-a")
     yield client

@@ -3,7 +3,7 @@
 import pytest
 from django.core.mail import EmailMessage
 
-from jobs import mail
+from jobs.worker import mail
 from tests.support.smtp import SmtpSink
 
 
@@ -27,7 +27,7 @@ class WatchingSink(SmtpSink):
 @pytest.fixture
 def sink(settings):
     watching = WatchingSink().start()
-    settings.EMAIL_BACKEND = "jobs.mail.RecordingSMTPBackend"
+    settings.EMAIL_BACKEND = "jobs.worker.mail.RecordingSMTPBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", watching.port
     mail.close_thread_connection()
     yield watching

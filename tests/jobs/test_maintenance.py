@@ -13,10 +13,10 @@ from dramatiq_crontab import scheduler
 
 from accounts import maintenance as account_maintenance
 from accounts.models import User
-from config.broker import WakeupRedisBroker
 from jobs import maintenance
+from jobs.brokers.redis import WakeupRedisBroker
+from jobs.enqueue.outbox import ACTOR_NAME
 from jobs.models import Job
-from jobs.outbox import ACTOR_NAME
 from tests.jobs.factories import make_job, make_user
 from tests.support.inprocess import queued
 from tests.support.waiting import wait_until

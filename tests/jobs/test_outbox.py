@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from jobs import outbox
+from jobs.enqueue import outbox
 from jobs.models import Attempt, Job
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 

@@ -2,12 +2,12 @@
 
 import logging
 
-from jobs.relay import OutageLog
+from jobs.worker.middleware import OutageLog
 
 
 def test_an_outage_is_logged_once_with_its_traceback_and_once_when_it_ends(caplog):
     outage = OutageLog("liveness stamp")
-    with caplog.at_level(logging.INFO, logger="jobs.relay"):
+    with caplog.at_level(logging.INFO, logger="jobs.worker.middleware"):
         for _ in range(3):
             try:
                 raise ConnectionError("refused")

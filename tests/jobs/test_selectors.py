@@ -9,13 +9,13 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
-from config.broker import WakeupRedisBroker
 from config.localredis import free_port
 from jobs import selectors
-from jobs.actors import run_task
-from jobs.liveness import PROBE_TIMEOUT_S
+from jobs.brokers.redis import WakeupRedisBroker
 from jobs.models import Job
-from jobs.relay import stamp_alive, workers_key
+from jobs.worker.actors import run_task
+from jobs.worker.liveness import PROBE_TIMEOUT_S
+from jobs.worker.middleware import stamp_alive, workers_key
 from tests.jobs.factories import make_job
 
 Status = Job.Status

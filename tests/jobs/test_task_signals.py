@@ -10,12 +10,14 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
-from jobs import outbox, task_signals, tracking
+from jobs import task_signals
 from jobs.backends import DramatiqTaskBackend
+from jobs.enqueue import outbox
 from jobs.errors import WorkerLost
 from jobs.logs import logging_config
 from jobs.models import Job
 from jobs.tasks_api import task_enqueued, task_finished, task_started
+from jobs.worker import tracking
 from tests.jobs import taskfns
 from tests.support.inprocess import drain
 

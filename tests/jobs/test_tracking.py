@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from jobs import tracking
 from jobs.models import Attempt, Job
+from jobs.worker import tracking
 from tests.jobs.factories import make_job
 
 Status = Job.Status

@@ -6,8 +6,8 @@ import time
 import pytest
 from django.db import IntegrityError, OperationalError, connection, connections, transaction
 
-from jobs import writer
 from jobs.models import Job
+from jobs.worker import writer
 from tests.jobs.factories import make_job
 
 pytestmark = pytest.mark.django_db(transaction=True)

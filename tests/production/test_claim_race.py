@@ -14,8 +14,8 @@ import time
 import psycopg
 from django.db import connection, transaction
 
-from jobs import tracking
 from jobs.models import Attempt, Job
+from jobs.worker import tracking
 from tests.jobs.factories import make_job, make_user
 from tests.support.processes import PROJECT_DIR, herald_env
 
@@ -24,9 +24,9 @@ import json, sys
 import django
 django.setup()
 from django.db import connection
-from jobs import liveness, tracking
+from jobs.worker import liveness, tracking
 job_ids = json.loads(sys.argv[1])
-# Alive as a worker process is (jobs.relay): its named Redis connection open, its stamp fresh.
+# Alive as a worker process is (jobs.worker.middleware): its named Redis connection open, its stamp fresh.
 alive = liveness.named_client(sys.argv[2])
 liveness.stamp_alive(alive, sys.argv[2])
 print("ready", flush=True)

@@ -156,7 +156,7 @@ def test_metrics_are_off_unless_a_token_is_set():
 def test_web_healthcheck_asks_the_health_view():
     probe = " ".join(SERVICES["web"]["healthcheck"]["test"])
     [path] = re.findall(r"http://localhost:8000(/[^'\"]*)", probe)
-    assert resolve(path).func.__module__ == "jobs.health"
+    assert resolve(path).func.__module__ == "jobs.views.health"
     assert SERVICES["web"]["environment"]["ALLOWED_HOSTS"].startswith("localhost,")  # whatever is set
 
 
@@ -267,7 +267,7 @@ def test_the_image_holds_every_module_and_template_the_settings_name(image_dir):
             "import django, importlib\n"
             "django.setup()\n"
             "from django.conf import settings\n"
-            "names = [settings.ROOT_URLCONF, settings.WSGI_APPLICATION.rsplit('.', 1)[0], 'jobs.actors',\n"
+            "names = [settings.ROOT_URLCONF, settings.WSGI_APPLICATION.rsplit('.', 1)[0], 'jobs.worker.actors',\n"
             "         settings.DRAMATIQ_BROKER['BROKER'].rsplit('.', 1)[0], *settings.DRAMATIQ_BROKER['MIDDLEWARE']]\n"
             "for name in names:\n"
             "    try:\n"

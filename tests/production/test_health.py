@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 
 from config.localredis import free_port
-from jobs import health
-from jobs.relay import workers_key
+from jobs.views import health
+from jobs.worker.middleware import workers_key
 from tests.support.processes import WebServer
 
 pytestmark = pytest.mark.integration
@@ -133,12 +133,12 @@ def test_a_failing_probe_logs_one_traceback_then_one_line_each(
 ):
     redis_server.stop()
     try:
-        with caplog.at_level(logging.WARNING, logger="jobs.health"):
+        with caplog.at_level(logging.WARNING, logger="jobs.views.health"):
             statuses = [client.get("/healthz/").status_code for _ in range(3)]
     finally:
         redis_server.start()
 
-    records = [record for record in caplog.records if record.name == "jobs.health"]
+    records = [record for record in caplog.records if record.name == "jobs.views.health"]
     assert statuses == [503] * 3
     assert [record.exc_info is not None for record in records] == [True, False, False]
     assert all("health: broker unavailable" in record.getMessage() for record in records)
@@ -147,7 +147,7 @@ def test_a_failing_probe_logs_one_traceback_then_one_line_each(
 
 def test_the_next_traceback_comes_a_minute_later_per_part(caplog):
     now = [100.0]
-    log = health.FailureLog(logging.getLogger("jobs.health"), interval_s=60, clock=lambda: now[0])
+    log = health.FailureLog(logging.getLogger("jobs.views.health"), interval_s=60, clock=lambda: now[0])
 
     def fail(part, advance):
         now[0] += advance
@@ -156,7 +156,7 @@ def test_the_next_traceback_comes_a_minute_later_per_part(caplog):
         except ConnectionError as exc:
             log.warning(part, f"health: {part} unavailable", exc)
 
-    with caplog.at_level(logging.WARNING, logger="jobs.health"):
+    with caplog.at_level(logging.WARNING, logger="jobs.views.health"):
         for part, advance in [("broker", 0), ("broker", 59), ("database", 0), ("broker", 1), ("broker", 1)]:
             fail(part, advance)
 

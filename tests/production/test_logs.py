@@ -9,9 +9,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from jobs import tracking
 from jobs.logs import JsonFormatter
 from jobs.models import Attempt, Job
+from jobs.worker import tracking
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 
 FIELDS = {"job_id", "message_id", "attempt", "outcome", "duration_ms", "worker", "error_class"}

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobs.actors import run_task
 from jobs.models import Attempt, Job
-from jobs.relay import stamp_alive
+from jobs.worker.actors import run_task
+from jobs.worker.middleware import stamp_alive
 from tests.jobs.factories import make_job, make_user
 
 Status = Job.Status

@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
+from jobs.enqueue.outbox import publish
 from jobs.models import Job
-from jobs.outbox import publish
 from jobs.selectors import broker_queue_stats
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 from tests.production.test_metrics import TOKEN, scrape

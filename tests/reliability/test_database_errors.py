@@ -3,11 +3,8 @@
 import pytest
 from django.db import OperationalError, transaction
 
-from jobs import (
-    actors,  # noqa: F401 - declares the queues the in-process worker consumes
-    tracking,
-)
 from jobs.models import Job
+from jobs.worker import tracking
 from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.inprocess import drain
@@ -17,12 +14,12 @@ pytestmark = pytest.mark.reliability
 
 @pytest.fixture
 def smtp_settings(settings, smtp_sink):
-    settings.EMAIL_BACKEND = "jobs.mail.RecordingSMTPBackend"
+    settings.EMAIL_BACKEND = "jobs.worker.mail.RecordingSMTPBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_sink.port
 
 
 def fail_first_call(monkeypatch, name):
-    """Make ``jobs.tracking.<name>`` raise "database is locked" once, as after its own retries ran out."""
+    """Make ``jobs.worker.tracking.<name>`` raise "database is locked" once, as after its own retries ran out."""
     real, calls = getattr(tracking, name), []
 
     def flaky(*args, **kwargs):

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from jobs import tracking
 from jobs.models import Attempt, Job
 from jobs.tasks_api import TaskResultStatus
+from jobs.worker import tracking
 from tests.jobs import taskfns
 from tests.support.waiting import wait_until
 

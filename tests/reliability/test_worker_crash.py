@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from jobs import tracking
-from jobs.actors import run_task
 from jobs.models import Attempt, Job
+from jobs.worker import tracking
+from jobs.worker.actors import run_task
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.waiting import wait_until
@@ -102,7 +102,7 @@ def test_worker_killed_between_retry_enqueued_and_ack_sends_once(live_env, smtp_
 
 def test_a_delayed_message_promoted_twice_sends_once(live_env, smtp_sink, processes, broker):
     job = make_job("twice@example.com")
-    message = run_task.message(job.pk).copy(queue_name="emails")  # as jobs.outbox.publish makes it
+    message = run_task.message(job.pk).copy(queue_name="emails")  # as jobs.enqueue.outbox.publish makes it
     Job.objects.filter(pk=job.pk).update(enqueued_at=job.created_at, message_id=message.message_id)
     processes.worker(live_env, threads=4)
 

@@ -27,8 +27,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from jobs import selectors
+from jobs.enqueue.outbox import relay_sweep
 from jobs.models import Job
-from jobs.outbox import relay_sweep
 from jobs.services import (
     prune_finished_jobs,
     resend_failed_jobs,

@@ -1,0 +1,1 @@
+"""The read side's HTTP views: /healthz/ and /metrics/."""
