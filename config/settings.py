@@ -1,6 +1,6 @@
 """Herald's settings, read from environment variables (django-environ).
 
-Every name read here is part of the public interface documented in README.md.
+Every name read here is part of the public interface documented in docs/configuration.md.
 """
 
 import secrets
@@ -155,7 +155,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
 # Either key alone locks: per address stops many machines guessing one password,
-# per IP stops one machine trying a password on many addresses (README, "Security").
+# per IP stops one machine trying a password on many addresses (docs/security.md).
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"

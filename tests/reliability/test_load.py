@@ -40,7 +40,7 @@ def test_signups_under_faults_each_get_exactly_one_email(live_env, smtp_sink, pr
         # server's reply to DATA, once every email already accepted is
         # recorded. (A kill between the server's "250" and the job row's
         # update would send that one email twice: delivery is at least once
-        # there; see README, "Delivery guarantees", and SmtpSink.kill_while_held.)
+        # there; see docs/guarantees.md and SmtpSink.kill_while_held.)
         smtp_sink.kill_while_held(worker.kill_children, _all_recorded)
         processes.worker(live_env, threads=8, name="worker-2")
         for _ in range(SIGNUPS // 3):

@@ -52,7 +52,7 @@ def test_worker_killed_while_the_server_holds_the_data_reply(live_env, smtp_sink
     assert list(job.attempt_set.values_list("outcome", flat=True)) == [Attempt.Outcome.LOST, "succeeded"]
 
 
-# README, "Delivery guarantees": a killed worker's email goes out within this
+# docs/guarantees.md: a killed worker's email goes out within this
 # long at the shipped defaults (measured in make bench: a few seconds).
 SHIPPED_RECOVERY_BOUND_S = 10
 
