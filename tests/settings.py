@@ -7,6 +7,11 @@ default hasher.
 
 import os
 
+# pytest's plugin (tests/plugin.py) sets the test environment first; mypy's
+# django-stubs plugin loads these settings without it.
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
 from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
