@@ -17,6 +17,7 @@ liveness probe that restarts web servers: stopped workers make it fail too.
 import logging
 import threading
 import time
+from typing import cast
 
 import dramatiq
 import redis
@@ -25,7 +26,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from jobs.brokers import BROKER_ERRORS
+from jobs.brokers import BROKER_ERRORS, HeraldBroker
 from jobs.worker.liveness import fresh_worker_stamps
 
 logger = logging.getLogger("jobs.views.health")
@@ -87,7 +88,7 @@ def live_worker_count(now=None):
 def broker_ok():
     """True when the broker (Redis, or RabbitMQ with BROKER_URL) answers within seconds."""
     try:
-        dramatiq.get_broker().ping()
+        cast(HeraldBroker, dramatiq.get_broker()).ping()
     except BROKER_ERRORS as exc:
         failure_log.warning("broker", "health: broker unavailable", exc)
         return False

@@ -20,6 +20,7 @@ duration histogram covers the attempts still in the database.
 
 import hmac
 import logging
+from typing import cast
 
 import dramatiq
 from django.conf import settings
@@ -31,7 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 from jobs.backends import queue_names
-from jobs.brokers import BROKER_ERRORS
+from jobs.brokers import BROKER_ERRORS, HeraldBroker
 from jobs.models import Attempt, Job
 from jobs.selectors import attempt_durations, attempt_outcome_counts, status_counts
 from jobs.views.health import FailureLog, live_worker_count
@@ -79,7 +80,7 @@ def send_duration_histogram():
 
 def broker_metrics():
     """Queue gauges read from Redis; only ``herald_broker_up 0`` when it does not answer."""
-    broker = dramatiq.get_broker()
+    broker = cast(HeraldBroker, dramatiq.get_broker())
     queues = queue_names()
     up = GaugeMetricFamily("herald_broker_up", "1 when the broker (Redis or RabbitMQ) answered this scrape.")
     try:

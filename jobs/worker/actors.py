@@ -6,6 +6,7 @@ claim runs the task, and a finished job is never run again.
 """
 
 import logging
+from typing import Any, cast
 
 import dramatiq
 from django.conf import settings
@@ -14,6 +15,7 @@ from dramatiq.middleware import CurrentMessage
 
 from jobs import errors, task_signals
 from jobs.backends import queue_names
+from jobs.brokers import HeraldBroker
 from jobs.enqueue.outbox import ACTOR_NAME
 from jobs.models import Job
 from jobs.results import load_task, task_result
@@ -53,8 +55,8 @@ def run_task(job_id):
         tracking.record_ran_earlier(job_id, options[RAN_RETURNING])
         task_signals.send_finished_of(job_id)
         return
-    claiming = {
-        "worker_id": dramatiq.get_broker().broker_id,
+    claiming: dict[str, Any] = {
+        "worker_id": cast(HeraldBroker, dramatiq.get_broker()).broker_id,
         "message_id": message.message_id if message else "",
     }
     retries = options.get("retries", 0)

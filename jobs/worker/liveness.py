@@ -28,13 +28,14 @@ A worker is dead (:func:`worker_is_dead`) when
 
 import functools
 import time
+from typing import cast
 
 import dramatiq
 import redis
 from django.conf import settings
 from django.utils import timezone
 
-from jobs.brokers import PROBE_TIMEOUT_S
+from jobs.brokers import PROBE_TIMEOUT_S, HeraldBroker
 from jobs.brokers.clients import redis_client
 
 CONNECTION_PREFIX = "herald-worker:"
@@ -42,8 +43,8 @@ STAMP_EVERY_S = 0.5
 GONE_GRACE_S = 2.0
 
 
-def namespace(broker=None):
-    return (broker or dramatiq.get_broker()).namespace
+def namespace(broker: dramatiq.Broker | None = None) -> str:
+    return cast(HeraldBroker, broker or dramatiq.get_broker()).namespace
 
 
 def heartbeats_key(broker=None):
