@@ -1,16 +1,9 @@
 """The registration flow: sign up, confirm the address, new links, password reset, expiry.
 
-Views call these functions and nothing else; every email is a task
-(``accounts.tasks``), enqueued here and sent by a worker.
-
-Who owns an account: an account that was never confirmed belongs to nobody
-yet. Anyone may sign up with any address, so the password typed at signup
-may be an attacker's. Only the page an emailed link opens (``confirm_account``)
-or a password reset (``set_password_from_reset``) makes an account active,
-and both set the password typed there, by whoever holds the mailbox.
+Views call these functions and nothing else; who owns an account, and why: docs/security.md.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,9 +14,11 @@ from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
+from accounts.models import User, UserManager
 from accounts.tasks import send_account_exists_email, send_confirmation_email, send_password_reset_email
 from accounts.tokens import activation_token
 from jobs.selectors import unfinished_jobs
+from jobs.tasks_api import Task, TaskResult
 from jobs.timing import timed
 
 # Emails of one kind that may wait unsent for one account (see ``_email``).
@@ -33,22 +28,22 @@ MAX_UNSENT_PER_KIND = 3
 class ActivationError(Exception):
     """Why an activation link was refused: ``code`` is invalid_key, expired or already_activated."""
 
-    def __init__(self, message, code):
+    def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
 
 
-def never_confirmed(user):
+def never_confirmed(user: User) -> bool:
     """True for an account whose address nobody has proved yet (not one that staff deactivated)."""
     return not user.is_active and user.activated_at is None
 
 
-def _users():
+def _users() -> UserManager:
     return get_user_model()._default_manager
 
 
-def _email(task, user):
+def _email(task: Task, user: User) -> TaskResult | None:
     """Enqueue email ``task`` for ``user``, unless ``MAX_UNSENT_PER_KIND`` of it already wait unsent.
 
     Why: while Redis is down nothing leaves, and the rate limits only count
@@ -61,7 +56,7 @@ def _email(task, user):
     return task.enqueue(user.pk, user.email)
 
 
-def register_user(*, email, password, may_email=True):
+def register_user(*, email: str, password: str, may_email: bool = True) -> User | None:
     """Sign ``email`` up; every signup sends one email, and the caller answers the same.
 
     - A new address gets an inactive account and a confirmation email.
@@ -85,7 +80,7 @@ def register_user(*, email, password, may_email=True):
     return None
 
 
-def _register(email, hashed, may_email):
+def _register(email: str, hashed: str, may_email: bool) -> User:
     user = _users().filter(email__iexact=email).first()
     task = send_confirmation_email
     if user is None:
@@ -100,7 +95,7 @@ def _register(email, hashed, may_email):
     return user
 
 
-def request_new_link(*, email):
+def request_new_link(*, email: str) -> TaskResult | None:
     """Send a new confirmation email if ``email`` belongs to a never confirmed account.
 
     Returns the task's result or None; callers answer the same either way. An account
@@ -114,7 +109,7 @@ def request_new_link(*, email):
         return _email(send_confirmation_email, user)
 
 
-def request_password_reset(*, email):
+def request_password_reset(*, email: str) -> TaskResult | None:
     """Send a password-reset email if ``email`` has an active or a never confirmed account.
 
     Returns the task's result or None; callers answer the same either way. A never
@@ -128,7 +123,7 @@ def request_password_reset(*, email):
         return _email(send_password_reset_email, user)
 
 
-def user_from_uidb64(uidb64):
+def user_from_uidb64(uidb64: str) -> User | None:
     """The user a link's uidb64 names, or None for a malformed or unknown id."""
     try:
         pk = int(force_str(urlsafe_base64_decode(uidb64)))
@@ -139,7 +134,7 @@ def user_from_uidb64(uidb64):
     return _users().filter(pk=pk).first()
 
 
-def check_activation_link(*, uidb64, token):
+def check_activation_link(*, uidb64: str, token: str) -> User:
     """The never confirmed account an activation link is good for; nothing changes.
 
     Raises :class:`ActivationError` for a malformed, tampered, expired or
@@ -162,7 +157,7 @@ def check_activation_link(*, uidb64, token):
     return user
 
 
-def confirm_account(*, uidb64, token, password):
+def confirm_account(*, uidb64: str, token: str, password: str) -> User:
     """Confirm the address a link names, set the password typed on its page, once; return the user.
 
     The password stored at signup is never made usable: it may be anyone's.
@@ -182,7 +177,7 @@ def confirm_account(*, uidb64, token, password):
     return user
 
 
-def set_password_from_reset(*, user, password):
+def set_password_from_reset(*, user: User, password: str) -> User:
     """Set ``user``'s password from a password-reset link; confirm a never confirmed account.
 
     Following the reset link proves the mailbox, as a confirmation link does.
@@ -198,7 +193,7 @@ def set_password_from_reset(*, user, password):
     return user
 
 
-def expire_unconfirmed_accounts(*, now=None, dry_run=False):
+def expire_unconfirmed_accounts(*, now: datetime | None = None, dry_run: bool = False) -> int:
     """Delete accounts never confirmed within ``ACCOUNT_UNCONFIRMED_DAYS``; return how many.
 
     A squatted address is freed for its owner. Their email jobs stay (a

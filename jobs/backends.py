@@ -1,20 +1,6 @@
-"""A ``django.tasks`` backend that runs tasks on Dramatiq with Herald's guarantees.
+"""The ``django.tasks`` backend that runs tasks on Dramatiq: ``DramatiqTaskBackend`` (see docs/tasks.md)."""
 
-::
-
-    TASKS = {"default": {"BACKEND": "jobs.backends.DramatiqTaskBackend", "QUEUES": ["default", "emails"]}}
-
-``task.enqueue()`` writes a job row in the caller's transaction and publishes
-its message when that transaction commits (outside one, at once); a message
-the broker never got is relayed; a worker runs the task only after claiming
-the row, so it runs once; failures are retried as the task's retry policy
-says (``jobs.errors.retry_policy``), every attempt is kept, and a job whose
-worker died is taken over within seconds. ``get_result(id)`` reads the row.
-
-``run_after`` is supported (a Dramatiq delay, or the relay for a far one).
-Priority is not: Dramatiq orders messages by queue, not by a per-message
-priority on Redis. Use a queue of its own for urgent tasks.
-"""
+from typing import Any
 
 from django.conf import settings
 
@@ -22,24 +8,43 @@ from jobs.enqueue.outbox import record_job
 from jobs.models import Job
 from jobs.results import task_result
 from jobs.task_signals import send_enqueued
-from jobs.tasks_api import BaseTaskBackend, TaskResultDoesNotExist, normalize_json, task_backends
+from jobs.tasks_api import (
+    BaseTaskBackend,
+    Task,
+    TaskResult,
+    TaskResultDoesNotExist,
+    normalize_json,
+    task_backends,
+)
 
 
 class DramatiqTaskBackend(BaseTaskBackend):
-    """``OPTIONS``: ``PUBLISH_IN_BACKGROUND`` (default True): a thread of this process publishes
-    the message after commit (``jobs.enqueue.handoff``), so the caller does not wait on the broker."""
+    """Tasks as job rows, published to Dramatiq after the caller's transaction commits.
+
+    ``TASKS = {"default": {"BACKEND": "jobs.backends.DramatiqTaskBackend", "QUEUES": ["default", "emails"]}}``
+
+    ``OPTIONS``: ``PUBLISH_IN_BACKGROUND`` (default True): a thread of this process publishes
+    the message after commit (``jobs.enqueue.handoff``), so the caller does not wait on the broker.
+
+    Supports ``run_after`` (a Dramatiq delay, or the relay for a far one); refuses a
+    priority (Dramatiq orders messages by queue, not per message).
+    """
 
     supports_defer = True
     supports_get_result = True
     supports_async_task = False
     supports_priority = False
 
-    def __init__(self, alias, params):
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
         self.publish_in_background = self.options.get("PUBLISH_IN_BACKGROUND", True)
 
-    def enqueue(self, task, args, kwargs):
-        """Record the job and publish it after commit; return its result (READY)."""
+    def enqueue(self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TaskResult:
+        """Record the job in the caller's transaction and publish it after commit; return its result (READY).
+
+        Outside a transaction the publish happens at once. Sends ``task_enqueued`` once the row is
+        written; raises ``InvalidTask`` for a task this backend cannot run (a priority, an unknown queue).
+        """
         self.validate_task(task)
         job = record_job(
             task_path=task.module_path,
@@ -53,7 +58,7 @@ class DramatiqTaskBackend(BaseTaskBackend):
         send_enqueued(result)
         return result
 
-    def get_result(self, result_id):
+    def get_result(self, result_id: str) -> TaskResult:
         """The result of job ``result_id``, read from its row and attempts now."""
         try:
             job = Job.objects.get(pk=int(result_id))
@@ -62,7 +67,7 @@ class DramatiqTaskBackend(BaseTaskBackend):
         return task_result(job, backend=self.alias)
 
 
-def queue_names():
+def queue_names() -> list[str]:
     """Every queue a Herald backend in ``TASKS`` may publish to (a worker consumes them all)."""
     names = {"default"}
     for alias in settings.TASKS:

@@ -1,20 +1,19 @@
-"""Which failures are worth retrying, and when: decided here, once.
-
-The worker asks the task's :class:`RetryPolicy` whether a failure gets
-another attempt and how long to wait; the job row records that answer and
-Dramatiq's Retries middleware is told the same delay (``dramatiq.Retry``), so
-the two never disagree.
-"""
+"""Which failures are retried, and when: ``is_transient`` and the task's ``RetryPolicy``, decided here once."""
 
 import smtplib
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from dramatiq.common import compute_backoff
 from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+from jobs.tasks_api import Task
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # A retry due later than this is scheduled on the job row and sent by the relay
 # when due, not held by a worker as a delayed message. Dramatiq's workers hold
@@ -34,7 +33,7 @@ class UnknownTask(Exception):
     """A job names a task that cannot be imported (permanent)."""
 
 
-def smtp_code(exc):
+def smtp_code(exc: BaseException) -> int | None:
     """The SMTP reply code carried by ``exc``, or None."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
@@ -44,7 +43,7 @@ def smtp_code(exc):
     return code if isinstance(code, int) and code > 0 else None
 
 
-def is_transient(exc):
+def is_transient(exc: BaseException) -> bool:
     """True when the same send may succeed later.
 
     Transient: connection refused/reset/closed, timeouts, SMTP 4xx replies,
@@ -79,6 +78,9 @@ class RetryPolicy:
 
     A number left None is read from the settings when it is needed
     (``JOBS_MAX_RETRIES``, ``JOBS_MIN_BACKOFF_MS``, ``JOBS_MAX_BACKOFF_MS``).
+    The worker asks it whether a failure gets another attempt and how long to
+    wait, records that answer on the job row and hands Dramatiq's Retries
+    middleware the same delay (``dramatiq.Retry``).
     """
 
     max_retries: int | None = None
@@ -87,14 +89,14 @@ class RetryPolicy:
     transient: Callable[[BaseException], bool] = is_transient
 
     @property
-    def retry_limit(self):
+    def retry_limit(self) -> int:
         return settings.JOBS_MAX_RETRIES if self.max_retries is None else self.max_retries
 
-    def should_retry(self, retries, exc):
+    def should_retry(self, retries: int, exc: BaseException) -> bool:
         """Whether the attempt after ``retries`` retries, which raised ``exc``, gets another."""
         return retries < self.retry_limit and self.transient(exc)
 
-    def delay_ms(self, retries):
+    def delay_ms(self, retries: int) -> int:
         """The back-off before the retry that follows ``retries`` retries (Dramatiq's ``compute_backoff``)."""
         factor = settings.JOBS_MIN_BACKOFF_MS if self.min_backoff_ms is None else self.min_backoff_ms
         longest = settings.JOBS_MAX_BACKOFF_MS if self.max_backoff_ms is None else self.max_backoff_ms
@@ -105,7 +107,7 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-def retry_policy(**options):
+def retry_policy(**options: Any) -> Callable[[F], F]:
     """Decorator: declare how the task function below it is retried (see :class:`RetryPolicy`).
 
     Put it under ``@task``::
@@ -119,19 +121,19 @@ def retry_policy(**options):
     """
     policy = RetryPolicy(**options)
 
-    def declare(func):
+    def declare(func: Any) -> Any:
         func.retry_policy = policy
         return func
 
     return declare
 
 
-def policy_for(task):
+def policy_for(task: Task) -> RetryPolicy:
     """The retry policy declared for ``task`` (a django.tasks Task), or the default one."""
     return getattr(task.func, "retry_policy", DEFAULT_POLICY)
 
 
-def describe(exc):
+def describe(exc: BaseException) -> str:
     """A one-line description of ``exc`` for the job row and the admin."""
     code = smtp_code(exc)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -142,7 +144,7 @@ def describe(exc):
     return str(exc) or type(exc).__name__
 
 
-def smtp_reply(exc):
+def smtp_reply(exc: BaseException) -> str:
     """The SMTP server's reply text carried by ``exc``, or ''."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "; ".join(f"{c} {_text(m)}" for c, m in exc.recipients.values())
@@ -150,5 +152,5 @@ def smtp_reply(exc):
     return f"{code} {_text(getattr(exc, 'smtp_error', b''))}" if code is not None else ""
 
 
-def _text(value):
+def _text(value: object) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -1,10 +1,7 @@
-"""A job row as Django's tasks framework sees it: a ``TaskResult``.
+"""A job row as Django's tasks framework sees it: a ``TaskResult``."""
 
-The row is the record: status, timestamps, one error per failed attempt, the
-workers that tried, and the return value. Herald's statuses map onto the
-framework's four: a job waiting for a retry is READY again, as the
-framework defines it ("ready to be executed again").
-"""
+from collections.abc import Sequence
+from types import SimpleNamespace
 
 from django.utils.module_loading import import_string
 
@@ -14,7 +11,7 @@ from jobs.tasks_api import Task, TaskError, TaskResult, TaskResultStatus, set_re
 
 Status = Job.Status
 
-STATUSES = {
+STATUSES: dict[str, TaskResultStatus] = {
     Status.QUEUED: TaskResultStatus.READY,
     Status.RETRYING: TaskResultStatus.READY,
     Status.RUNNING: TaskResultStatus.RUNNING,
@@ -23,7 +20,7 @@ STATUSES = {
 }
 
 
-def load_task(task_path):
+def load_task(task_path: str) -> Task:
     """The task at dotted path ``task_path``; :class:`UnknownTask` if there is none."""
     try:
         task = import_string(task_path)
@@ -34,8 +31,19 @@ def load_task(task_path):
     return task
 
 
-def task_result(job, *, backend, task=None, attempts=None):
-    """The ``TaskResult`` of ``job`` (a full row), read from it and its attempts (``attempts``: known already)."""
+def task_result(
+    job: Job,
+    *,
+    backend: str,
+    task: Task | None = None,
+    attempts: Sequence[Attempt | SimpleNamespace] | None = None,
+) -> TaskResult:
+    """The ``TaskResult`` of ``job`` (a full row), read from it and its attempts (``attempts``: known already).
+
+    The row is the record: status, timestamps, one error per failed attempt, the workers that
+    tried, and the return value. A job waiting for a retry is READY again, as the framework
+    defines it ("ready to be executed again").
+    """
     task = task or load_task(job.task_path)
     if task.queue_name != job.queue_name or task.run_after != job.run_after or task.backend != backend:
         task = task.using(queue_name=job.queue_name, run_after=job.run_after, backend=backend)

@@ -1,28 +1,21 @@
-"""Reads about jobs: counts, the broker's queues, live workers.
-
-The admin summary and ``manage.py jobs stats`` both call :func:`stats`, so
-they always show the same numbers. Each count is a range of one of
-``Job``'s indexes, except the table's total, a bare ``COUNT(*)`` that
-SQLite answers from its smallest index without decoding a row (about 6 ms at
-a million rows): the summary stays fast with millions of jobs.
-
-Broker reads never raise and never hang: they use clients that give up within
-seconds, and when the broker or Redis is unreachable they say so (``reachable`` False)
-while the database half of the summary still renders.
-"""
+"""The read side: every number the admin, ``manage.py jobs`` and ``/metrics/`` show about jobs, the broker's queues and live workers."""
 
 import time
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import dramatiq
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from redis import Redis
 from redis.exceptions import RedisError
 
 from jobs.backends import queue_names
-from jobs.brokers import BROKER_ERRORS
+from jobs.brokers import BROKER_ERRORS, HeraldBroker
 from jobs.models import Attempt, Job
+from jobs.tasks_api import Task
 from jobs.worker.liveness import fresh_worker_stamps, heartbeats_key, probe_client
 
 Status = Job.Status
@@ -34,7 +27,7 @@ MAX_SEARCH_LENGTH = 254
 PREFIX_END = "\U0010ffff"
 
 
-def label_prefix_q(prefix):
+def label_prefix_q(prefix: str) -> Q:
     """Labels (first text arguments) starting with ``prefix``, found through the label index."""
     if connection.vendor == "sqlite":
         # SQLite compares text byte by byte, so this range is exactly "starts
@@ -45,7 +38,7 @@ def label_prefix_q(prefix):
     return Q(label__startswith=prefix)
 
 
-def job_search_q(term):
+def job_search_q(term: str) -> Q:
     """The filter for a search box term: indexed look-ups only, never a scan.
 
     - the start of the job's label, its first text argument (for an email,
@@ -67,12 +60,12 @@ def job_search_q(term):
     return q
 
 
-def _jobs(task):
+def _jobs(task: str | None) -> QuerySet[Job]:
     """Every job, or the jobs of the task at dotted path ``task``."""
     return Job.objects.filter(task_path=task) if task else Job.objects.all()
 
 
-def status_counts(task=None):
+def status_counts(task: str | None = None) -> dict[str, int]:
     """``{status: number of jobs}`` for every status, zeros included; of one task's jobs with ``task``.
 
     Succeeded jobs are most of the table, so they are counted as the total
@@ -91,12 +84,12 @@ def status_counts(task=None):
     return counts
 
 
-def attempt_outcome_counts():
+def attempt_outcome_counts() -> dict[str, int]:
     """``{outcome: number of attempts}`` for the outcomes there are."""
     return dict(Attempt.objects.order_by().values_list("outcome").annotate(n=Count("id")))
 
 
-def attempt_durations(bounds_ms):
+def attempt_durations(bounds_ms: Iterable[int]) -> list[dict[str, Any]]:
     """Per outcome of the finished attempts: ``{"outcome", "total", "sum_ms", "at_most": {bound: count}}``.
 
     One query: for each bound in ``bounds_ms``, how many attempts took at most that long.
@@ -119,7 +112,9 @@ def attempt_durations(bounds_ms):
     ]
 
 
-def finished_between(status, start, end=None, task=None):
+def finished_between(
+    status: str, start: datetime, end: datetime | None = None, task: str | None = None
+) -> int:
     """How many jobs (of ``task``, or all) reached ``status`` (succeeded or failed) in [start, end)."""
     jobs = _jobs(task).filter(status=status, finished_at__gte=start)
     if end is not None:
@@ -127,7 +122,9 @@ def finished_between(status, start, end=None, task=None):
     return jobs.count()
 
 
-def hourly_outcomes(*, hours=CHART_HOURS, now=None, task=None):
+def hourly_outcomes(
+    *, hours: int = CHART_HOURS, now: datetime | None = None, task: str | None = None
+) -> list[dict[str, Any]]:
     """Jobs sent and failed in each of the last ``hours`` clock hours, oldest first.
 
     Each item is ``{"start": datetime, "sent": int, "failed": int}``; the last
@@ -149,18 +146,18 @@ def hourly_outcomes(*, hours=CHART_HOURS, now=None, task=None):
     return buckets
 
 
-def task_paths():
+def task_paths() -> list[str]:
     """The task of every job in the table, once each (read from the (task, status) index)."""
     return list(Job.objects.order_by("task_path").values_list("task_path", flat=True).distinct())
 
 
-def unfinished_jobs(task, *, first_arg, at_least):
+def unfinished_jobs(task: Task, *, first_arg: Any, at_least: int) -> bool:
     """True when at least ``at_least`` jobs of ``task`` whose first argument is ``first_arg`` wait to run."""
     jobs = Job.objects.filter(task_path=task.module_path, status__in=Job.PENDING_STATUSES, args__0=first_arg)
     return jobs[:at_least].count() >= at_least
 
 
-def broker_queue_stats(broker=None):
+def broker_queue_stats(broker: HeraldBroker | None = None) -> dict[str, Any]:
     """What the broker (Redis or RabbitMQ) holds for Herald's queues right now, all queues together.
 
     - ``queue_depth``: messages waiting for a worker;
@@ -172,10 +169,10 @@ def broker_queue_stats(broker=None):
 
     Read through a connection that gives up within seconds
     (``jobs.brokers.redis.PROBE_TIMEOUT_S``), so a hung broker does not hang the
-    admin. With the broker unreachable every number is None and
+    admin. Never raises: with the broker unreachable every number is None and
     ``reachable`` is False.
     """
-    broker = broker or dramatiq.get_broker()
+    broker = broker or cast(HeraldBroker, dramatiq.get_broker())
     try:
         per_queue = [broker.queue_counts(name) for name in queue_names()]
     except BROKER_ERRORS as exc:
@@ -191,7 +188,7 @@ def broker_queue_stats(broker=None):
 BROKER_COUNTS = ("queue_depth", "in_progress", "delayed", "dead_lettered")
 
 
-def live_workers(client=None):
+def live_workers(client: Redis | None = None) -> list[dict[str, Any]] | None:
     """Worker processes alive by the health check's rule (``jobs.worker.liveness.fresh_worker_stamps``), freshest first.
 
     Each item: ``{"id", "last_seen_s", "broker_heartbeat_s"}`` (ages in
@@ -217,7 +214,7 @@ def live_workers(client=None):
     return sorted(workers, key=lambda worker: worker["last_seen_s"])
 
 
-def broker_heartbeats_ms(client, ids):
+def broker_heartbeats_ms(client: Redis, ids: list[str]) -> list[float | None]:
     """Each worker's last Redis broker heartbeat (ms), or None each: RabbitMQ keeps none."""
     broker = dramatiq.get_broker()
     if not ids or not hasattr(broker, "client"):
@@ -225,12 +222,16 @@ def broker_heartbeats_ms(client, ids):
     return client.zmscore(heartbeats_key(broker), ids)
 
 
-def _age(now, timestamp):
+def _age(now: float, timestamp: float) -> float:
     return round(max(now - timestamp, 0.0), 1)
 
 
-def stats(*, now=None, task=None):
-    """The job summary the admin and ``manage.py jobs stats --json`` show.
+def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, Any]:
+    """The job summary the admin and ``manage.py jobs stats --json`` show: one function, the same numbers.
+
+    Each count is a range of one of ``Job``'s indexes, or the table's bare
+    ``COUNT(*)`` (:func:`status_counts`), so it stays fast with millions of
+    jobs; the broker's half never raises (:func:`broker_queue_stats`).
 
     Shape::
 

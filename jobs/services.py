@@ -1,11 +1,10 @@
-"""Resending and pruning jobs: one function per action.
+"""Resending and pruning jobs: one function per action, called by the admin, ``manage.py jobs`` and code alike."""
 
-The admin, ``manage.py jobs`` and the scheduled maintenance call these; a
-resent job is enqueued by ``jobs.enqueue.outbox.record_job``, as ``task.enqueue()``
-enqueues a new one.
-"""
+from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from jobs.enqueue.outbox import record_job
 from jobs.models import Attempt, Job
@@ -17,7 +16,7 @@ class ResendRefused(Exception):
     """A resend that must not happen (the job succeeded, was already resent...)."""
 
 
-def check_resendable(job):
+def check_resendable(job: Job) -> None:
     """Raise :class:`ResendRefused` unless ``job`` may be run again."""
     if job.status == Status.SUCCEEDED:
         raise ResendRefused(f"Job {job.pk} already succeeded.")
@@ -28,9 +27,12 @@ def check_resendable(job):
 
 
 @transaction.atomic
-def resend_job(job):
+def resend_job(job: Job) -> Job:
     """Start a new job of the same task with the same arguments, linked to the failed ``job``.
 
+    Enqueued by ``jobs.enqueue.outbox.record_job``, as ``task.enqueue()``
+    enqueues a new one, in one transaction that locks the failed row first
+    (``select_for_update``); raises :class:`ResendRefused`.
     The failed job and its attempts are kept as they are. The task decides
     again when it runs (an email goes to the account's address of then, or
     is not sent if the account is gone).
@@ -42,7 +44,7 @@ def resend_job(job):
     )
 
 
-def resendable_failed_jobs(*, since=None):
+def resendable_failed_jobs(*, since: datetime | None = None) -> QuerySet[Job]:
     """Failed jobs that a resend would run again: those not resent yet."""
     jobs = Job.objects.filter(status=Status.FAILED, resends__isnull=True)
     if since is not None:
@@ -50,7 +52,9 @@ def resendable_failed_jobs(*, since=None):
     return jobs.order_by("id")
 
 
-def resend_jobs(jobs, *, dry_run=False):
+def resend_jobs(
+    jobs: Iterable[Job], *, dry_run: bool = False
+) -> tuple[list[tuple[Job, Job | None]], list[tuple[Job, str]]]:
     """Resend each of ``jobs`` in order, refusing those :func:`check_resendable` refuses.
 
     Returns ``(resent, refused)``: lists of ``(job, new job)`` (the new job is
@@ -58,7 +62,8 @@ def resend_jobs(jobs, *, dry_run=False):
     admin's button and action, ``manage.py jobs resend`` and
     :func:`resend_failed_jobs` all resend through here.
     """
-    resent, refused = [], []
+    resent: list[tuple[Job, Job | None]] = []
+    refused: list[tuple[Job, str]] = []
     for job in jobs:
         try:
             if dry_run:
@@ -71,13 +76,15 @@ def resend_jobs(jobs, *, dry_run=False):
     return resent, refused
 
 
-def resend_failed_jobs(*, since=None, limit=None, dry_run=False):
+def resend_failed_jobs(
+    *, since: datetime | None = None, limit: int | None = None, dry_run: bool = False
+) -> tuple[list[tuple[Job, Job | None]], list[tuple[Job, str]]]:
     """Resend the resendable failed jobs (the oldest ``limit`` of them, or all); see :func:`resend_jobs`."""
     jobs = resendable_failed_jobs(since=since)
     return resend_jobs(jobs[:limit] if limit else jobs, dry_run=dry_run)
 
 
-def prune_finished_jobs(*, older_than, dry_run=False, batch_size=1000):
+def prune_finished_jobs(*, older_than: datetime, dry_run: bool = False, batch_size: int = 1000) -> int:
     """Delete succeeded and failed jobs (and attempts) finished before ``older_than``.
 
     Queued, running and retrying jobs are never deleted. Deletes in batches of

@@ -1,26 +1,17 @@
-"""Getting jobs to the broker: the row in the caller's transaction, the message after commit, the relay.
-
-A job is recorded in the caller's transaction and its message published once
-that transaction commits, so a worker never sees a job (or anything the job
-reads) that a rollback removes. If the broker is unreachable the job stays
-with no ``enqueued_at`` and the relay sweep (:func:`relay_sweep`, scheduled
-by ``jobs.maintenance`` and run by ``manage.py jobs relay``) publishes it
-later. A job to run more than ``LONGEST_HELD_RETRY_MS`` from now is not
-published until it is due: no worker holds it meanwhile. The jobs of dead
-workers are published again within seconds (:func:`relay_dead_claims`, from
-every worker's relay thread, ``jobs.worker.middleware``).
-"""
+"""The outbox: the job row in the caller's transaction, its message published after commit, and the relay."""
 
 import logging
-from datetime import timedelta
+from collections.abc import Collection, Iterable
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any, cast
 
 import dramatiq
 from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from jobs.brokers import BROKER_ERRORS
+from jobs.brokers import BROKER_ERRORS, HeraldBroker
 from jobs.enqueue.handoff import hand_off
 from jobs.errors import LONGEST_HELD_RETRY_MS
 from jobs.models import Attempt, Job
@@ -36,9 +27,21 @@ REQUEUE_AFTER_S = 900
 Status = Job.Status
 
 
-def record_job(*, task_path, queue_name, args, kwargs, run_after=None, resend_of=None, background=False):
+def record_job(
+    *,
+    task_path: str,
+    queue_name: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    run_after: datetime | None = None,
+    resend_of: Job | None = None,
+    background: bool = False,
+) -> Job:
     """Write a queued job in the caller's transaction; publish its message after commit.
 
+    A worker never sees a job (or anything the job reads) that a rollback
+    removes. A job due more than ``LONGEST_HELD_RETRY_MS`` from now gets no
+    message: the relay sends it when due, so no worker holds it meanwhile.
     With ``background`` this process's hand-off thread publishes it
     (``jobs.enqueue.handoff``): the caller does not wait for the broker.
     """
@@ -60,20 +63,21 @@ def record_job(*, task_path, queue_name, args, kwargs, run_after=None, resend_of
     return job
 
 
-def _delay_ms(run_after):
+def _delay_ms(run_after: datetime | None) -> int:
     if run_after is None:
         return 0
     return max(0, int((run_after - timezone.now()).total_seconds() * 1000))
 
 
-def publish(job_id, queue_name, *, delay_ms=0, retries=0):
+def publish(job_id: int, queue_name: str, *, delay_ms: int = 0, retries: int = 0) -> str | None:
     """Hand job ``job_id`` to the broker and note on the row that it was accepted.
 
     Returns the Dramatiq message id, or None when the broker (Redis or
-    RabbitMQ) is unreachable (logged; the relay tries again). ``retries``:
+    RabbitMQ) is unreachable (logged; the row keeps no ``enqueued_at`` and the
+    relay tries again). ``retries``:
     how many retries the job has had, so that its retry budget holds.
     """
-    message = dramatiq.Message(
+    message: dramatiq.Message[Any] = dramatiq.Message(
         queue_name=queue_name,
         actor_name=ACTOR_NAME,
         args=(job_id,),
@@ -93,7 +97,7 @@ def publish(job_id, queue_name, *, delay_ms=0, retries=0):
     return message.message_id
 
 
-def relay_sweep(broker=None):
+def relay_sweep(broker: dramatiq.Broker | None = None) -> list[int]:
     """Give the broker back what it lost or never got; return the ids of the jobs relayed.
 
     First the messages that dead workers fetched and never acknowledged go
@@ -105,11 +109,11 @@ def relay_sweep(broker=None):
     ``manage.py jobs relay``. Safe to run twice: the claim on the job row lets
     one delivery send.
     """
-    (broker or dramatiq.get_broker()).requeue_dead_workers()
+    cast(HeraldBroker, broker or dramatiq.get_broker()).requeue_dead_workers()
     return relay_unsent()
 
 
-def relay_unsent(*, now=None, limit=500):
+def relay_unsent(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Send to the broker the jobs it never got, lost or was never meant to hold; return their ids.
 
     Four kinds of job are relayed:
@@ -141,7 +145,7 @@ def relay_unsent(*, now=None, limit=500):
     return _relay(dict.fromkeys(ids))
 
 
-def dead_claims(*, now=None, limit=500):
+def dead_claims(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Ids of running jobs whose worker died (``liveness.claimant_is_dead``), one look at Redis for all."""
     now = now or timezone.now()
     running = list(
@@ -156,7 +160,9 @@ def dead_claims(*, now=None, limit=500):
     return [pk for pk, worker, at in running if claimant_is_dead(worker, at, now, connected=connected)]
 
 
-def relay_dead_claims(*, now=None, limit=500, skip=()):
+def relay_dead_claims(
+    *, now: datetime | None = None, limit: int = 500, skip: Collection[int] = ()
+) -> list[int]:
     """Send again the jobs whose worker died while sending them, except those in ``skip``; return their ids.
 
     The relay runs this every second, so that a killed worker's job runs again
@@ -165,7 +171,7 @@ def relay_dead_claims(*, now=None, limit=500, skip=()):
     return _relay([pk for pk in dead_claims(now=now, limit=limit) if pk not in skip])
 
 
-def _relay(job_ids):
+def _relay(job_ids: Iterable[int]) -> list[int]:
     relayed = []
     queues = dict(Job.objects.filter(pk__in=list(job_ids)).values_list("pk", "queue_name"))
     for job_id in job_ids:
@@ -180,6 +186,6 @@ def _relay(job_ids):
     return relayed
 
 
-def _retries_so_far(job_id):
+def _retries_so_far(job_id: int) -> int:
     """How many retries the job has had: its message carries the count, so the retry budget holds across relays."""
     return Attempt.objects.filter(job_id=job_id, outcome=Attempt.Outcome.RETRY).count()

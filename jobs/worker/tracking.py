@@ -1,28 +1,12 @@
-"""Every status change of a running job: claim it, then record how the attempt ended.
-
-Each change is one conditional UPDATE written by :func:`transition`, the one
-function that sets a job's status once it is queued.
-
-Dramatiq delivers at least once: a message may arrive twice (a redelivery
-after a worker died, a retry enqueued before the original was acknowledged, a
-delayed message promoted twice). The claim is one conditional UPDATE, so of
-two deliveries exactly one gets the row; the other does nothing. On
-PostgreSQL the UPDATE takes the row lock and re-checks its WHERE clause after
-any concurrent writer commits, which is what ``SELECT ... FOR UPDATE SKIP
-LOCKED`` would give, in one statement.
-
-Writes are short transactions, retried on "database is locked", so that a
-burst of worker threads on SQLite loses none of them. In a worker process the
-common ones, a first claim and every outcome, go through the process's job
-writer (``jobs.worker.writer``), which commits the waiting writes of all its threads
-together.
-"""
+"""Every status change of a running job: the claim, then the record of how the attempt ended."""
 
 import time
 import traceback as tb
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import Any, TypeVar, cast
 
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -34,6 +18,7 @@ from jobs.worker.transitions import CLAIMED_FIELDS, Increment, claimed_job, inse
 
 Status = Job.Status
 Outcome = Attempt.Outcome
+T = TypeVar("T")
 
 DB_WRITE_TRIES = 8
 # A job whose worker died this many times while running it is failed (a poison message).
@@ -51,7 +36,7 @@ class Claim:
     started: float
 
     @property
-    def number(self):
+    def number(self) -> int:
         return self.job.attempts
 
 
@@ -62,8 +47,11 @@ class GaveUp:
     job_id: int
 
 
-def with_db_retry(fn, *args, **kwargs):
-    """Run a write, retrying a few times when the database is busy."""
+def with_db_retry(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a write, retrying a few times when the database is busy ("database is locked").
+
+    Writes are short transactions, so that a burst of worker threads on SQLite loses none of them.
+    """
     for n in range(DB_WRITE_TRIES):
         try:
             return fn(*args, **kwargs)
@@ -71,10 +59,19 @@ def with_db_retry(fn, *args, **kwargs):
             if n == DB_WRITE_TRIES - 1:
                 raise
             time.sleep(0.05 * 2**n)
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
-def claim_job(job_id, *, worker_id, message_id, first_hand=False):
+def claim_job(
+    job_id: int, *, worker_id: str, message_id: str, first_hand: bool = False
+) -> Claim | GaveUp | None:
     """Take the job for this worker; None if another delivery owns it or it is finished.
+
+    The claim is one conditional UPDATE (:func:`~jobs.worker.transitions.transition`), so of
+    two deliveries of one message exactly one gets the row and the other does nothing. On
+    PostgreSQL the UPDATE takes the row lock and re-checks its WHERE clause after any
+    concurrent writer commits: what ``SELECT ... FOR UPDATE SKIP LOCKED`` would give, in one
+    statement.
 
     A job is claimable when it is queued or retrying, or when it is running
     under a worker that has died. Taking over from a dead worker counts a lost
@@ -82,14 +79,15 @@ def claim_job(job_id, *, worker_id, message_id, first_hand=False):
     again (a message that kills its worker must not loop forever), and
     :class:`GaveUp` is returned. With
     ``first_hand`` only a queued or retrying job that never lost an attempt is
-    claimed: the common case, which needs no other look at the row.
+    claimed: the common case, which needs no other look at the row, and goes through the
+    process's writer (``jobs.worker.writer``) with the other threads' writes.
     """
     return with_db_retry(
         _claim_job, job_id, worker_id=worker_id, message_id=message_id, first_hand=first_hand
     )
 
 
-def _claim_job(job_id, *, worker_id, message_id, first_hand):
+def _claim_job(job_id: int, *, worker_id: str, message_id: str, first_hand: bool) -> Claim | GaveUp | None:
     now = timezone.now()
     taking = {
         "claimed_by": worker_id,
@@ -115,13 +113,15 @@ def _claim_job(job_id, *, worker_id, message_id, first_hand):
     )
 
 
-def _claim_pending(job_id, taking, expect):
+def _claim_pending(job_id: int, taking: dict[str, Any], expect: dict[str, Any]) -> tuple[Any, ...] | None:
     """Claim a queued or retrying job; its claimed columns, or None."""
     pending = {"status": Job.PENDING_STATUSES, **expect}
     return transition(job_id, Status.RUNNING, expect=pending, returning=CLAIMED_FIELDS, **taking)
 
 
-def _take_over_from_dead_worker(job_id, taking, now):
+def _take_over_from_dead_worker(
+    job_id: int, taking: dict[str, Any], now: datetime
+) -> tuple[Any, ...] | GaveUp | None:
     """Claim a job whose worker died while running it (a lost attempt); its claimed columns, None or GaveUp."""
     row = (
         Job.objects.filter(pk=job_id, status=Status.RUNNING)
@@ -173,25 +173,25 @@ def _take_over_from_dead_worker(job_id, taking, now):
     return GaveUp(job_id) if poison else claimed
 
 
-def is_suspect(job_id):
+def is_suspect(job_id: int) -> bool:
     """True when the job's last worker died while running it (or its claim is about to be taken over)."""
     row = Job.objects.filter(pk=job_id).values_list("status", "lost_attempts").first()
     return row is not None and (row[1] > 0 or row[0] == Status.RUNNING)
 
 
-def record_success(claim, return_value):
+def record_success(claim: Claim, return_value: Any) -> SimpleNamespace:
     """Mark the attempt and the job succeeded, keeping what the task returned; the attempt written."""
     return with_db_retry(
         _finish, claim, outcome=Outcome.SUCCEEDED, status=Status.SUCCEEDED, return_value=return_value
     )
 
 
-def record_ran_earlier(job_id, return_value):
+def record_ran_earlier(job_id: int, return_value: Any) -> None:
     """Mark succeeded a job whose task an earlier delivery ran but could not record."""
     with_db_retry(_record_ran_earlier, job_id, return_value)
 
 
-def _record_ran_earlier(job_id, return_value):
+def _record_ran_earlier(job_id: int, return_value: Any) -> None:
     now = timezone.now()
     with transaction.atomic():
         job = Job.objects.filter(pk=job_id).exclude(status__in=Job.FINAL_STATUSES).first()
@@ -222,7 +222,9 @@ def _record_ran_earlier(job_id, return_value):
         )
 
 
-def record_failure(claim, exc, *, retry_in_ms=None, held=True):
+def record_failure(
+    claim: Claim, exc: BaseException, *, retry_in_ms: int | None = None, held: bool = True
+) -> SimpleNamespace:
     """Record a failed attempt: the job is retrying in ``retry_in_ms``, or (None) failed; the attempt written.
 
     ``held``: a worker holds the retry as a delayed message. Otherwise the job
@@ -249,23 +251,23 @@ def record_failure(claim, exc, *, retry_in_ms=None, held=True):
 
 
 def _finish(
-    claim,
+    claim: Claim,
     *,
-    outcome,
-    status,
-    return_value=None,
-    smtp_reply="",
-    error_class="",
-    error_message="",
-    traceback="",
-    retry_in_ms=None,
-    held=True,
-):
+    outcome: str,
+    status: str,
+    return_value: Any = None,
+    smtp_reply: str = "",
+    error_class: str = "",
+    error_message: str = "",
+    traceback: str = "",
+    retry_in_ms: int | None = None,
+    held: bool = True,
+) -> SimpleNamespace:
     now = timezone.now()
     duration_ms = int((time.monotonic() - claim.started) * 1000)
     job_fields = {"claimed_by": "", "return_value": return_value}
     if status == Status.RETRYING:
-        job_fields["due_at"] = now + timedelta(milliseconds=retry_in_ms)
+        job_fields["due_at"] = now + timedelta(milliseconds=cast(int, retry_in_ms))
         if not held:
             job_fields["enqueued_at"] = None
     else:
@@ -292,7 +294,7 @@ def _finish(
     return attempt
 
 
-def _write_outcome(attempt, status, job_fields):
+def _write_outcome(attempt: SimpleNamespace, status: str, job_fields: dict[str, Any]) -> None:
     # A take-over may already have written this attempt as lost: that record stays.
     insert_attempt(attempt)
     # Only the claim holder writes the outcome: if a take-over happened
