@@ -74,7 +74,7 @@ class MemoryCounter:
 
 
 fallback_counter = MemoryCounter()
-last_warning_at = {}  # group -> time.monotonic() of the last "cache unreachable" warning
+last_warning_at: dict[str, float] = {}  # group -> time.monotonic() of the last "cache unreachable" warning
 
 
 def warn_cache_unreachable(group, exc, action):

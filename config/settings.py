@@ -6,6 +6,7 @@ Every name read here is part of the public interface documented in docs/configur
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -229,7 +230,7 @@ JOBS_RELAY_INTERVAL_S = env.float("JOBS_RELAY_INTERVAL_S", default=30)
 # Finished jobs (and their attempts) are deleted daily once this many days old; 0 keeps them.
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
 
-DRAMATIQ_BROKER = {
+DRAMATIQ_BROKER: dict[str, Any] = {
     # Set explicitly: django-dramatiq's defaults name a middleware dramatiq 2 removed.
     "BROKER": "jobs.brokers.redis.WakeupRedisBroker",
     "OPTIONS": {

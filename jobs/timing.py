@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 
-_entries = contextvars.ContextVar("server_timing_entries", default=None)
+_entries: contextvars.ContextVar[list[tuple[str, float]] | None] = contextvars.ContextVar(
+    "server_timing_entries", default=None
+)
 
 
 @contextmanager
@@ -38,7 +40,7 @@ class ServerTimingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        entries = []
+        entries: list[tuple[str, float]] = []
         token = _entries.set(entries)
         started = time.perf_counter()
         try:

@@ -6,10 +6,13 @@ drill-down probes the created_at index, and only indexed columns sort.
 """
 
 import calendar
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
 
@@ -24,6 +27,7 @@ class LargeTablePaginator(Paginator):
       so that ordering thousands of search matches sorts ids, not whole rows.
     """
 
+    object_list: QuerySet[Any]
     count_limit = 10_000
 
     @cached_property
@@ -47,12 +51,14 @@ class LargeTablePaginator(Paginator):
 class JobChangeList(ChangeList):
     """The job changelist: a date drill-down that probes the index, sorting on indexed columns only."""
 
+    sortable_by: Sequence[str]
+
     def get_filters(self, request):
         # Keep the drill-down's own date range apart: probing a day inside a
         # month filtered by that month's range makes SQLite walk the month.
         specs, has_filters, lookups, may_have_duplicates, has_active = super().get_filters(request)
         bounds = [f"{self.date_hierarchy}__gte", f"{self.date_hierarchy}__lt"] if self.date_hierarchy else []
-        self.date_range = {key: lookups.pop(key)[-1] for key in bounds if key in lookups}
+        self.date_range = {key: lookups.pop(key)[-1] for key in bounds if key in lookups}  # type: ignore[index]
         return specs, has_filters, lookups, may_have_duplicates, has_active
 
     def get_queryset(self, request, exclude_parameters=None):

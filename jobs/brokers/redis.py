@@ -119,7 +119,7 @@ class WakeupRedisBroker(RedisBroker):
         script_args = self.script_args("enqueue", queue_name, *args)
         key = wake_key(self.namespace, queue_name)
         pipe = self.client.pipeline(transaction=False)
-        pipe.evalsha(dispatch.sha, len(keys), *keys, *script_args)
+        pipe.evalsha(dispatch.sha, len(keys), *keys, *script_args)  # type: ignore[union-attr]
         pipe.lpush(key, 1)
         pipe.ltrim(key, 0, MAX_WAKE_TOKENS - 1)
         try:

@@ -12,6 +12,7 @@ import logging
 import os
 import queue
 import threading
+from typing import Any, cast
 
 from django import db
 
@@ -24,7 +25,7 @@ class Sender:
     """One thread per process that sends the messages of handed-off jobs, in order."""
 
     def __init__(self):
-        self._queue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = None
         self._pid = None
         self._guard = threading.Lock()
@@ -67,7 +68,7 @@ class Sender:
         if not self._running():
             return
         self._queue.put(_STOP)
-        self._thread.join(timeout)
+        cast(threading.Thread, self._thread).join(timeout)
 
 
 sender = Sender()

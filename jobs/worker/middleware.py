@@ -132,7 +132,7 @@ class RelayMiddleware(Middleware):
         client.close()
 
     def _relay_dead_claims(self, broker):
-        relayed = {}  # dead claims this process relayed: job id -> when
+        relayed: dict[int, float] = {}  # dead claims this process relayed: job id -> when
         outage = OutageLog("dead-claim sweep")
         while not self.stopping.is_set():
             try:

@@ -9,8 +9,10 @@ converters, so the rows read as if the ORM had written them.
 import functools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Field
 
 from jobs.models import Attempt, Job
 
@@ -34,7 +36,7 @@ def _claimed_converters(alias):
     """The ORM's value converters for the claimed columns (JSON text to Python on SQLite)."""
     converters = []
     for index, name in enumerate(CLAIMED_FIELDS):
-        column = Job._meta.get_field(name).get_col(Job._meta.db_table)
+        column = cast(Field, Job._meta.get_field(name)).get_col(Job._meta.db_table)
         for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
             converters.append((index, convert, column))
     return tuple(converters)
@@ -118,7 +120,7 @@ def _update_sql(vendor, assigned, expected, returning):
 def _db_value(db, name, value):
     """``value`` of job column ``name`` as the database driver of ``db`` takes it."""
     if name == "return_value":
-        return Job._meta.get_field(name).get_db_prep_save(value, db)
+        return cast(Field, Job._meta.get_field(name)).get_db_prep_save(value, db)
     if isinstance(value, datetime):
         return db.ops.adapt_datetimefield_value(value)
     return _plain(value)

@@ -27,6 +27,7 @@ import logging
 import os
 import queue
 import threading
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from dramatiq.middleware import Middleware
@@ -60,7 +61,7 @@ class BatchWriter:
 
     def __init__(self):
         self.transactions = 0  # committed, with at least one write each
-        self._waiting = queue.SimpleQueue()
+        self._waiting: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._states = threading.Lock()  # guards each write's state
         self._thread = threading.Thread(target=self._run, name="herald-job-writer", daemon=True)
         self._thread.start()
