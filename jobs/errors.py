@@ -1,4 +1,4 @@
-"""Which failures are retried, and when: ``is_transient`` and the task's ``RetryPolicy``, decided here once."""
+"""Which failures are retried, and when: ``is_transient`` and each task's ``RetryPolicy``."""
 
 import smtplib
 import socket

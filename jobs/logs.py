@@ -1,14 +1,6 @@
-"""One log line per job attempt, and the JSON formatter behind ``LOG_FORMAT=json``.
+"""One log line per job attempt, and the JSON formatter behind ``LOG_FORMAT=json`` (docs/monitoring.md#logs).
 
-``jobs.worker.tracking`` calls :func:`log_attempt` when it records how an attempt
-ended and :func:`log_lost_attempts` when it takes a job over from a dead
-worker. Each line carries ``job_id``, ``message_id``, ``attempt``,
-``outcome`` and ``duration_ms`` (plus ``worker`` and ``error_class``): as
-``key=value`` text by default, as one JSON object per line with
-``LOG_FORMAT=json``.
-
-This module is loaded while Django configures logging, before the apps are
-ready: it must not import models at the top.
+Loaded while Django configures logging, before the apps are ready: it must not import models at the top.
 """
 
 import json

@@ -1,21 +1,6 @@
-"""Scheduled maintenance of the job engine: the relay sweep and pruning finished jobs.
+"""The engine's housekeeping actors, sent by the scheduler: the relay sweep and pruning finished jobs.
 
-dramatiq-crontab's scheduler (``manage.py crontab``) sends each actor's
-message on its schedule and a worker runs it. However many schedulers are
-started, one holds a Redis lock (``DRAMATIQ_CRONTAB``) and sends; another
-waits 15 s for the lock, then exits with "Another scheduler is already
-running." (restarted by its supervisor, it stands by). A message is consumed
-by one worker. So each actor runs once per schedule for the whole site,
-however many workers run.
-
-The jobs app imports every app's ``maintenance`` module when Django starts
-(``jobs.apps``, Django's ``autodiscover_modules``), so every
-process knows these actors: workers to run them, the scheduler to send them.
-Other apps schedule their own the same way (``accounts.maintenance``).
-
-The actors have a queue of their own, ``maintenance``: its consumer fetches
-the sweep however many emails wait in ``emails``, and the admin, ``/metrics/``
-and ``jobs stats`` keep counting the task queues only.
+Schedules and guarantees: docs/deployment.md#scheduled-maintenance.
 """
 
 import logging

@@ -1,16 +1,15 @@
-"""The durable record of every task run through Herald, and of each attempt at it.
-
-Dramatiq's broker forgets; these rows don't. A job row is written when a task
-is enqueued (``jobs.backends``), in the caller's transaction, and it is also the
-lock that makes a task run once: a worker runs it only after it has claimed
-the row (``jobs.worker.tracking``).
-"""
+"""The durable record: ``Job``, one per enqueued task, and ``Attempt``, one per try at it."""
 
 from django.db import models
 
 
 class Job(models.Model):
-    """One enqueued task: what to run, its state, and its outcome."""
+    """One enqueued task: what to run, its state, and its outcome.
+
+    Written when the task is enqueued (``jobs.backends``), in the caller's transaction. The row
+    is also the lock that makes a task run once: a worker runs it only after claiming the row
+    (``jobs.worker.tracking.claim_job``).
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -1,4 +1,7 @@
-"""The read side: every number the admin, ``manage.py jobs`` and ``/metrics/`` show about jobs, the broker's queues and live workers."""
+"""The read side: every number the admin, ``manage.py jobs`` and ``/metrics/`` show.
+
+Jobs, the broker's queues and live workers, each computed once here.
+"""
 
 import time
 from collections.abc import Iterable

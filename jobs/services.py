@@ -1,4 +1,4 @@
-"""Resending and pruning jobs: one function per action, called by the admin, ``manage.py jobs`` and code alike."""
+"""Resending and pruning jobs: one function per action, for the admin, ``manage.py jobs`` and code."""
 
 from collections.abc import Iterable
 from datetime import datetime

@@ -1,9 +1,6 @@
 """Django's tasks framework: ``django.tasks`` on Django 6.0 and later, the django-tasks backport before.
 
-Herald imports the framework from here and nowhere else, so that the same code
-runs on Django 5.2 with the backport and on Django 6 without it. Task code
-may do the same (``from jobs.tasks_api import task``) or import
-``django.tasks`` / ``django_tasks`` itself: the objects are the same.
+Herald imports the framework from here and nowhere else, so the same code runs on both.
 """
 
 try:

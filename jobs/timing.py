@@ -1,9 +1,4 @@
-"""Server-Timing: how long a request spent in its named parts, in a response header.
-
-Browsers' developer tools show the header, and the benchmark reads it to take
-each signup's own password hash out of its latency. Off unless
-``SERVER_TIMING=true``: the figures describe the server to whoever asks.
-"""
+"""Server-Timing: how long a request spent in its named parts, in a header (``SERVER_TIMING=true``)."""
 
 import contextvars
 import time
@@ -32,7 +27,11 @@ def timed(name):
 
 
 class ServerTimingMiddleware:
-    """Adds ``Server-Timing: <part>;dur=<ms>, ..., app;dur=<ms>`` (``app`` is the whole request)."""
+    """Adds ``Server-Timing: <part>;dur=<ms>, ..., app;dur=<ms>`` (``app`` is the whole request).
+
+    Off unless ``SERVER_TIMING=true``: the figures describe the server to whoever asks.
+    Browsers' developer tools show them, and the benchmark reads them.
+    """
 
     def __init__(self, get_response):
         if not settings.SERVER_TIMING:

@@ -1,9 +1,4 @@
-"""The job list for millions of rows: paging, drill-down and the hourly chart.
-
-Nothing here reads the whole table: the paginator counts at most
-``count_limit + 1`` rows and sorts ids before loading a page, the date
-drill-down probes the created_at index, and only indexed columns sort.
-"""
+"""The job list for millions of rows: paging, the date drill-down and the hourly chart."""
 
 import calendar
 from collections.abc import Sequence

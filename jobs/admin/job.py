@@ -1,16 +1,4 @@
-"""The job admin: every job of every task, a live summary, why one failed, and resend.
-
-Every resend control (the detail page's button, the bulk action and "Resend
-all failed") calls ``jobs.services.resend_job`` or ``resend_failed_jobs``,
-which enqueue a new job of the same task the way ``task.enqueue()`` does. Resending needs ``jobs.resend_job``; staff
-without it see no resend control, and a POST from them is refused with 403.
-
-Built for millions of rows: the list never COUNTs the whole table (a capped
-count, no full result count, no facets), search is an indexed prefix or
-exact match instead of ``icontains``, sorting is offered only on indexed
-columns, and the date drill-down probes the created_at index instead of
-listing the distinct dates of every row (see ``jobs.admin.changelist``).
-"""
+"""The job admin: every job of every task, a live summary, why one failed, and resend (see docs/admin.md)."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -57,6 +45,15 @@ class TaskFilter(admin.SimpleListFilter):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
+    """Jobs, read-only, with resend.
+
+    Every resend control (the page's button, the bulk action, "Resend all failed") calls
+    ``jobs.services.resend_job`` or ``resend_failed_jobs``. Resending needs ``jobs.resend_job``:
+    staff without it see no resend control, and a POST from them is refused with 403.
+    The list never counts the whole table (``LargeTablePaginator``, no full result count, no
+    facets) and searches and sorts on indexes only (``jobs.admin.changelist``).
+    """
+
     list_display = [
         "id",
         "task_name",

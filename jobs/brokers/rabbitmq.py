@@ -1,27 +1,4 @@
-"""Dramatiq's RabbitMQ broker, as Herald runs it when ``BROKER_URL`` is ``amqp://``.
-
-- Publisher confirms (``confirm_delivery``): an enqueue returns once RabbitMQ
-  has taken the message, so a job row noted as sent is never a message lost in
-  a socket buffer. Queues are durable and messages persistent (Dramatiq's own
-  choices); a consumer has ``basic_qos(prefetch_count)`` fair dispatch.
-- Bounded waits: a RabbitMQ that hangs or blocks publishers (a memory or disk
-  alarm) fails an enqueue within seconds; the job row stays unsent and the
-  relay sends it later. Options in the URL's query win.
-- Connections are per thread (pika's are not thread-safe). A web process's
-  publisher connection idles between signups and the server may reset it;
-  Dramatiq's enqueue then opens a new one and publishes again (up to six
-  times) before it raises ``ConnectionClosed``.
-- A ``broker_id`` per process, as the Redis broker has: the id a worker
-  claims jobs under and stamps its liveness with (``jobs.worker.liveness``).
-- Queue counts for the admin, ``/metrics/`` and ``/healthz/`` come from a
-  connection of the reader's own, with short timeouts, so a slow RabbitMQ does
-  not hold a request for long.
-
-Messages a worker holds unacknowledged (being sent, or a retry waiting out a
-short back-off) go back to their queue the moment its connection closes: no
-heartbeat guesswork. RabbitMQ reports those only through its management
-plugin, so ``in_progress`` is None here.
-"""
+"""Dramatiq's RabbitMQ broker, as Herald runs it when ``BROKER_URL`` is ``amqp://``."""
 
 import logging
 import threading
@@ -55,7 +32,19 @@ def with_defaults(url, defaults=URL_DEFAULTS):
 
 
 class HeraldRabbitmqBroker(RabbitmqBroker):
-    """A RabbitmqBroker with publisher confirms, bounded waits and a per-process id."""
+    """A RabbitmqBroker with publisher confirms, bounded waits and a per-process id.
+
+    - Publisher confirms (``confirm_delivery``): an enqueue returns once RabbitMQ has taken
+      the message, so a job noted as sent is never a message lost in a socket buffer.
+    - Bounded waits (``URL_DEFAULTS``; options in the URL's query win): a RabbitMQ that hangs
+      or blocks publishers fails an enqueue within seconds, and the relay sends the job later.
+    - Connections are per thread (pika's are not thread-safe). When the server reset an idle
+      publisher connection, Dramatiq's enqueue opens a new one and publishes again (up to six
+      times) before it raises ``ConnectionClosed``.
+    - ``broker_id``: one per process, as on the Redis broker; the id a worker claims jobs under
+      and stamps its liveness with (``jobs.worker.liveness``).
+    - Queue counts and ``ping`` use a connection of the reader's own with short timeouts.
+    """
 
     # The prefix of Herald's keys in Redis (worker stamps, relay lock), as with the Redis broker.
     namespace = "dramatiq"

@@ -1,30 +1,7 @@
-"""Dramatiq's Redis broker, woken by enqueues instead of polling.
+"""Dramatiq's Redis broker, woken by enqueues instead of polling: ``WakeupRedisBroker``.
 
-Dramatiq's Redis consumer sleeps between empty fetches, backing off up to the
-worker timeout (1 s), so an email queued to an idle worker waits for the next
-poll. Here every enqueue also pushes a token onto a per-queue wake-up list, and
-an idle consumer blocks on that list (BLPOP) for the same back-off period
-instead of sleeping: it fetches as soon as a message arrives, and an idle
-worker makes no more Redis calls than before.
-
-A queue and its delay queue (``emails`` and ``emails.DQ``) have a consumer
-each, so each has its own list: a token meant for one must never be taken by
-the other, which would leave the first asleep for up to a second. A delayed
-message (a retry) wakes the delay-queue consumer, and that consumer never
-blocks past the earliest due time of the delayed messages it holds.
-
-Why it reaches into Dramatiq's private names: delivery at a low rate (the
-benchmark's 150 signups at 5/s through the web tier, one idle worker of 8
-threads, signup response to message at the SMTP sink) takes p50 7.7 / 8.0 ms
-and p99 14.6 / 13.6 ms with the wake-up, and p50 62.0 / 69.5 ms and p99
-292.4 / 294.5 ms with Dramatiq's own consumer and enqueue (two runs each,
-interleaved, 2 cores); the slower the rate, the nearer Dramatiq's wait comes
-to its full 1 s back-off.
-Dramatiq offers no blocking fetch, so this module alone subclasses its private
-``_RedisConsumer``, calls ``RedisBroker._should_do_maintenance`` and
-``_max_unpack_size``, and copies the argument list of its dispatch script
-(:meth:`WakeupRedisBroker.script_args`). tests/config/test_broker_wakeup.py
-fails when the installed Dramatiq changes any of them.
+The one module that uses Dramatiq's private names (see the class); tests/config/test_broker_wakeup.py
+fails when the installed Dramatiq changes them.
 """
 
 import functools
@@ -66,7 +43,24 @@ def client_options(url, socket_timeout=None):
 
 
 class WakeupRedisBroker(RedisBroker):
-    """A RedisBroker whose consumers wake on enqueue rather than on a timer."""
+    """A RedisBroker whose consumers wake on enqueue rather than on a timer.
+
+    Dramatiq's Redis consumer sleeps between empty fetches, backing off up to the worker
+    timeout, so a message queued to an idle worker waits for the next poll. Here every enqueue
+    also pushes a token onto the queue's wake-up list (:func:`wake_key`), and an idle consumer
+    blocks on that list (BLPOP) for the same back-off instead of sleeping: it fetches as soon as
+    a message arrives, and an idle worker makes no more Redis calls than before.
+
+    A queue and its delay queue (``emails``, ``emails.DQ``) have a consumer each and so a list
+    each: a token meant for one is never taken by the other. A delayed message (a retry) wakes
+    the delay queue's consumer, which never blocks past the earliest due time it holds.
+
+    Why it reaches into Dramatiq's private names: at a low rate the wake-up cuts the delivery
+    latency from most of Dramatiq's back-off to a few milliseconds (the figures are in
+    docs/benchmarks.md), and Dramatiq offers no blocking fetch. So this class alone subclasses
+    ``_RedisConsumer``, calls ``RedisBroker._should_do_maintenance`` and ``_max_unpack_size``,
+    and copies the argument list of the dispatch script (:meth:`script_args`).
+    """
 
     def __init__(self, *, url=None, socket_timeout=None, **options):
         # Bounded socket waits: a hung Redis fails an enqueue within seconds
@@ -131,7 +125,7 @@ class WakeupRedisBroker(RedisBroker):
     def requeue_dead_workers(self):
         """Run the broker's maintenance pass now, on every queue.
 
-        Dramatiq runs it at random (``maintenance_chance``, 0.1% of broker
+        Dramatiq runs it at random (``maintenance_chance``, one in a thousand broker
         calls), so the messages of a worker killed mid-job can wait many
         minutes. The relay calls this every sweep: messages held by workers
         silent for longer than ``heartbeat_timeout`` go back to their queues.

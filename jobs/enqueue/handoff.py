@@ -1,10 +1,6 @@
-"""Jobs handed to the broker from a thread of the web process, so that a visitor never waits on Redis.
+"""The hand-off: a thread of the web process publishes each job after commit.
 
-Signup and resend commit the user and the job row, then put the job's publish
-call on this process's hand-off queue and answer. A thread makes each call
-(``jobs.enqueue.outbox.publish``, which notes it on the row). Nothing waits only in
-memory: a job whose message was never noted as sent (this process
-died, or Redis was down) has no ``enqueued_at`` and the relay sends it.
+So a visitor never waits on the broker.
 """
 
 import atexit
@@ -76,5 +72,9 @@ atexit.register(sender.stop)
 
 
 def hand_off(send):
-    """Call ``send()`` from this process's hand-off thread."""
+    """Call ``send()`` (``jobs.enqueue.outbox.publish``) from this process's hand-off thread, and return.
+
+    Nothing waits only in memory: a job whose publish never happened (this process died, or
+    the broker was down) has no ``enqueued_at``, and the relay sends it.
+    """
     sender.hand_off(send)

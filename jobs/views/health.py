@@ -1,17 +1,6 @@
 """``GET /healthz/``: can this deployment take a signup and send its email?
 
-200 ``{"status": "ok", "database": "ok", "broker": "ok", "workers": N}`` when
-the database answers, the broker (Redis or RabbitMQ) answers and at least one worker
-process stamped itself alive (``jobs.worker.middleware.stamp_alive``, every few seconds)
-within ``JOBS_HEARTBEAT_TIMEOUT_MS``. Otherwise 503 with ``"status":
-"failing"`` and ``"failing"`` listing the parts that are down.
-
-The body names parts and counts only, never URLs, hosts or error texts (a
-connection error can quote a URL with its password); the cause is logged:
-with its traceback at most once a minute per part, as one line otherwise,
-so that a probe every few seconds does not flood the log during an outage.
-It is meant for monitoring and a load balancer's readiness check, not as a
-liveness probe that restarts web servers: stopped workers make it fail too.
+The HTTP contract and its use: docs/monitoring.md#get-healthz.
 """
 
 import logging
@@ -128,5 +117,10 @@ def health_report():
 @never_cache
 @require_GET
 def healthz(request):
+    """200 when the database, the broker and at least one live worker answer; 503 naming what fails.
+
+    The body names parts and counts only, never URLs, hosts or error texts: a connection error
+    can quote a URL with its password. The cause goes to the log (:class:`FailureLog`).
+    """
     healthy, report = health_report()
     return JsonResponse(report, status=200 if healthy else 503)

@@ -1,21 +1,6 @@
-"""``GET /metrics/``: Prometheus text for a scraper that sends ``Authorization: Bearer <METRICS_TOKEN>``.
+"""``GET /metrics/``: Prometheus text, read from the database, the broker and Redis at each scrape.
 
-Off (404) while ``METRICS_TOKEN`` is unset; a request without the right token
-gets 401 and no figures. The token is compared in constant time.
-
-Web servers and workers are separate processes, so nothing is counted in
-memory: every scrape reads the job and attempt rows and the broker's queues.
-Job and attempt figures are gauges (pruning old jobs lowers them); the send
-duration histogram covers the attempts still in the database.
-
-- ``herald_jobs{status}``: jobs by status.
-- ``herald_job_attempts{outcome}``: attempts by outcome.
-- ``herald_job_duration_seconds{outcome}``: how long finished attempts took.
-- ``herald_broker_up``: 1 when the broker answered this scrape; the metrics below need it.
-- ``herald_queue_depth{queue}``: messages waiting for a worker.
-- ``herald_queue_delayed{queue}``: messages waiting out a retry back-off.
-- ``herald_queue_dead_letters{queue}``: messages Dramatiq gave up on.
-- ``herald_workers_alive``: worker processes with a fresh liveness stamp.
+The metrics and when to alert on them: docs/monitoring.md#get-metrics.
 """
 
 import hmac
@@ -110,7 +95,7 @@ def broker_metrics():
 
 
 class HeraldCollector:
-    """Reads every figure at scrape time (see the module docstring)."""
+    """Reads every figure at scrape time: web servers and workers are separate processes, so nothing is counted in memory."""
 
     def collect(self):
         yield jobs_by_status()
@@ -132,6 +117,7 @@ def bearer_token_matches(request, token):
 @never_cache
 @require_GET
 def metrics(request):
+    """Prometheus text; 404 while ``METRICS_TOKEN`` is unset, 401 without the right bearer token."""
     if not settings.METRICS_TOKEN:
         raise Http404("Metrics are turned off (METRICS_TOKEN is not set).")
     if not bearer_token_matches(request, settings.METRICS_TOKEN):

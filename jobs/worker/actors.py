@@ -1,9 +1,4 @@
-"""The Dramatiq actor that runs every job, of every task.
-
-Thin by design: claim the job row, run its task, record the outcome. Safe to
-run any number of times for the same job: only the delivery holding the
-claim runs the task, and a finished job is never run again.
-"""
+"""The Dramatiq actor that runs every job, of every task: ``run_task``."""
 
 import logging
 from typing import Any, cast
@@ -40,6 +35,10 @@ RAN_RETURNING = "herald_ran_returning"
 )
 def run_task(job_id):
     """Run the task of job ``job_id`` once and record how it went.
+
+    Thin: claim the job row, run its task, record the outcome. Safe to run any number of times
+    for the same job: only the delivery holding the claim runs the task, and a finished job is
+    never run again.
 
     A transient failure with retries left (the task's ``retry_policy``) raises
     ``dramatiq.Retry`` with the policy's back-off, unless that back-off is

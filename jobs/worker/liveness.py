@@ -1,30 +1,4 @@
-"""Which workers are alive, read from Redis whatever the broker: one rule for "dead".
-
-Three records, written by each ``rundramatiq`` process (``jobs.worker.middleware``):
-- its named Redis connection, ``herald-worker:<broker_id>``, held open for the
-  life of the process. ``CLIENT LIST`` shows it; when the process dies
-  (SIGKILL, the OOM killer, a crash) its kernel closes the socket and Redis
-  drops the name at once.
-- its stamp in ``<namespace>:herald:workers``, written through that connection
-  every ``STAMP_EVERY_S``: how many workers are alive, for the admin, health
-  and metrics.
-- on the Redis broker, Dramatiq's heartbeats: every broker call a process
-  makes (each fetch, at least once per worker timeout, and each ack) stamps
-  its ``broker_id`` in ``<namespace>:__heartbeats__``. Web processes appear
-  there too. The broker requeues the messages of a worker whose heartbeat is
-  older than the heartbeat timeout.
-
-A worker is dead (:func:`worker_is_dead`) when
-- its named connection is gone and it has not stamped for ``GONE_GRACE_S``:
-  a killed process, seen within seconds. The grace keeps a blip of the
-  connection from counting as a death (the process reconnects, renames and
-  stamps within ``STAMP_EVERY_S``), and the rule waits while Redis itself has
-  been up for less than the grace (after a restart, live workers have not all
-  reconnected yet);
-- or its last heartbeat (Redis broker: its last fetch or ack; RabbitMQ: its
-  stamp) is older than ``JOBS_HEARTBEAT_TIMEOUT_MS``: a lost machine, whose
-  connections linger until TCP gives up on them.
-"""
+"""Which workers are alive, read from Redis whatever the broker: one rule for "dead" (``worker_is_dead``)."""
 
 import functools
 import time
@@ -105,7 +79,19 @@ UNKNOWN = object()
 
 
 def worker_is_dead(worker_id, *, since, now=None, connected=UNKNOWN):
-    """Whether worker process ``worker_id`` is dead by the rule in this module's docstring.
+    """Whether worker process ``worker_id`` is dead.
+
+    Each ``rundramatiq`` process keeps three records (``jobs.worker.middleware``): its named
+    Redis connection (``herald-worker:<broker_id>``), held open for its life, which Redis drops
+    the moment the process dies and its kernel closes the socket; its liveness stamp in
+    ``<namespace>:herald:workers``, written through that connection every ``STAMP_EVERY_S``; and,
+    on the Redis broker, Dramatiq's own heartbeat (each fetch and ack).
+
+    A worker is dead when its named connection is gone and it has not stamped for
+    ``GONE_GRACE_S`` (a killed process, seen within seconds; the grace lets a blip of the
+    connection pass, and the rule waits while Redis itself is younger than the grace), or when
+    its last heartbeat (RabbitMQ: its stamp) is older than ``JOBS_HEARTBEAT_TIMEOUT_MS`` (a lost
+    machine, whose connections linger until TCP gives up on them).
 
     ``since`` (UNIX time) stands in for its heartbeat when the broker has none
     (it claimed a job then, so it was alive). ``connected``: a

@@ -1,15 +1,6 @@
 """Sending through one SMTP connection per worker thread, keeping the server's reply.
 
-Every message a job's task sends carries the job's id in an ``X-Herald-Job``
-header, so a message in a mailbox or a mail server's log leads to its job.
-
-Opening an SMTP connection (TCP, greeting, EHLO, maybe STARTTLS and AUTH) costs
-more than sending one message on it; a worker thread keeps its connection.
-A connection idle for a while is checked with NOOP before reuse. One used a
-moment ago is not: servers keep idle connections for minutes (RFC 5321 asks
-for five), so a NOOP before every send of a burst would only add a round trip
-to each. Should the server have dropped it anyway, the send fails before
-DATA, nothing was delivered, and the message goes out once on a new connection.
+Each message names its job in an ``X-Herald-Job`` header.
 """
 
 import smtplib
@@ -75,7 +66,13 @@ _local = threading.local()
 
 
 def _thread_backend():
-    """This thread's backend, connected; and whether its connection was reused unchecked."""
+    """This thread's backend, connected; and whether its connection was reused unchecked.
+
+    Opening an SMTP connection costs more than sending one message on it, so a thread keeps its
+    own. One idle for ``CHECK_IDLE_AFTER_S`` is checked with NOOP before reuse; one used a moment
+    ago is not (servers keep idle connections for minutes, RFC 5321 asks for five), and should
+    the server have dropped it, the send fails before DATA and goes out once on a new one.
+    """
     key = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)
     backend = getattr(_local, "backend", None)
     unchecked = (

@@ -1,21 +1,4 @@
-"""The relay's threads in every worker process: keep it known alive, send dead workers' jobs again.
-
-``rundramatiq`` starts them through this middleware, in each worker process:
-- a liveness thread holds the process's named Redis connection and stamps
-  through it every ``STAMP_EVERY_S`` (``jobs.worker.liveness``);
-- a dead-claim thread. Every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster
-  (a Redis lock picks it) sends again the jobs of workers that died while
-  sending (``jobs.enqueue.outbox.relay_dead_claims``): a killed worker's job goes
-  out within seconds.
-
-The rest of the relay, the sweep every ``JOBS_RELAY_INTERVAL_S`` for jobs the
-broker never got or lost, is a scheduled actor (``jobs.maintenance``): it
-needs no thread in every worker.
-
-The locks, stamps and named connections live in Redis (``REDIS_URL``) on
-either broker: RabbitMQ carries the messages, Redis the cache, the results and
-who is alive.
-"""
+"""The worker middleware that keeps each worker process known alive and sends dead workers' jobs again."""
 
 import logging
 import threading
@@ -89,7 +72,15 @@ class OutageLog:
 
 
 class RelayMiddleware(Middleware):
-    """Starts the liveness and dead-claim threads when a worker boots and stops them at shutdown."""
+    """Starts the liveness and dead-claim threads when a worker boots and stops them at shutdown.
+
+    - The liveness thread holds the process's named Redis connection and stamps through it
+      every ``STAMP_EVERY_S`` (``jobs.worker.liveness``).
+    - The dead-claim thread: every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster (a Redis
+      lock picks it) sends again the jobs of dead workers (``relay_dead_claims``).
+    The rest of the relay is the scheduled sweep (``jobs.maintenance``). Locks, stamps and named
+    connections live in Redis (``REDIS_URL``) on either broker.
+    """
 
     def __init__(self):
         self.stopping = threading.Event()

@@ -1,13 +1,4 @@
-"""Run slots: a job suspected of crashing its worker runs alone in its process.
-
-When a worker process dies, every job it had in flight is taken over later as
-a lost attempt, but only one of them may have caused the crash. Were they all
-retried side by side, the innocent ones would die with the culprit again and
-again and be failed as poison messages too. So a suspect job (one that has
-lost an attempt) waits until no other job runs in this process and keeps the
-process to itself while it runs: if the process dies then, the suspect is the
-one that killed it, and nobody else is blamed.
-"""
+"""Run slots: a suspect job (one that lost an attempt) runs alone in its worker process."""
 
 import threading
 from contextlib import contextmanager
@@ -17,7 +8,13 @@ WAIT_STEP_S = 0.5
 
 
 class RunSlots:
-    """A reader-writer lock: ordinary jobs share, suspect jobs are exclusive."""
+    """A reader-writer lock: ordinary jobs share, suspect jobs are exclusive.
+
+    When a worker process dies, every job it had in flight loses an attempt, but only one of
+    them may have caused it. A suspect waits until no other job runs in this process and keeps
+    it to itself while it runs: if the process dies then, the suspect is the one that killed
+    it, and the jobs that merely shared the process are not failed as poison with it.
+    """
 
     def __init__(self):
         self._changed = threading.Condition()

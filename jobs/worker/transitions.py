@@ -1,9 +1,7 @@
 """The SQL that writes a job's row while it runs: :func:`transition` and the attempt insert.
 
-Written as SQL because each runs for every task: the ORM would spend more
-building a statement than the database spends running it. Values go through
-the ORM's own adaptation (datetimes, JSON) and come back through its
-converters, so the rows read as if the ORM had written them.
+Written as SQL because each runs for every task: the ORM would spend more building a statement than the
+database spends running it. Values go through the ORM's adaptation and converters, as if it wrote them.
 """
 
 import functools

@@ -1,26 +1,6 @@
-"""Group commit: one thread of each worker process writes the job rows of all its threads, a batch per transaction.
+"""Group commit: one writer thread per worker process commits the job writes of all its threads.
 
-Every task writes its row twice (the claim, then the outcome), and each
-write on a thread of its own was a transaction of its own: the write lock,
-``BEGIN`` and ``COMMIT``, Django's bookkeeping, eight threads queueing for
-the one lock. Here a worker thread hands its write to the process's writer
-and waits; the writer runs every write that is waiting, up to
-``MAX_BATCH``, in one transaction, and answers each one after the commit. So
-a claim is never used and an outcome never acknowledged before it is
-durable, as before. Measured with ``python -m bench.tasks``'s no-op burst on
-SQLite, 3 interleaved rounds each: 698 to 726 tasks/s (median 711.8) with one
-worker process against 598 to 623 (613.2) without the writer, and 959 to 1005
-(976.7) against 818 to 855 (830.4) with two.
-
-One write's error does not fail the others: the writer rolls the batch back
-and runs each write alone, each answered with its own result or error. A
-write is a function that runs on the writer's connection, inside the
-writer's transaction, and must not open one of its own.
-
-``BatchedWrites``, a Dramatiq middleware, starts the writer when a worker
-process boots. Elsewhere (the web process, a shell, the tests that call the
-job functions directly), and for a caller already inside a transaction,
-:func:`write` runs the write in the caller's thread.
+A batch per transaction; each write answered after the commit (``BatchWriter``).
 """
 
 import logging
@@ -57,7 +37,15 @@ class _Write:
 
 
 class BatchWriter:
-    """The writer thread and its queue of writes."""
+    """The writer thread and its queue of writes.
+
+    It runs every write waiting, up to ``MAX_BATCH``, in one transaction, and answers each one
+    after the commit: a claim is never used, nor an outcome acknowledged, before it is durable.
+    One write's error does not fail the others: the batch is rolled back and each write runs
+    alone, answered with its own result or error. Why: every task writes its row twice, and a
+    transaction per write left the threads queueing for the one write lock (the figures are in
+    docs/benchmarks.md).
+    """
 
     def __init__(self):
         self.transactions = 0  # committed, with at least one write each
@@ -67,7 +55,10 @@ class BatchWriter:
         self._thread.start()
 
     def write(self, fn, *args):
-        """``fn(*args)`` on the writer's connection; its result once committed."""
+        """``fn(*args)`` on the writer's connection; its result once committed.
+
+        ``fn`` runs inside the writer's transaction and must not open one of its own.
+        """
         one = _Write(fn, args)
         self._waiting.put(one)
         if not one.answered.acquire(timeout=ANSWER_WITHIN_S):
@@ -148,7 +139,8 @@ def write(fn, *args):
     """Run the write ``fn(*args)`` in a committed transaction; its result.
 
     In a worker process, the process's writer batches it with the other
-    threads' writes; elsewhere it runs here, alone.
+    threads' writes; elsewhere (the web process, a shell, tests), and for a caller already in a
+    transaction, it runs here, alone.
     """
     running = _writer
     if running is None or connections[DEFAULT_DB_ALIAS].in_atomic_block:

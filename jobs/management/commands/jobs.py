@@ -1,17 +1,4 @@
-"""``manage.py jobs``: the admin's job view, for operators at a shell.
-
-    jobs stats [--json]                           counts, broker queues, live workers
-    jobs resend --failed [--since 2h] [--dry-run] resend every failed job (finished in the window)
-    jobs resend ID [ID ...] [--dry-run]           resend these failed jobs
-    jobs prune --older-than 30d [--dry-run]       delete finished jobs and their attempts
-    jobs relay [--once]                           the relay sweep: dead workers' messages back, unsent jobs sent
-
-Every action is a call to ``jobs.services`` or ``jobs.selectors``, the
-functions the admin uses; ``relay`` runs the scheduled sweep of
-``jobs.maintenance``. Bad arguments exit with status 1 and one line on
-stderr saying why, and change nothing. ``resend`` also exits 1 when a job
-was refused (it succeeded, its account is active, it was resent already).
-"""
+"""``manage.py jobs stats | resend | prune | relay``: the admin's job view, at a shell (docs/admin.md)."""
 
 import json
 import re
