@@ -1,9 +1,7 @@
 """What the account emails say: confirmation, "an account already exists", password reset.
 
-Each is rendered from ``templates/emails/<name>_subject.txt``, ``<name>.txt``
-and ``<name>.html``. The tasks that send them (``accounts.tasks``) build them
-when they run, so links are made from the user's state of then: a link never
-outlives the state it was made for.
+Rendered from ``templates/emails/<name>_subject.txt``, ``<name>.txt`` and ``<name>.html`` when the task
+runs, so links are made from the user's state of then: a link never outlives the state it was made for.
 """
 
 from django.conf import settings
@@ -47,8 +45,8 @@ def _account(user_id):
     """The account ``user_id``, or None.
 
     One SELECT written out (``raw``): building the same query with the ORM
-    costs more than running it, at every email (about 195 against 87 µs per
-    lookup on SQLite here).
+    costs more than running it, at every email (the figures are in
+    docs/benchmarks.md).
     """
     User = get_user_model()
     quote = connection.ops.quote_name

@@ -1,18 +1,6 @@
 """Password hashing at a lower CPU priority than the rest of the site.
 
-A PBKDF2 hash is about a quarter of a second of pure CPU, and a signup burst
-runs several at once: on a small machine they take every core, and everything
-else waiting for a core (page loads, the rest of each signup, the worker
-sending emails, the admin) waits behind them. This hasher computes the same
-``pbkdf2_sha256`` hashes as Django's default, but in a few threads of its own
-whose scheduling priority is lowered once (Linux ``nice``), so the short work
-of every request runs first and the hashes fill the time left over. Lowering a
-thread's priority needs no privilege; raising it back would, which is why the
-hashes go to threads that stay low rather than the request's thread dipping
-down and up again.
-
-Nothing about the hash changes: the algorithm, the iterations and the stored
-format are Django's, and passwords hashed by either hasher check with the other.
+Why and how to tune it: docs/configuration.md#password-hashing-password_hash_threads-password_hash_nice.
 """
 
 import os
@@ -28,7 +16,11 @@ _pool = None
 
 
 def lower_thread_priority(nice):
-    """Lower the calling thread's CPU priority by ``nice`` steps (Linux only; elsewhere nothing)."""
+    """Lower the calling thread's CPU priority by ``nice`` steps (Linux only; elsewhere nothing).
+
+    Lowering needs no privilege; raising it back would, which is why the hashes go to threads
+    that stay low rather than the request's thread dipping down and up again.
+    """
     if sys.platform != "linux" or nice <= 0:
         return
     thread = threading.get_native_id()
@@ -62,7 +54,9 @@ os.register_at_fork(after_in_child=_forget_pool)
 class LowPriorityPBKDF2PasswordHasher(PBKDF2PasswordHasher):
     """Django's ``pbkdf2_sha256``, computed in the low-priority hashing threads.
 
-    ``verify`` and ``harden_runtime`` call ``encode``, so logins go there too.
+    The algorithm, the iterations and the stored format are Django's: passwords hashed by
+    either hasher check with the other. ``verify`` and ``harden_runtime`` call ``encode``, so
+    logins go there too.
     """
 
     def encode(self, password, salt, iterations=None):

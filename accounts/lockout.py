@@ -1,20 +1,6 @@
 """Password guessing throttled on ``/accounts/login/`` and ``/admin/login/`` (django-axes).
 
-Axes records each failed login (database handler: the ``AccessAttempt``
-rows, no Redis needed) under the address typed and the client IP. Once
-either has ``AXES_FAILURE_LIMIT`` failures within ``AXES_COOLOFF_TIME``, a
-login for that address or from that IP answers 429 with the lockout page
-until the cool-off has passed since the last failure.
-
-Guaranteed: a locked-out attempt checks no password. ``LoginLockoutBackend``
-comes first in ``AUTHENTICATION_BACKENDS`` and stops ``authenticate()``
-before Django's backend looks the account up or hashes anything; axes'
-middleware then turns the refusal into the 429 page. (A login form must not
-compare passwords itself after a failed ``authenticate()``;
-tests/accounts/test_lockout.py counts the hasher's calls.) The address is
-counted in the spelling the login form logs in with
-(``accounts.forms.clean_address``), so ``Ada@Example.COM`` and
-``ada@example.com`` share one count.
+The rules and their trade-off: docs/security.md#password-guessing.
 """
 
 from axes.backends import AxesStandaloneBackend
@@ -27,6 +13,9 @@ from accounts.forms import clean_address
 
 def login_username(request, credentials):
     """The address an attempt is counted under (``AXES_USERNAME_CALLABLE``).
+
+    Spelled as the login form logs in with it (``accounts.forms.clean_address``), so
+    ``Ada@Example.COM`` and ``ada@example.com`` share one count.
 
     From the credentials ``authenticate()`` got, else from the POSTed form
     (both login forms name the field "username"). Not an address at all:
@@ -51,6 +40,11 @@ def lockout_response(request, original_response=None, credentials=None):
 
 class LoginLockoutBackend(AxesStandaloneBackend):
     """Axes' lockout check, first of ``AUTHENTICATION_BACKENDS``; it never logs anyone in.
+
+    Guaranteed: a locked-out attempt checks no password. This backend stops ``authenticate()``
+    before Django's looks the account up or hashes anything, and axes' middleware turns the
+    refusal into the 429 page. (A login form must not compare passwords itself after a failed
+    ``authenticate()``; tests/accounts/test_lockout.py counts the hasher's calls.)
 
     A call without a request (a script, a test) is no visitor's attempt: it
     is left to the next backend instead of being refused with an error.

@@ -1,10 +1,4 @@
-"""Scheduled maintenance of accounts: expiring the ones never confirmed, daily.
-
-Sent by dramatiq-crontab's scheduler (``manage.py crontab``) and run by a
-worker, once a day for the whole site (see ``jobs.maintenance``). The
-jobs app imports this module when Django starts (``jobs.apps``), as it does
-every app's ``maintenance`` module.
-"""
+"""The accounts app's housekeeping actor, sent by the scheduler daily: expiring accounts never confirmed."""
 
 import logging
 

@@ -1,15 +1,6 @@
-"""Rate limits on the pages that create accounts or send email, via django-ratelimit.
+"""Rate limits on the pages that create accounts or send email (django-ratelimit, counters in Django's cache).
 
-Counters live in Django's cache (Redis), shared by every web process. Rates
-are django-ratelimit's ``count/period`` strings (``"3/h"``, ``"1/3m"``); ``"0"``
-turns a limit off. Client IPs come from ``config.client_ip`` (django-ratelimit's
-``RATELIMIT_IP_META_KEY``).
-
-When the cache does not answer, the limits on pages that send email (resend,
-password reset, the "someone tried to sign up" notice) keep counting in this
-process's memory, at the same rate: an outage must not let anyone flood an
-inbox. Each web process then counts on its own, so a deployment with ``P``
-processes lets through at most ``P`` times the rate until Redis is back.
+What each limit counts, and how they hold while the cache is down: docs/security.md#flooding.
 """
 
 import logging

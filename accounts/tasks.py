@@ -1,9 +1,7 @@
 """The account emails, as tasks: enqueued by ``accounts.services``, run by a worker.
 
-Each takes the account's id and the address it was queued for, and returns
-the SMTP server's reply. An account deleted, or whose address changed, since
-the email was queued gets nothing (a permanent failure); connection problems
-and 4xx replies are retried with back-off (``jobs.errors.is_transient``).
+Each takes the account's id and the address it was queued for and returns the SMTP server's reply. A deleted
+or readdressed account gets nothing (permanent); connection problems and 4xx replies are retried.
 """
 
 from accounts.emails import account_exists_message, addressee, confirmation_message, password_reset_message

@@ -1,23 +1,4 @@
-"""Activation tokens: signed, expiring, single-use, with no token table.
-
-Django's ``PasswordResetTokenGenerator`` hashes the user's state; the token dies
-when that state changes. Here the state is ``is_active`` and ``activated_at``
-(and the address): once the account is confirmed, every link sent before is
-dead, and stays dead if staff deactivate the account later. The password is
-left out: confirming sets it, and a used link must still be told apart from a
-forged one ("already active" rather than "not valid"). Our own ``key_salt`` keeps
-these tokens from being accepted as password-reset tokens and vice versa, and
-their lifetime is ``ACCOUNT_ACTIVATION_TIMEOUT``, not the password reset one.
-
-Django's private helpers used here, and why: ``check_token`` answers only
-yes or no, and with ``PASSWORD_RESET_TIMEOUT`` as the lifetime. The activation
-page must tell an expired link ("ask for a new one") from a forged or used
-one, with its own lifetime, so :meth:`token_problem` repeats ``check_token``'s
-steps with Django's own ``_make_token_with_timestamp``, ``_num_seconds`` and
-``_now`` rather than a copy of them. No figure is at stake: a clear message
-is. tests/accounts/test_tokens.py fails loudly when the pinned Django changes
-any of them.
-"""
+"""Activation tokens: signed, expiring, single-use, with no token table."""
 
 import copy
 
@@ -28,6 +9,15 @@ from django.utils.http import base36_to_int
 
 
 class ActivationTokenGenerator(PasswordResetTokenGenerator):
+    """Django's password-reset token, hashing the account's activation state.
+
+    The state is ``is_active`` and ``activated_at`` (and the address): once the account is
+    confirmed, every link sent before is dead, and stays dead if staff deactivate it later. The
+    password is left out: confirming sets it, and a used link must still be told apart from a
+    forged one. Our own ``key_salt`` keeps these tokens from passing as password-reset tokens
+    and back; their lifetime is ``ACCOUNT_ACTIVATION_TIMEOUT``.
+    """
+
     key_salt = "accounts.tokens.ActivationTokenGenerator"
 
     def _make_hash_value(self, user, timestamp):
@@ -39,7 +29,14 @@ class ActivationTokenGenerator(PasswordResetTokenGenerator):
         return self.token_problem(user, token) is None
 
     def token_problem(self, user, token):
-        """None for a good token, else ``"invalid"`` or ``"expired"``."""
+        """None for a good token, else ``"invalid"`` or ``"expired"``.
+
+        Why Django's private helpers: ``check_token`` answers only yes or no, with
+        ``PASSWORD_RESET_TIMEOUT`` as the lifetime, and the activation page must tell an expired
+        link from a forged or used one. So this repeats ``check_token``'s steps with Django's own
+        ``_make_token_with_timestamp``, ``_num_seconds`` and ``_now`` rather than a copy of them.
+        tests/accounts/test_tokens.py fails loudly when the pinned Django changes any of them.
+        """
         if not (user and token) or not isinstance(token, str) or token.count("-") != 1:
             return "invalid"
         ts_b36 = token.split("-")[0]

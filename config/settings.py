@@ -1,7 +1,4 @@
-"""Herald's settings, read from environment variables (django-environ).
-
-Every name read here is part of the public interface documented in docs/configuration.md.
-"""
+"""Herald's settings, read from environment variables (django-environ): docs/configuration.md."""
 
 import secrets
 from datetime import timedelta

@@ -1,34 +1,7 @@
-"""Django's SQLite backend, with writers queueing for the write lock: threads in-process, processes on a file lock.
+"""Django's SQLite backend, with writers queueing for the write lock: threads in-process, then processes.
 
-Every transaction takes SQLite's write lock at ``BEGIN IMMEDIATE``. When it
-is taken, SQLite's busy handler sleeps (1, 2, 5, 10, 15, 20, 25 ... ms) and
-tries again; it is not woken when the lock is freed. Eight worker threads
-recording jobs spent a quarter of their time in those sleeps while the lock
-stood free, and with two worker processes each process's job writer spent
-three quarters of its time in ``BEGIN IMMEDIATE``. Here a writer first takes
-:class:`WriteLock`: the threads of one process queue on a lock of this
-process, bounded by the same timeout as SQLite's and ending in the same
-"database is locked" error; processes then queue on ``flock``, which the
-kernel hands over the moment the holder commits. SQLite's own waiting is left
-to writers outside Herald (the ``sqlite3`` shell, say).
-
-Why it overrides Django's private methods, by the figures:
-- in-process queue: emails/s on SQLite (2000 queued emails drained by one
-  worker process of 8 threads, ``python -m bench``'s "burst, Herald, 1 worker
-  process") were a median of 221 with it and 196.5 with Django's own backend
-  under the same OPTIONS (IMMEDIATE, timeout 30, WAL), over 8 interleaved
-  rounds each on 2 busy shared cores; 6 of the 8 pairs favoured it;
-- file lock between processes: no-op tasks/s on SQLite (2000 queued, two
-  worker processes of 8 threads, ``python -m bench.tasks``'s "no-op, Herald,
-  2 worker processes") were 1021 to 1025 (median 1024.7) with it and 672 to
-  769 (median 698.7) with the in-process queue alone, 3 interleaved rounds
-  each on 2 shared cores.
-No write was lost either way: every job row agreed with what ran and what the
-SMTP server received. Django has no option for it: its ``timeout`` sets
-SQLite's sleeping busy handler, and Python's sqlite3 offers no other. So this
-module alone overrides ``_start_transaction_under_autocommit``, ``_commit``,
-``_rollback`` and ``_close``; tests/config/test_db_backend.py fails when the
-installed Django changes them or the ``atomic()`` that calls the first.
+The one module that overrides Django's private methods (see ``DatabaseWrapper``);
+tests/config/test_db_backend.py fails when the installed Django changes them.
 """
 
 import fcntl
@@ -46,7 +19,7 @@ class WriteLock:
     released, for at most the database's ``timeout``. Processes then take an
     advisory lock on ``<database>.writelock`` with ``flock``: the kernel
     wakes the next process the moment the holder releases it, where SQLite's
-    busy handler sleeps (up to 25 ms and more) between tries, and it drops a
+    busy handler sleeps in growing steps between tries, and it drops a
     lock whose process died. That wait has no timeout: another Herald process
     holds the file lock only for one transaction. An in-memory database has no
     file and no other process: the thread lock alone.
@@ -108,6 +81,22 @@ os.register_at_fork(after_in_child=_forget_locks)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    """Django's SQLite ``DatabaseWrapper`` whose transactions first take the :class:`WriteLock`.
+
+    Every transaction takes SQLite's write lock at ``BEGIN IMMEDIATE``, and when it is taken
+    SQLite's busy handler sleeps and tries again: it is not woken when the lock is freed, so
+    worker threads slept while the lock stood free. Here a writer first queues on a lock of its
+    process, bounded by the same timeout and ending in the same "database is locked" error,
+    then on ``flock``, which the kernel hands over at the holder's commit. SQLite's own waiting
+    is left to writers outside Herald (the ``sqlite3`` shell, say).
+
+    Why it overrides Django's private ``_start_transaction_under_autocommit``, ``_commit``,
+    ``_rollback`` and ``_close``: more jobs per second on SQLite, in- and across processes, with
+    no write lost (the figures are in docs/benchmarks.md), and Django has no option for it: its
+    ``timeout`` sets SQLite's sleeping busy handler, and Python's sqlite3 offers no other.
+    tests/config/test_db_backend.py also fails when Django's ``atomic()`` stops calling the first.
+    """
+
     _held = None
 
     def _start_transaction_under_autocommit(self):

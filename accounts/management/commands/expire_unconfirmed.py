@@ -1,8 +1,6 @@
-"""``manage.py expire_unconfirmed [--dry-run]``: delete accounts never confirmed within ACCOUNT_UNCONFIRMED_DAYS.
+"""``manage.py expire_unconfirmed [--dry-run]``: by hand, what the scheduler does daily.
 
-An address that someone else signed up with is freed for its owner. The
-scheduler runs the same service daily (``accounts.maintenance.expire_unconfirmed``);
-this command runs it by hand.
+Deletes the accounts never confirmed within ``ACCOUNT_UNCONFIRMED_DAYS``.
 """
 
 from django.core.management.base import BaseCommand
