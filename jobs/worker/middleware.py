@@ -78,8 +78,7 @@ class RelayMiddleware(Middleware):
       every ``STAMP_EVERY_S`` (``jobs.worker.liveness``).
     - The dead-claim thread: every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster (a Redis
       lock picks it) sends again the jobs of dead workers (``relay_dead_claims``).
-    The rest of the relay is the scheduled sweep (``jobs.maintenance``). Locks, stamps and named
-    connections live in Redis (``REDIS_URL``) on either broker.
+    The rest of the relay is the scheduled sweep (``jobs.maintenance``).
     """
 
     def __init__(self):
