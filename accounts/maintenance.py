@@ -1,12 +1,10 @@
-"""The accounts app's housekeeping actor, sent by the scheduler daily: expiring accounts never confirmed."""
+"""The accounts app's housekeeping task, enqueued by the scheduler daily: expiring accounts never confirmed."""
 
 import logging
 
-import dramatiq
-from dramatiq_crontab import cron
-
 from accounts.services import expire_unconfirmed_accounts
-from jobs.maintenance import QUEUE
+from jobs.schedules import schedule
+from jobs.tasks_api import task
 
 logger = logging.getLogger("accounts.maintenance")
 
@@ -14,8 +12,8 @@ logger = logging.getLogger("accounts.maintenance")
 EXPIRE_SCHEDULE = "45 3 * * *"
 
 
-@cron(EXPIRE_SCHEDULE)
-@dramatiq.actor(queue_name=QUEUE, max_retries=3)
+@schedule(cron=EXPIRE_SCHEDULE)
+@task()
 def expire_unconfirmed():
     """Delete the accounts never confirmed within ``ACCOUNT_UNCONFIRMED_DAYS``; return how many.
 

@@ -9,12 +9,23 @@ from jobs.models import Job
 from jobs.results import task_result
 from jobs.task_signals import send_enqueued
 from jobs.tasks_api import (
+    DEFAULT_TASK_PRIORITY,
     BaseTaskBackend,
+    InvalidTask,
     Task,
     TaskResult,
     TaskResultDoesNotExist,
     normalize_json,
     task_backends,
+)
+
+# Why a priority is refused rather than ignored: a Redis queue is a list served
+# in order, and a RabbitMQ queue orders by priority only when declared with
+# x-max-priority, which Dramatiq's queues are not. No sound way on both brokers.
+PRIORITY_REFUSED = (
+    "Herald's task backend does not support priority: its brokers serve each queue in order "
+    "(Redis lists; RabbitMQ queues without x-max-priority). Give urgent tasks a queue of their own "
+    "(queue_name=...) and a worker that serves it (manage.py rundramatiq --queues NAME)."
 )
 
 
@@ -27,7 +38,8 @@ class DramatiqTaskBackend(BaseTaskBackend):
     the message after commit (``jobs.enqueue.handoff``), so the caller does not wait on the broker.
 
     Supports ``run_after`` (a Dramatiq delay, or the relay for a far one); refuses a
-    priority (Dramatiq orders messages by queue, not per message).
+    priority (:data:`PRIORITY_REFUSED`): give urgent tasks a queue of their own and a
+    worker for it (``rundramatiq --queues``).
     """
 
     supports_defer = True
@@ -38,6 +50,12 @@ class DramatiqTaskBackend(BaseTaskBackend):
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
         self.publish_in_background = self.options.get("PUBLISH_IN_BACKGROUND", True)
+
+    def validate_task(self, task: Task) -> None:
+        """The framework's checks; a task given a priority is refused with :data:`PRIORITY_REFUSED`."""
+        if task.priority != DEFAULT_TASK_PRIORITY:
+            raise InvalidTask(PRIORITY_REFUSED)
+        super().validate_task(task)
 
     def enqueue(self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> TaskResult:
         """Record the job in the caller's transaction and publish it after commit; return its result (READY).

@@ -1,4 +1,4 @@
-"""The engine's housekeeping actors, sent by the scheduler: the relay sweep and pruning finished jobs.
+"""The engine's housekeeping on the scheduler: the relay sweep (an actor) and pruning finished jobs (a scheduled task).
 
 Schedules and guarantees: docs/deployment.md#scheduled-maintenance.
 """
@@ -9,10 +9,12 @@ from datetime import timedelta
 import dramatiq
 from django.conf import settings
 from django.utils import timezone
-from dramatiq_crontab import cron, interval
+from dramatiq_crontab import interval
 
 from jobs.enqueue.outbox import relay_sweep
-from jobs.services import prune_finished_jobs
+from jobs.schedules import schedule
+from jobs.services import prune_finished_jobs, prune_schedule_runs
+from jobs.tasks_api import task
 from jobs.worker import actors  # noqa: F401 - declares the job queues, so the dead-worker pass covers them
 from jobs.worker.middleware import relay_lock_key, take_lock
 
@@ -39,17 +41,19 @@ def run_relay_sweep():
     return relay_sweep(broker)
 
 
-@cron(PRUNE_SCHEDULE)
-@dramatiq.actor(queue_name=QUEUE, max_retries=3)
+@schedule(cron=PRUNE_SCHEDULE)
+@task()
 def prune_old_jobs():
     """Delete the jobs finished more than ``JOBS_RETENTION_DAYS`` ago, with their attempts; return how many.
 
-    ``0`` days keeps every job. Idempotent: a second run finds nothing to
-    delete, and a run cut short has committed the batches it deleted.
+    The runs of schedules scheduled before then go too. ``0`` days keeps
+    every job. Idempotent: a second run finds nothing to delete, and a run
+    cut short has committed the batches it deleted.
     """
     if not settings.JOBS_RETENTION_DAYS:
         return 0
     cutoff = timezone.now() - timedelta(days=settings.JOBS_RETENTION_DAYS)
     count = prune_finished_jobs(older_than=cutoff)
+    prune_schedule_runs(older_than=cutoff)
     logger.info("pruned %d job(s) finished before %s", count, cutoff.isoformat(timespec="seconds"))
     return count

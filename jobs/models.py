@@ -122,3 +122,26 @@ class Attempt(models.Model):
 
     def __str__(self):
         return f"Attempt {self.number} of job {self.job_id}: {self.outcome}"
+
+
+class ScheduleRun(models.Model):
+    """One scheduled time of a schedule (``jobs.schedules``) and the job it enqueued.
+
+    Unique on (schedule, time): however many schedulers fire the same tick,
+    the first insert wins and the others' transactions, with their job rows,
+    roll back (``jobs.services.run_schedule``).
+    """
+
+    schedule_name = models.CharField("schedule", max_length=200)
+    scheduled_at = models.DateTimeField()
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["schedule_name", "-scheduled_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule_name", "scheduled_at"], name="schedule_run_once")
+        ]
+
+    def __str__(self):
+        return f"{self.schedule_name} at {self.scheduled_at.isoformat()}"

@@ -17,7 +17,8 @@ from redis.exceptions import RedisError
 
 from jobs.backends import queue_names
 from jobs.brokers import BROKER_ERRORS, HeraldBroker
-from jobs.models import Attempt, Job
+from jobs.models import Attempt, Job, ScheduleRun
+from jobs.schedules import declared_schedules
 from jobs.tasks_api import Task
 from jobs.worker.liveness import fresh_worker_stamps, heartbeats_key, probe_client
 
@@ -267,3 +268,27 @@ def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, 
         "broker": broker_queue_stats(),
         "workers": {"alive": None if workers is None else len(workers), "processes": workers or []},
     }
+
+
+def schedule_list(now=None):
+    """Every declared schedule: name, task, when, next run and the last run (with its job), by name."""
+    now = now or timezone.now()
+    rows = []
+    for declared in declared_schedules():
+        last = (
+            ScheduleRun.objects.filter(schedule_name=declared.name)
+            .select_related("job")
+            .order_by("-scheduled_at")
+            .first()
+        )
+        rows.append(
+            {
+                "name": declared.name,
+                "task_path": declared.task.module_path,
+                "queue_name": declared.task.queue_name,
+                "when": declared.description,
+                "next_run": declared.next_run(now),
+                "last_run": last,
+            }
+        )
+    return rows

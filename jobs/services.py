@@ -1,13 +1,17 @@
-"""Resending and pruning jobs: one function per action, for the admin, ``manage.py jobs`` and code."""
+"""Resending, pruning and a schedule's run: one function per action, for the admin, ``manage.py jobs``, the scheduler and code."""
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from jobs.enqueue.outbox import record_job
-from jobs.models import Attempt, Job
+from jobs.models import Attempt, Job, ScheduleRun
+from jobs.schedules import Schedule
+
+logger = logging.getLogger("jobs.services")
 
 Status = Job.Status
 
@@ -101,3 +105,34 @@ def prune_finished_jobs(*, older_than: datetime, dry_run: bool = False, batch_si
             Attempt.objects.filter(job_id__in=batch).delete()
             deleted += Job.objects.filter(pk__in=batch).delete()[1].get(Job._meta.label, 0)
     return deleted
+
+
+def run_schedule(schedule: Schedule, *, scheduled_at: datetime) -> ScheduleRun | None:
+    """Enqueue the run of ``schedule`` for ``scheduled_at`` with ``task.enqueue()``; None if it has one already.
+
+    The run's row and the job row are written in one transaction: the
+    unique (schedule, time) constraint lets one of any number of schedulers
+    firing the same tick commit; the others roll back, job row included, and
+    nothing is published for them. The job is then like any other: the
+    task's retries, its attempts, the admin, cancel.
+    """
+    try:
+        with transaction.atomic():
+            run = ScheduleRun.objects.create(schedule_name=schedule.name, scheduled_at=scheduled_at)
+            result = schedule.task.enqueue()
+            run.job = Job.objects.get(pk=result.id)
+            run.save(update_fields=["job"])
+    except IntegrityError:
+        logger.info("schedule %s at %s: enqueued already", schedule.name, scheduled_at.isoformat())
+        return None
+    logger.info("schedule %s at %s: job %s", schedule.name, scheduled_at.isoformat(), run.job_id)
+    return run
+
+
+def prune_schedule_runs(*, older_than: datetime) -> int:
+    """Delete the runs of schedules scheduled before ``older_than`` (their jobs stay); return how many.
+
+    A run row only guards its own tick against a second enqueue, so an old
+    one guards nothing.
+    """
+    return ScheduleRun.objects.filter(scheduled_at__lt=older_than).delete()[0]

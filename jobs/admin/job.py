@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from jobs import selectors
 from jobs.admin.changelist import JobChangeList, LargeTablePaginator, hourly_chart
+from jobs.admin.schedules import schedule_list_view
 from jobs.models import Job
 from jobs.services import (
     ResendRefused,
@@ -135,6 +136,11 @@ class JobAdmin(admin.ModelAdmin):
                 "<path:object_id>/resend/",
                 self.admin_site.admin_view(require_POST(self.resend_view)),
                 name="%s_%s_resend" % info,
+            ),
+            path(
+                "schedules/",
+                self.admin_site.admin_view(schedule_list_view(self)),
+                name=f"{info[0]}_schedules",
             ),
             *super().get_urls(),
         ]

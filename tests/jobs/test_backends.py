@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from jobs.backends import PRIORITY_REFUSED
 from jobs.enqueue.outbox import relay_unsent
 from jobs.models import Attempt, Job
 from jobs.tasks_api import InvalidTask, TaskResultDoesNotExist, TaskResultStatus, task_backends
@@ -134,6 +135,9 @@ def test_run_after_far_off_waits_in_the_database_until_due(broker):
     assert published(broker) == 1
 
 
-def test_priority_is_refused_as_unsupported():
-    with pytest.raises(InvalidTask):
+def test_priority_is_refused_with_the_reason_and_what_to_do_instead():
+    with pytest.raises(InvalidTask) as refused:
         taskfns.add.using(priority=10)
+
+    assert str(refused.value) == PRIORITY_REFUSED
+    assert "x-max-priority" in PRIORITY_REFUSED and "--queues" in PRIORITY_REFUSED

@@ -17,6 +17,7 @@ from jobs import maintenance
 from jobs.brokers.redis import WakeupRedisBroker
 from jobs.enqueue.outbox import ACTOR_NAME
 from jobs.models import Job
+from jobs.schedules import declared_schedules
 from tests.jobs.factories import make_job, make_user
 from tests.support.inprocess import queued
 from tests.support.waiting import wait_until
@@ -38,29 +39,27 @@ def finished_job(email, *, days_ago):
 # the schedule -----------------------------------------------------------------------------------
 
 
-def test_the_scheduler_sends_each_maintenance_actor_on_its_schedule(settings):
-    jobs = {job.name: job for job in scheduler.get_jobs()}
+def test_the_scheduler_sends_the_relay_actor_on_its_interval(settings):
+    [relay] = [job for job in scheduler.get_jobs() if job.name == "run_relay_sweep"]
 
-    assert {name: job.func for name, job in jobs.items()} == {
-        "run_relay_sweep": maintenance.run_relay_sweep.send,
-        "prune_old_jobs": maintenance.prune_old_jobs.send,
-        "expire_unconfirmed": account_maintenance.expire_unconfirmed.send,
-    }
-    relay = jobs["run_relay_sweep"].trigger
-    assert isinstance(relay, IntervalTrigger)
-    assert relay.interval == timedelta(seconds=settings.JOBS_RELAY_INTERVAL_S)
+    assert relay.func == maintenance.run_relay_sweep.send
+    assert isinstance(relay.trigger, IntervalTrigger)
+    assert relay.trigger.interval == timedelta(seconds=settings.JOBS_RELAY_INTERVAL_S)
+    assert maintenance.run_relay_sweep.queue_name == "maintenance"
+
+
+def test_prune_and_expiry_are_task_schedules_daily_at_a_quiet_hour():
+    found = {declared.name: declared for declared in declared_schedules()}
     midnight = datetime(2026, 1, 5, tzinfo=UTC)
-    for name, at in (("prune_old_jobs", (3, 15)), ("expire_unconfirmed", (3, 45))):
-        first = jobs[name].trigger.get_next_fire_time(None, midnight)
-        assert first == midnight.replace(hour=at[0], minute=at[1]), name
-        assert jobs[name].trigger.get_next_fire_time(
-            first, first + timedelta(seconds=1)
-        ) == first + timedelta(days=1)
-
-
-def test_the_maintenance_actors_have_a_queue_of_their_own():
-    actors = (maintenance.run_relay_sweep, maintenance.prune_old_jobs, account_maintenance.expire_unconfirmed)
-    assert {actor.queue_name for actor in actors} == {"maintenance"}
+    for task, at in (
+        (maintenance.prune_old_jobs, (3, 15)),
+        (account_maintenance.expire_unconfirmed, (3, 45)),
+    ):
+        declared = found[task.module_path]
+        assert declared.task is task
+        first = declared.next_run(midnight)
+        assert first == midnight.replace(hour=at[0], minute=at[1])
+        assert declared.next_run(first) == first + timedelta(days=1)
 
 
 # the relay sweep --------------------------------------------------------------------------------
@@ -118,7 +117,7 @@ def test_prune_deletes_the_jobs_finished_before_the_retention(db, settings):
     finished_job("old@example.com", days_ago=11)
     kept = finished_job("recent@example.com", days_ago=9)
 
-    assert maintenance.prune_old_jobs() == 1
+    assert maintenance.prune_old_jobs.call() == 1
     assert list(Job.objects.values_list("pk", flat=True)) == [kept.pk]
 
 
@@ -126,7 +125,7 @@ def test_a_retention_of_zero_days_keeps_every_job(db, settings):
     settings.JOBS_RETENTION_DAYS = 0
     finished_job("ancient@example.com", days_ago=3650)
 
-    assert maintenance.prune_old_jobs() == 0
+    assert maintenance.prune_old_jobs.call() == 0
     assert Job.objects.count() == 1
 
 
@@ -136,7 +135,7 @@ def test_expiry_deletes_the_accounts_never_confirmed_in_time(db, settings):
     User.objects.filter(pk=squatted.pk).update(date_joined=timezone.now() - timedelta(days=8))
     make_user("recent@example.com")
 
-    assert account_maintenance.expire_unconfirmed() == 1
+    assert account_maintenance.expire_unconfirmed.call() == 1
     assert list(User.objects.values_list("email", flat=True)) == ["recent@example.com"]
 
 

@@ -132,8 +132,11 @@ class HeraldProcess:
             time.sleep(0.05)
 
 
-def start_worker(env, *, processes=1, threads=4, name="worker", timeout=60):
-    """Start ``manage.py rundramatiq`` and wait until its relay reports every process alive."""
+def start_worker(env, *, processes=1, threads=4, name="worker", timeout=60, queues=()):
+    """Start ``manage.py rundramatiq`` and wait until its relay reports every process alive.
+
+    ``queues``: serve only these (``--queues``); all of them by default.
+    """
     started = time.time()
     args = [
         sys.executable,
@@ -143,6 +146,7 @@ def start_worker(env, *, processes=1, threads=4, name="worker", timeout=60):
         str(processes),
         "--threads",
         str(threads),
+        *(["--queues", *queues] if queues else []),
     ]
     worker = HeraldProcess(name, args, env)
     client = redis.Redis.from_url(env["REDIS_URL"])
