@@ -5,9 +5,10 @@ from importlib import import_module
 from django.apps import AppConfig, apps
 from django.utils.module_loading import autodiscover_modules, import_string, module_has_submodule
 
-# dramatiq-crontab's own tasks module schedules a heartbeat actor that no worker runs
-# (the scheduler runs with --no-heartbeat); its own task loading skips it too.
-NOT_SCANNED_FOR_TASKS = {"dramatiq_crontab"}
+# Their ``tasks`` modules hold Dramatiq actors, not django.tasks: dramatiq-crontab's schedules a
+# heartbeat no worker runs (the scheduler runs with --no-heartbeat; its own task loading skips
+# it too), django-dramatiq's cleans a results table Herald does not use.
+NOT_SCANNED_FOR_TASKS = {"dramatiq_crontab", "django_dramatiq"}
 # Looked up in ready(), not imported with this module: it needs the models, loaded after the app configs.
 ADD_SCHEDULES = "jobs.scheduler.add_schedules_to_scheduler"
 

@@ -152,6 +152,12 @@ def test_housekeeping_is_two_task_schedules_on_the_scheduler():
         assert entry.trigger.get_next_fire_time(None, midnight) == midnight.replace(hour=at[0], minute=at[1])
 
 
+def test_loading_the_apps_tasks_leaves_the_libraries_actor_modules_alone():
+    assert "dramatiq_crontab.tasks" not in sys.modules  # its heartbeat would be scheduled
+    assert "django_dramatiq.tasks" not in sys.modules
+    assert "heartbeat" not in {entry.name for entry in scheduler.scheduler.get_jobs()}
+
+
 # one run per tick ---------------------------------------------------------------------------------
 
 
