@@ -13,7 +13,7 @@ from dramatiq_crontab import interval
 
 from jobs.enqueue.outbox import relay_sweep
 from jobs.schedules import schedule
-from jobs.services import prune_finished_jobs, prune_schedule_runs
+from jobs.services import prune_finished_jobs
 from jobs.tasks_api import task
 from jobs.worker import actors  # noqa: F401 - declares the job queues, so the dead-worker pass covers them
 from jobs.worker.middleware import relay_lock_key, take_lock
@@ -47,13 +47,12 @@ def prune_old_jobs():
     """Delete the jobs finished more than ``JOBS_RETENTION_DAYS`` ago, with their attempts; return how many.
 
     The runs of schedules scheduled before then go too. ``0`` days keeps
-    every job. Idempotent: a second run finds nothing to delete, and a run
+    every job and run. Idempotent: a second run finds nothing to delete, and a run
     cut short has committed the batches it deleted.
     """
     if not settings.JOBS_RETENTION_DAYS:
         return 0
     cutoff = timezone.now() - timedelta(days=settings.JOBS_RETENTION_DAYS)
     count = prune_finished_jobs(older_than=cutoff)
-    prune_schedule_runs(older_than=cutoff)
     logger.info("pruned %d job(s) finished before %s", count, cutoff.isoformat(timespec="seconds"))
     return count

@@ -93,7 +93,8 @@ def prune_finished_jobs(*, older_than: datetime, dry_run: bool = False, batch_si
 
     Queued, running and retrying jobs are never deleted. Deletes in batches of
     short transactions, so a large prune neither holds memory nor locks the
-    table for long. Returns the count.
+    table for long; then the schedule runs scheduled before ``older_than``
+    (:func:`prune_schedule_runs`). Returns the count of jobs.
     """
     jobs = Job.objects.filter(status__in=Job.FINAL_STATUSES, finished_at__lt=older_than)
     if dry_run:
@@ -104,6 +105,7 @@ def prune_finished_jobs(*, older_than: datetime, dry_run: bool = False, batch_si
             Job.objects.filter(resend_of__in=batch).update(resend_of=None)
             Attempt.objects.filter(job_id__in=batch).delete()
             deleted += Job.objects.filter(pk__in=batch).delete()[1].get(Job._meta.label, 0)
+    prune_schedule_runs(older_than=older_than)
     return deleted
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from jobs import scheduler, schedules
 from jobs.models import Job, ScheduleRun
 from jobs.schedules import InvalidSchedule, declare_schedule, schedule
-from jobs.services import prune_schedule_runs, run_schedule
+from jobs.services import prune_finished_jobs, run_schedule
 from tests.jobs import taskfns
 
 T0 = datetime(2026, 1, 5, 12, 0, 0, tzinfo=UTC)  # a Monday
@@ -212,7 +212,8 @@ def test_prune_deletes_old_runs_and_keeps_their_jobs(db, declared):
     run_schedule(meaning, scheduled_at=T0)
     kept = run_schedule(meaning, scheduled_at=T0 + timedelta(days=2))
 
-    assert prune_schedule_runs(older_than=T0 + timedelta(days=1)) == 1
+    assert prune_finished_jobs(older_than=T0 + timedelta(days=1)) == 0  # the jobs are not finished
+
     assert list(ScheduleRun.objects.all()) == [kept] and Job.objects.count() == 2
 
 
