@@ -20,6 +20,7 @@ every app's ``tasks`` and ``maintenance`` modules when Django starts
 """
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -54,8 +55,8 @@ class Schedule:
     @property
     def description(self) -> str:
         """What the admin shows: the cron expression, or "every N s"."""
-        if self.cron is not None:
-            return self.cron
+        if self.every is None:
+            return str(self.cron)
         return f"every {int(self.every.total_seconds())} s"
 
     def next_run(self, after: datetime | None = None) -> datetime | None:
@@ -81,7 +82,9 @@ class Schedule:
 _schedules: dict[str, Schedule] = {}
 
 
-def schedule(*, cron: str | None = None, every: timedelta | None = None, name: str | None = None):
+def schedule(
+    *, cron: str | None = None, every: timedelta | None = None, name: str | None = None
+) -> Callable[[Task], Task]:
     """Decorator: run the ``@task`` below it on a schedule, as a job like any other.
 
     Give exactly one of ``cron`` (minute hour day-of-month month day-of-week,
@@ -91,7 +94,7 @@ def schedule(*, cron: str | None = None, every: timedelta | None = None, name: s
     database. Raises :class:`InvalidSchedule` at import for any mistake.
     """
 
-    def declare(task):
+    def declare(task: Task) -> Task:
         declare_schedule(task, cron=cron, every=every, name=name)
         return task
 
@@ -106,9 +109,13 @@ def declare_schedule(
         raise InvalidSchedule(f"@schedule goes above @task: {task!r} is not a task.")
     name = name or task.module_path
     where = f"Schedule {name!r}"
-    if (cron is None) == (every is None):
+    trigger: BaseTrigger
+    if cron is not None and every is None:
+        trigger = cron_trigger(cron, where)
+    elif every is not None and cron is None:
+        trigger = interval_trigger(every, where)
+    else:
         raise InvalidSchedule(f"{where}: give cron=... or every=..., not both or neither.")
-    trigger = cron_trigger(cron, where) if cron is not None else interval_trigger(every, where)
     check_takes_no_arguments(task, where)
     if name in _schedules and _schedules[name].task.module_path != task.module_path:
         raise InvalidSchedule(f"{where} is declared twice ({_schedules[name].task.module_path}).")

@@ -270,7 +270,7 @@ def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, 
     }
 
 
-def schedule_list(now=None):
+def schedule_list(now: datetime | None = None) -> list[dict]:
     """Every declared schedule: name, task, when, next run and the last run (with its job), by name."""
     now = now or timezone.now()
     rows = []

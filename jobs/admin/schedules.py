@@ -6,6 +6,9 @@ may view jobs. Schedules are declared in code (``jobs.schedules``); the page
 formats what ``jobs.selectors.schedule_list`` reads.
 """
 
+from collections.abc import Callable
+
+from django.contrib.admin import ModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -14,7 +17,7 @@ from django.views.decorators.http import require_GET
 from jobs import selectors
 
 
-def schedule_list_view(model_admin):
+def schedule_list_view(model_admin: ModelAdmin) -> Callable[[HttpRequest], HttpResponse]:
     """The view for ``model_admin`` (the job admin): the schedule list, for those who may view jobs."""
 
     @require_GET
