@@ -1,12 +1,4 @@
-"""The declared schedules on dramatiq-crontab's scheduler: ``manage.py crontab`` fires them.
-
-The jobs app adds every schedule (``jobs.schedules``) to the scheduler when
-Django starts (``jobs.apps``); only ``manage.py crontab`` starts it, so only
-there do they fire. Each firing computes its tick from the schedule alone and
-enqueues the run through ``jobs.services.run_schedule``: one job per tick
-even when two schedulers fire it (a lock hand-over, a paused holder whose
-Redis lock expired), because the database keeps one run per tick.
-"""
+"""The declared schedules on dramatiq-crontab's scheduler, which ``manage.py crontab`` runs."""
 
 import logging
 
@@ -24,7 +16,11 @@ ENTRY_PREFIX = "schedule:"
 
 
 def add_schedules_to_scheduler() -> None:
-    """Put every declared schedule on dramatiq-crontab's scheduler (again: an entry is replaced, not doubled)."""
+    """Put every declared schedule on dramatiq-crontab's scheduler (again: an entry is replaced, not doubled).
+
+    Called by the jobs app when Django starts, in every process; only
+    ``manage.py crontab`` starts the scheduler, so only there do they fire.
+    """
     for declared in declared_schedules():
         scheduler.add_job(
             fire,
@@ -39,8 +35,11 @@ def add_schedules_to_scheduler() -> None:
 def fire(name: str) -> None:
     """Enqueue the run of schedule ``name`` for the tick just reached; log, never raise.
 
-    Runs in a thread of the scheduler. A database error is logged and the
-    tick is missed (the next one runs); the scheduler keeps going.
+    Runs in a thread of the scheduler. The tick is computed from the
+    schedule alone and ``run_schedule`` keeps one run per tick in the
+    database, so two schedulers firing together (a hand-over, a holder paused
+    past its Redis lock's expiry) enqueue one job. A database error is logged
+    and the tick is missed (the next one runs); the scheduler keeps going.
     """
     declared = get_schedule(name)
     tick = declared.tick(timezone.now())

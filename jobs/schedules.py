@@ -1,23 +1,4 @@
-"""Schedules for any task: a cron expression or an interval, declared next to the ``@task``.
-
-::
-
-    @schedule(cron="15 3 * * *")          # daily at 03:15 (the site's TIME_ZONE)
-    @task()
-    def prune_old_jobs(): ...
-
-    @schedule(every=timedelta(minutes=5))  # at :00, :05, :10... of every hour
-    @task(queue_name="reports")
-    def refresh_report(): ...
-
-A declaration is checked when its module is imported: a bad cron expression,
-a day of week given as a number, an interval under a second or a task that
-needs arguments fails there with :class:`InvalidSchedule`. The jobs app imports
-every app's ``tasks`` and ``maintenance`` modules when Django starts
-(``jobs.apps``), so every process knows every schedule. The scheduler
-(``manage.py crontab``) fires each one (``jobs.scheduler``) and
-``jobs.services.run_schedule`` enqueues the run with ``task.enqueue()``.
-"""
+"""Schedules for any task: ``@schedule(cron=...)`` or ``@schedule(every=...)`` above a ``@task`` (see docs/tasks.md)."""
 
 import inspect
 from collections.abc import Callable
@@ -85,13 +66,19 @@ _schedules: dict[str, Schedule] = {}
 def schedule(
     *, cron: str | None = None, every: timedelta | None = None, name: str | None = None
 ) -> Callable[[Task], Task]:
-    """Decorator: run the ``@task`` below it on a schedule, as a job like any other.
+    """Decorator: run the ``@task`` below it on a schedule, as a job like any other::
+
+        @schedule(cron="15 3 * * *")  # daily at 03:15 (TIME_ZONE)
+        @task()
+        def prune_old_jobs(): ...
 
     Give exactly one of ``cron`` (minute hour day-of-month month day-of-week,
     in ``TIME_ZONE``; days of week by name) or ``every`` (whole seconds, at
     least one; ticks fall on multiples of it since 1970-01-01 UTC). ``name``
     (default: the task's dotted path) keys the schedule's runs in the
-    database. Raises :class:`InvalidSchedule` at import for any mistake.
+    database. Raises :class:`InvalidSchedule` at import for any mistake. The
+    jobs app imports every app's ``tasks`` and ``maintenance`` modules when
+    Django starts (``jobs.apps``), so every process knows every schedule.
     """
 
     def declare(task: Task) -> Task:

@@ -1,10 +1,4 @@
-"""The admin's schedule list: every declared schedule, when it runs next, and its last run's job.
-
-Read-only, one GET page beside the job list (``/admin/jobs/job/schedules/``),
-served through ``admin_site.admin_view`` (staff only) and shown to whoever
-may view jobs. Schedules are declared in code (``jobs.schedules``); the page
-formats what ``jobs.selectors.schedule_list`` reads.
-"""
+"""The admin's schedule list: each declared schedule, its next run and its last run's job (see docs/admin.md)."""
 
 from collections.abc import Callable
 
@@ -18,7 +12,11 @@ from jobs import selectors
 
 
 def schedule_list_view(model_admin: ModelAdmin) -> Callable[[HttpRequest], HttpResponse]:
-    """The view for ``model_admin`` (the job admin): the schedule list, for those who may view jobs."""
+    """The view for ``model_admin`` (the job admin): the schedule list, for those who may view jobs.
+
+    Read-only (GET only); the job admin serves it through ``admin_site.admin_view``
+    (staff only). It formats what ``jobs.selectors.schedule_list`` reads.
+    """
 
     @require_GET
     def view(request: HttpRequest) -> HttpResponse:
