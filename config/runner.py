@@ -17,8 +17,8 @@ from config.localredis import LocalRedis, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
-# The scheduler: the jobs app loads the schedule (jobs.maintenance), so no tasks modules to
-# look for; no dramatiq-crontab heartbeat (no worker runs its actor).
+# The scheduler: the jobs app loads the schedules (every app's tasks and maintenance modules),
+# so dramatiq-crontab has no tasks modules to look for; no heartbeat (no worker runs its actor).
 SCHEDULER = ["crontab", "--no-task-loading", "--no-heartbeat"]
 
 
