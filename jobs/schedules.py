@@ -14,7 +14,8 @@ from jobs.tasks_api import Task
 
 # Interval ticks are counted from here, so every scheduler computes the same times.
 INTERVAL_ORIGIN = datetime(1970, 1, 1, tzinfo=UTC)
-# How far back a firing looks for the time it fires for: the scheduler fires within a second of it.
+# How far back a firing looks for the time it fires for: APScheduler runs a firing late by at most
+# its misfire grace time (a second by default), or skips it.
 TICK_LOOKBACK = timedelta(minutes=1)
 DAYS_OF_WEEK = "Mon, Tue, Wed, Thu, Fri, Sat, Sun"
 
