@@ -20,7 +20,7 @@ def log_attempt(attempt, *, outcome, duration_ms, error_class=""):
         "attempt": attempt.number,
         "outcome": str(outcome),
         "duration_ms": duration_ms,
-        "worker": attempt.worker,
+        "worker_id": attempt.worker_id,
         "error_class": error_class,
     }
     level = logging.INFO if fields["outcome"] in QUIET_OUTCOMES else logging.WARNING

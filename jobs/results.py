@@ -47,10 +47,10 @@ def task_result(
     task = task or load_task(job.task_path)
     if task.queue_name != job.queue_name or task.run_after != job.run_after or task.backend != backend:
         task = task.using(queue_name=job.queue_name, run_after=job.run_after, backend=backend)
-    attempts = list(job.attempt_set.all()) if attempts is None else attempts
-    worker_ids = [attempt.worker for attempt in attempts]
+    attempts = list(job.attempts.all()) if attempts is None else attempts
+    worker_ids = [attempt.worker_id for attempt in attempts]
     if job.status == Status.RUNNING:
-        worker_ids.append(job.claimed_by)  # the attempt under way is written when it ends
+        worker_ids.append(job.worker_id)  # the attempt under way is written when it ends
     result = TaskResult(
         task=task,
         id=str(job.pk),

@@ -59,7 +59,7 @@ class JobAdmin(admin.ModelAdmin):
         "task_name",
         "label",
         "status_badge",
-        "attempts",
+        "attempt_count",
         "short_error",
         "created_at",
         "last_attempt_at",
@@ -161,7 +161,7 @@ class JobAdmin(admin.ModelAdmin):
     def detail_context(self, request, job):
         return {
             "job": job,
-            "attempts": job.attempt_set.order_by("number"),
+            "attempts": job.attempts.order_by("number"),
             "resends": job.resends.order_by("id"),
             "can_resend": self.has_resend_permission(request),
             "resend_refusal": refusal(job),

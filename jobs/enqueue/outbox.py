@@ -149,7 +149,7 @@ def dead_claims(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Ids of running jobs whose worker died (``liveness.claimant_is_dead``), one look at Redis for all."""
     now = now or timezone.now()
     running = list(
-        Job.objects.filter(status=Status.RUNNING).values_list("pk", "claimed_by", "claimed_at")[:limit]
+        Job.objects.filter(status=Status.RUNNING).values_list("pk", "worker_id", "claimed_at")[:limit]
     )
     if not running:
         return []

@@ -37,7 +37,7 @@ class Claim:
 
     @property
     def number(self) -> int:
-        return self.job.attempts
+        return self.job.attempt_count
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,9 @@ def claim_job(
 def _claim_job(job_id: int, *, worker_id: str, message_id: str, first_hand: bool) -> Claim | GaveUp | None:
     now = timezone.now()
     taking = {
-        "claimed_by": worker_id,
+        "worker_id": worker_id,
         "claimed_at": now,
-        "attempts": Increment(1),
+        "attempt_count": Increment(1),
         "last_attempt_at": now,
         "message_id": message_id,
     }
@@ -106,7 +106,7 @@ def _claim_job(job_id: int, *, worker_id: str, message_id: str, first_hand: bool
         return row  # another delivery holds it or it is finished; or this take-over failed it as poison
     job = claimed_job(row)
     # What the claim wrote, so that the job reads as its row does (without a query).
-    job.claimed_by, job.claimed_at, job.last_attempt_at, job.message_id = worker_id, now, now, message_id
+    job.worker_id, job.claimed_at, job.last_attempt_at, job.message_id = worker_id, now, now, message_id
     job.finished_at = None  # a claimable job has not finished
     return Claim(
         job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic()
@@ -125,12 +125,12 @@ def _take_over_from_dead_worker(
     """Claim a job whose worker died while running it (a lost attempt); its claimed columns, None or GaveUp."""
     row = (
         Job.objects.filter(pk=job_id, status=Status.RUNNING)
-        .values("claimed_by", "claimed_at", "message_id")
+        .values("worker_id", "claimed_at", "message_id")
         .first()
     )
-    if row is None or not liveness.claimant_is_dead(row["claimed_by"], row["claimed_at"], now):
+    if row is None or not liveness.claimant_is_dead(row["worker_id"], row["claimed_at"], now):
         return None
-    held = {"status": Status.RUNNING, "claimed_by": row["claimed_by"], "claimed_at": row["claimed_at"]}
+    held = {"status": Status.RUNNING, "worker_id": row["worker_id"], "claimed_at": row["claimed_at"]}
     claimed = transition(
         job_id, Status.RUNNING, expect=held, returning=CLAIMED_FIELDS, **taking, lost_attempts=Increment(1)
     )
@@ -141,14 +141,14 @@ def _take_over_from_dead_worker(
         [
             Attempt(
                 job_id=job_id,
-                number=job.attempts - 1,
+                number=job.attempt_count - 1,
                 message_id=row["message_id"],
-                worker=row["claimed_by"],
+                worker_id=row["worker_id"],
                 started_at=row["claimed_at"] or now,
                 finished_at=now,
                 outcome=Outcome.LOST,
                 error_class=f"{errors.WorkerLost.__module__}.{errors.WorkerLost.__qualname__}",
-                error_message=f"The worker process {row['claimed_by'] or '?'} died during this attempt.",
+                error_message=f"The worker process {row['worker_id'] or '?'} died during this attempt.",
             )
         ],
         ignore_conflicts=True,
@@ -159,8 +159,8 @@ def _take_over_from_dead_worker(
             job_id,
             Status.FAILED,
             expect={"status": Status.RUNNING},
-            attempts=Increment(-1),
-            claimed_by="",
+            attempt_count=Increment(-1),
+            worker_id="",
             finished_at=now,
             last_error=(
                 f"Gave up: the worker process died during {job.lost_attempts} attempts at "
@@ -201,9 +201,9 @@ def _record_ran_earlier(job_id: int, return_value: Any) -> None:
             [
                 Attempt(
                     job=job,
-                    number=job.attempts,
+                    number=job.attempt_count,
                     message_id=job.message_id,
-                    worker=job.claimed_by,
+                    worker_id=job.worker_id,
                     started_at=job.claimed_at or now,
                     finished_at=now,
                     outcome=Outcome.SUCCEEDED,
@@ -218,7 +218,7 @@ def _record_ran_earlier(job_id: int, return_value: Any) -> None:
             expect={"status": (Status.QUEUED, Status.RUNNING, Status.RETRYING)},
             return_value=return_value,
             finished_at=now,
-            claimed_by="",
+            worker_id="",
         )
 
 
@@ -265,7 +265,7 @@ def _finish(
 ) -> SimpleNamespace:
     now = timezone.now()
     duration_ms = int((time.monotonic() - claim.started) * 1000)
-    job_fields = {"claimed_by": "", "return_value": return_value}
+    job_fields = {"worker_id": "", "return_value": return_value}
     if status == Status.RETRYING:
         job_fields["due_at"] = now + timedelta(milliseconds=cast(int, retry_in_ms))
         if not held:
@@ -278,7 +278,7 @@ def _finish(
         job_id=claim.job.pk,
         number=claim.number,
         message_id=claim.message_id,
-        worker=claim.worker_id,
+        worker_id=claim.worker_id,
         started_at=claim.started_at,
         finished_at=now,
         duration_ms=duration_ms,
@@ -300,5 +300,8 @@ def _write_outcome(attempt: SimpleNamespace, status: str, job_fields: dict[str, 
     # Only the claim holder writes the outcome: if a take-over happened
     # meanwhile, the new holder's record wins.
     transition(
-        attempt.job_id, status, expect={"claimed_by": attempt.worker, "status": Status.RUNNING}, **job_fields
+        attempt.job_id,
+        status,
+        expect={"worker_id": attempt.worker_id, "status": Status.RUNNING},
+        **job_fields,
     )
