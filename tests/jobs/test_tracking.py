@@ -56,7 +56,7 @@ def test_two_threads_racing_one_claim_wins(transactional_db):
 def test_a_live_workers_claim_is_respected(db, broker):
     job = make_job()
     tracking.claim_job(job.pk, worker_id=broker.broker_id, message_id="m1")
-    broker.do_qsize("emails")  # stamps this broker's heartbeat, as a live worker's fetches do
+    broker.do_qsize("emails")  # stamps this worker's broker liveness, as a live worker's fetches do
 
     assert tracking.claim_job(job.pk, worker_id="other", message_id="m1") is None
 

@@ -26,7 +26,7 @@ def enqueue_for(*emails):
 
 
 def redelivery_bound_s():
-    """The documented bound: heartbeat timeout + relay interval + 10 s."""
+    """The documented bound: liveness timeout + relay interval + 10 s."""
     return settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000 + settings.JOBS_RELAY_INTERVAL_S + 10
 
 
@@ -69,7 +69,7 @@ def test_a_killed_workers_email_goes_out_within_seconds_at_the_shipped_defaults(
 
     smtp_sink.kill_while_held(doomed.kill_children, lambda recipients: recipients == [])
 
-    # Not the heartbeat timeout (15 s): the dead worker's named Redis connection is gone at once.
+    # Not the liveness timeout (15 s): the dead worker's named Redis connection is gone at once.
     smtp_sink.wait_for(1, timeout=SHIPPED_RECOVERY_BOUND_S)
     assert_exactly_one_email_each(smtp_sink, ["survivor@example.com"])
     job.refresh_from_db()
