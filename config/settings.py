@@ -240,7 +240,7 @@ DRAMATIQ_BROKER: dict[str, Any] = {
         "dramatiq.middleware.Retries",
         "dramatiq.middleware.CurrentMessage",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
-        "jobs.worker.middleware.RelayMiddleware",
+        "jobs.worker.middleware.LivenessMiddleware",
         "jobs.worker.writer.BatchedWrites",
     ],
 }
