@@ -21,8 +21,6 @@ from jobs.models import Attempt, Job
 from jobs.tasks_api import Task
 from jobs.worker.liveness import broker_liveness_key, fresh_worker_stamps, probe_client
 
-Status = Job.Status
-
 CHART_HOURS = 24
 # Longer search terms cannot be an address or a message id (254 is an address's limit).
 MAX_SEARCH_LENGTH = 254
@@ -78,12 +76,12 @@ def status_counts(task: str | None = None) -> dict[str, int]:
     one snapshot: under a burst of writes they may be off by the few jobs
     that changed meanwhile.
     """
-    counts = dict.fromkeys(Status.values, 0)
+    counts = dict.fromkeys(Job.Status.values, 0)
     for status in counts:
-        if status != Status.SUCCEEDED or task:
+        if status != Job.Status.SUCCEEDED or task:
             counts[status] = _jobs(task).filter(status=status).count()
     if not task:
-        counts[Status.SUCCEEDED] = max(Job.objects.count() - sum(counts.values()), 0)
+        counts[Job.Status.SUCCEEDED] = max(Job.objects.count() - sum(counts.values()), 0)
     return counts
 
 
@@ -142,8 +140,8 @@ def hourly_outcomes(
         buckets.append(
             {
                 "start": start,
-                "sent": finished_between(Status.SUCCEEDED, start, end, task),
-                "failed": finished_between(Status.FAILED, start, end, task),
+                "sent": finished_between(Job.Status.SUCCEEDED, start, end, task),
+                "failed": finished_between(Job.Status.FAILED, start, end, task),
             }
         )
     return buckets
@@ -257,12 +255,12 @@ def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, 
         "jobs": counts,
         "total": sum(counts.values()),
         "sent": {
-            "last_hour": finished_between(Status.SUCCEEDED, hour_ago, task=task),
-            "last_day": finished_between(Status.SUCCEEDED, day_ago, task=task),
+            "last_hour": finished_between(Job.Status.SUCCEEDED, hour_ago, task=task),
+            "last_day": finished_between(Job.Status.SUCCEEDED, day_ago, task=task),
         },
         "failed": {
-            "last_hour": finished_between(Status.FAILED, hour_ago, task=task),
-            "last_day": finished_between(Status.FAILED, day_ago, task=task),
+            "last_hour": finished_between(Job.Status.FAILED, hour_ago, task=task),
+            "last_day": finished_between(Job.Status.FAILED, day_ago, task=task),
         },
         "broker": broker_queue_stats(),
         "workers": {"alive": None if workers is None else len(workers), "processes": workers or []},

@@ -22,8 +22,6 @@ from jobs.services import (
     resendable_failed_jobs,
 )
 
-Status = Job.Status
-
 # A bulk resend of more jobs than this is refused: "Resend all failed" is the tool for that.
 MAX_BULK_RESEND = 1000
 # Per-row messages after a bulk resend; the rest are summed up in one line.
@@ -211,7 +209,7 @@ class JobAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": "Resend all failed jobs",
             "resendable": resendable,
-            "skipped": Job.objects.filter(status=Status.FAILED).count() - resendable,
+            "skipped": Job.objects.filter(status=Job.Status.FAILED).count() - resendable,
             "changelist_url": changelist_url,
         }
         return TemplateResponse(request, "admin/jobs/job/resend_failed_confirmation.html", context)
