@@ -127,12 +127,12 @@ class JobAdmin(admin.ModelAdmin):
             path(
                 "resend-failed/",
                 self.admin_site.admin_view(self.resend_failed_view),
-                name="%s_%s_resend_failed" % info,
+                name="{}_{}_resend_failed".format(*info),
             ),
             path(
                 "<path:object_id>/resend/",
                 self.admin_site.admin_view(require_POST(self.resend_view)),
-                name="%s_%s_resend" % info,
+                name="{}_{}_resend".format(*info),
             ),
             *super().get_urls(),
         ]
