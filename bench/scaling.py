@@ -9,7 +9,7 @@ servers of its own (``bench.stack.Stack``). Each measures, in the same run:
   into the same sink the workers send to;
 - delivery at a low rate (5 signups/s through the web tier), signup response
   to message at the sink;
-- a killed worker's email at the shipped heartbeat and relay defaults: SIGKILL
+- a killed worker's email at the shipped liveness and relay defaults: SIGKILL
   while the SMTP server holds its DATA reply, to the message at the sink,
   with a second worker already running (``survivor``) and with a new worker
   started at once (``restart``, as a supervisor would);

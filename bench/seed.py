@@ -67,7 +67,7 @@ def seed_jobs(database_path, count, *, batch=50_000):
             finished = _db_datetime(created + timedelta(milliseconds=40))
             values[position["finished_at"]] = finished
             values[position["last_attempt_at"]] = finished
-            values[position["attempts"]] = 1 if status == "succeeded" else 4
+            values[position["attempt_count"]] = 1 if status == "succeeded" else 4
         if status == "succeeded":
             values[position["return_value"]] = json.dumps("250 2.0.0 Message accepted for delivery")
         elif status in ("failed", "retrying"):

@@ -107,7 +107,7 @@ class Stack:
         return process
 
     def worker_at_shipped_defaults(self, *, processes=1, threads=8):
-        """A worker with Herald's own settings module and relay and heartbeat knobs as shipped."""
+        """A worker with Herald's own settings module and relay and liveness knobs as shipped."""
         from tests.support.processes import start_worker
 
         env = {**self.env}

@@ -85,7 +85,7 @@ class DbColumn:
     has_rows = True
 
     def __init__(self, env, **_liveness):
-        # db_worker has no heartbeat or relay: nothing notices a dead worker.
+        # db_worker has no liveness or relay: nothing notices a dead worker.
         self.env = {**env, "DJANGO_SETTINGS_MODULE": TASKS_SETTINGS}
 
     def enqueue(self, task_name, *args):

@@ -15,7 +15,7 @@ Herald's templates, sent to the sink). For each column:
 - a worker SIGKILLed while it runs a task that sleeps: seconds from the kill
   to that task's end on a worker started at once (as a supervisor would),
   waited for at most ``kill_wait_s``; Herald and the bare actor at the
-  shipped heartbeat and relay settings.
+  shipped liveness and relay settings.
 
 Every case checks the rows against the record of what ran (every task ran
 once, its row succeeded; every email reached the sink once). ``--tiny`` runs

@@ -220,7 +220,7 @@ JOBS_MAX_BACKOFF_MS = env.int("JOBS_MAX_BACKOFF_MS", default=3_600_000)
 # An attempt longer than this is killed by Dramatiq's TimeLimit middleware: an
 # email's three SMTP waits (connect, DATA, QUIT) and some.
 JOBS_TIME_LIMIT_MS = int(EMAIL_TIMEOUT * 1000 * 3 + 10_000)
-# A worker whose broker heartbeat is older than this is dead; its messages are requeued.
+# A worker whose broker liveness is older than this is dead; its messages are requeued.
 JOBS_HEARTBEAT_TIMEOUT_MS = env.int("JOBS_HEARTBEAT_TIMEOUT_MS", default=15_000)
 # How often the scheduler (jobs.maintenance) has a worker sweep for jobs the broker lost.
 JOBS_RELAY_INTERVAL_S = env.float("JOBS_RELAY_INTERVAL_S", default=30)
@@ -240,7 +240,7 @@ DRAMATIQ_BROKER: dict[str, Any] = {
         "dramatiq.middleware.Retries",
         "dramatiq.middleware.CurrentMessage",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
-        "jobs.worker.middleware.RelayMiddleware",
+        "jobs.worker.middleware.LivenessMiddleware",
         "jobs.worker.writer.BatchedWrites",
     ],
 }

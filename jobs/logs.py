@@ -5,6 +5,8 @@ Loaded while Django configures logging, before the apps are ready: it must not i
 
 import json
 import logging
+import threading
+import time
 from datetime import UTC, datetime
 
 logger = logging.getLogger("jobs.attempts")
@@ -20,7 +22,7 @@ def log_attempt(attempt, *, outcome, duration_ms, error_class=""):
         "attempt": attempt.number,
         "outcome": str(outcome),
         "duration_ms": duration_ms,
-        "worker": attempt.worker,
+        "worker_id": attempt.worker_id,
         "error_class": error_class,
     }
     level = logging.INFO if fields["outcome"] in QUIET_OUTCOMES else logging.WARNING
@@ -69,6 +71,51 @@ TASKS_FRAMEWORK_LOGGERS = ("django.tasks", "django_tasks")
 def _framework_level(level):
     """``level`` for the framework's loggers, without their INFO lines (DEBUG still shows everything)."""
     return "WARNING" if logging.getLevelName(level) == logging.INFO else level
+
+
+class OutageLog:
+    """Logs the failures of parts retried often without flooding the log; thread-safe.
+
+    :meth:`failed` (called from inside the ``except``) logs the first failure
+    of a part with its traceback, then a traceback again at most once per
+    ``traceback_every_s`` (None: not until the part worked again); the
+    failures in between are one WARNING line naming the exception with
+    ``repeats``, nothing without. :meth:`worked` logs the recovery of a
+    failing part.
+    """
+
+    def __init__(self, logger, *, traceback_every_s=None, repeats=False, clock=time.monotonic):
+        self.logger = logger
+        self.traceback_every_s = traceback_every_s
+        self.repeats = repeats
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.last_traceback_at = {}  # failing part -> clock() of its last full traceback
+
+    def failed(self, part, exc, message=None):
+        """Log that ``part`` failed with ``exc``: ``message``, or "<part> failed; trying again until it works"."""
+        now = self.clock()
+        with self.lock:
+            last = self.last_traceback_at.get(part)
+            every = self.traceback_every_s
+            full = last is None or (every is not None and now - last >= every)
+            if full:
+                self.last_traceback_at[part] = now
+        if message is None:
+            message = f"{part} failed; trying again until it works"
+        if full:
+            self.logger.warning(message, exc_info=exc)
+        elif self.repeats:
+            self.logger.warning(
+                "%s: %s: %s (traceback at most once a minute)", message, type(exc).__name__, exc
+            )
+
+    def worked(self, part):
+        """Log that ``part`` works again, if it was failing."""
+        with self.lock:
+            was_failing = self.last_traceback_at.pop(part, None) is not None
+        if was_failing:
+            self.logger.info("%s works again", part)
 
 
 class JsonFormatter(logging.Formatter):

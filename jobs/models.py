@@ -38,7 +38,7 @@ class Job(models.Model):
     resend_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends"
     )
-    attempts = models.PositiveIntegerField(default=0)
+    attempt_count = models.PositiveIntegerField("attempts", default=0)
     # Attempts whose worker process died before recording an outcome.
     lost_attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
@@ -46,8 +46,8 @@ class Job(models.Model):
     # What the task returned (JSON); for an email, the SMTP server's reply.
     return_value = models.JSONField(null=True, blank=True)
 
-    # The broker worker (Dramatiq broker_id) holding the claim while running.
-    claimed_by = models.CharField(max_length=64, blank=True, default="")
+    # The worker (its Dramatiq broker_id) holding the claim while running.
+    worker_id = models.CharField(max_length=64, blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -99,10 +99,10 @@ class Attempt(models.Model):
 
     FAILED_OUTCOMES = (Outcome.RETRY, Outcome.FAILED, Outcome.LOST)
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempt_set")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
     message_id = models.CharField(max_length=64, blank=True, default="")
-    worker = models.CharField(max_length=64, blank=True, default="")
+    worker_id = models.CharField(max_length=64, blank=True, default="")
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)

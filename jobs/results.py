@@ -9,14 +9,12 @@ from jobs.errors import UnknownTask
 from jobs.models import Attempt, Job
 from jobs.tasks_api import Task, TaskError, TaskResult, TaskResultStatus, set_return_value
 
-Status = Job.Status
-
 STATUSES: dict[str, TaskResultStatus] = {
-    Status.QUEUED: TaskResultStatus.READY,
-    Status.RETRYING: TaskResultStatus.READY,
-    Status.RUNNING: TaskResultStatus.RUNNING,
-    Status.SUCCEEDED: TaskResultStatus.SUCCESSFUL,
-    Status.FAILED: TaskResultStatus.FAILED,
+    Job.Status.QUEUED: TaskResultStatus.READY,
+    Job.Status.RETRYING: TaskResultStatus.READY,
+    Job.Status.RUNNING: TaskResultStatus.RUNNING,
+    Job.Status.SUCCEEDED: TaskResultStatus.SUCCESSFUL,
+    Job.Status.FAILED: TaskResultStatus.FAILED,
 }
 
 
@@ -47,10 +45,10 @@ def task_result(
     task = task or load_task(job.task_path)
     if task.queue_name != job.queue_name or task.run_after != job.run_after or task.backend != backend:
         task = task.using(queue_name=job.queue_name, run_after=job.run_after, backend=backend)
-    attempts = list(job.attempt_set.all()) if attempts is None else attempts
-    worker_ids = [attempt.worker for attempt in attempts]
-    if job.status == Status.RUNNING:
-        worker_ids.append(job.claimed_by)  # the attempt under way is written when it ends
+    attempts = list(job.attempts.all()) if attempts is None else attempts
+    worker_ids = [attempt.worker_id for attempt in attempts]
+    if job.status == Job.Status.RUNNING:
+        worker_ids.append(job.worker_id)  # the attempt under way is written when it ends
     result = TaskResult(
         task=task,
         id=str(job.pk),
@@ -69,6 +67,6 @@ def task_result(
         ],
         worker_ids=worker_ids,
     )
-    if job.status == Status.SUCCEEDED:
+    if job.status == Job.Status.SUCCEEDED:
         set_return_value(result, job.return_value)
     return result

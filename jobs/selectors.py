@@ -20,9 +20,7 @@ from jobs.brokers import BROKER_ERRORS, HeraldBroker
 from jobs.models import Attempt, Job, ScheduleRun
 from jobs.schedules import declared_schedules
 from jobs.tasks_api import Task
-from jobs.worker.liveness import fresh_worker_stamps, heartbeats_key, probe_client
-
-Status = Job.Status
+from jobs.worker.liveness import broker_liveness_key, fresh_worker_stamps, probe_client
 
 CHART_HOURS = 24
 # Longer search terms cannot be an address or a message id (254 is an address's limit).
@@ -79,12 +77,12 @@ def status_counts(task: str | None = None) -> dict[str, int]:
     one snapshot: under a burst of writes they may be off by the few jobs
     that changed meanwhile.
     """
-    counts = dict.fromkeys(Status.values, 0)
+    counts = dict.fromkeys(Job.Status.values, 0)
     for status in counts:
-        if status != Status.SUCCEEDED or task:
+        if status != Job.Status.SUCCEEDED or task:
             counts[status] = _jobs(task).filter(status=status).count()
     if not task:
-        counts[Status.SUCCEEDED] = max(Job.objects.count() - sum(counts.values()), 0)
+        counts[Job.Status.SUCCEEDED] = max(Job.objects.count() - sum(counts.values()), 0)
     return counts
 
 
@@ -143,8 +141,8 @@ def hourly_outcomes(
         buckets.append(
             {
                 "start": start,
-                "sent": finished_between(Status.SUCCEEDED, start, end, task),
-                "failed": finished_between(Status.FAILED, start, end, task),
+                "sent": finished_between(Job.Status.SUCCEEDED, start, end, task),
+                "failed": finished_between(Job.Status.FAILED, start, end, task),
             }
         )
     return buckets
@@ -195,8 +193,8 @@ BROKER_COUNTS = ("queue_depth", "in_progress", "delayed", "dead_lettered")
 def live_workers(client: Redis | None = None) -> list[dict[str, Any]] | None:
     """Worker processes alive by the health check's rule (``jobs.worker.liveness.fresh_worker_stamps``), freshest first.
 
-    Each item: ``{"id", "last_seen_s", "broker_heartbeat_s"}`` (ages in
-    seconds; the broker heartbeat, the worker's last fetch or ack, is None if
+    Each item: ``{"id", "last_seen_s", "broker_liveness_s"}`` (ages in
+    seconds; the broker liveness, the worker's last fetch or ack, is None if
     the broker forgot it). Returns None when Redis is unreachable.
     """
     client = client or probe_client()
@@ -204,26 +202,26 @@ def live_workers(client: Redis | None = None) -> list[dict[str, Any]] | None:
     try:
         stamps = fresh_worker_stamps(client, now)
         ids = [member for member, _ in stamps]
-        heartbeats_ms = broker_heartbeats_ms(client, ids)
+        broker_stamps_ms = broker_liveness_ms(client, ids)
     except RedisError:
         return None
     workers = [
         {
             "id": member,
             "last_seen_s": _age(now, score),
-            "broker_heartbeat_s": None if beat is None else _age(now, beat / 1000),
+            "broker_liveness_s": None if seen is None else _age(now, seen / 1000),
         }
-        for (member, score), beat in zip(stamps, heartbeats_ms)
+        for (member, score), seen in zip(stamps, broker_stamps_ms, strict=True)
     ]
     return sorted(workers, key=lambda worker: worker["last_seen_s"])
 
 
-def broker_heartbeats_ms(client: Redis, ids: list[str]) -> list[float | None]:
-    """Each worker's last Redis broker heartbeat (ms), or None each: RabbitMQ keeps none."""
+def broker_liveness_ms(client: Redis, ids: list[str]) -> list[float | None]:
+    """Each worker's broker liveness on Redis (ms), or None each: RabbitMQ keeps none."""
     broker = dramatiq.get_broker()
     if not ids or not hasattr(broker, "client"):
         return [None] * len(ids)
-    return client.zmscore(heartbeats_key(broker), ids)
+    return client.zmscore(broker_liveness_key(broker), ids)
 
 
 def _age(now: float, timestamp: float) -> float:
@@ -247,7 +245,7 @@ def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, 
          "broker": {"reachable": bool, "error": str, "queue_depth": int|None, "in_progress": int|None,
                     "delayed": int|None, "dead_lettered": int|None},
          "workers": {"alive": int|None, "processes": [{"id": str, "last_seen_s": float,
-                                                       "broker_heartbeat_s": float|None}]}}
+                                                       "broker_liveness_s": float|None}]}}
     """
     now = now or timezone.now()
     counts = status_counts(task)
@@ -258,12 +256,12 @@ def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, 
         "jobs": counts,
         "total": sum(counts.values()),
         "sent": {
-            "last_hour": finished_between(Status.SUCCEEDED, hour_ago, task=task),
-            "last_day": finished_between(Status.SUCCEEDED, day_ago, task=task),
+            "last_hour": finished_between(Job.Status.SUCCEEDED, hour_ago, task=task),
+            "last_day": finished_between(Job.Status.SUCCEEDED, day_ago, task=task),
         },
         "failed": {
-            "last_hour": finished_between(Status.FAILED, hour_ago, task=task),
-            "last_day": finished_between(Status.FAILED, day_ago, task=task),
+            "last_hour": finished_between(Job.Status.FAILED, hour_ago, task=task),
+            "last_day": finished_between(Job.Status.FAILED, day_ago, task=task),
         },
         "broker": broker_queue_stats(),
         "workers": {"alive": None if workers is None else len(workers), "processes": workers or []},

@@ -13,8 +13,6 @@ from jobs.schedules import Schedule
 
 logger = logging.getLogger("jobs.services")
 
-Status = Job.Status
-
 
 class ResendRefused(Exception):
     """A resend that must not happen (the job succeeded, was already resent...)."""
@@ -22,9 +20,9 @@ class ResendRefused(Exception):
 
 def check_resendable(job: Job) -> None:
     """Raise :class:`ResendRefused` unless ``job`` may be run again."""
-    if job.status == Status.SUCCEEDED:
+    if job.status == Job.Status.SUCCEEDED:
         raise ResendRefused(f"Job {job.pk} already succeeded.")
-    if job.status != Status.FAILED:
+    if job.status != Job.Status.FAILED:
         raise ResendRefused(f"Job {job.pk} is {job.get_status_display().lower()}, not failed.")
     if job.resends.exists():
         raise ResendRefused(f"Job {job.pk} was already resent.")
@@ -50,7 +48,7 @@ def resend_job(job: Job) -> Job:
 
 def resendable_failed_jobs(*, since: datetime | None = None) -> QuerySet[Job]:
     """Failed jobs that a resend would run again: those not resent yet."""
-    jobs = Job.objects.filter(status=Status.FAILED, resends__isnull=True)
+    jobs = Job.objects.filter(status=Job.Status.FAILED, resends__isnull=True)
     if since is not None:
         jobs = jobs.filter(finished_at__gte=since)
     return jobs.order_by("id")

@@ -43,7 +43,7 @@ def send_finished(
 ) -> None:
     """``task_finished`` for the job of ``claim``, whose last ``attempt`` ended it with ``status``."""
     job = claim.job
-    job.status, job.finished_at, job.claimed_by, job.return_value = (
+    job.status, job.finished_at, job.worker_id, job.return_value = (
         status,
         attempt.finished_at,
         "",

@@ -23,8 +23,6 @@ from jobs.services import (
     resendable_failed_jobs,
 )
 
-Status = Job.Status
-
 # A bulk resend of more jobs than this is refused: "Resend all failed" is the tool for that.
 MAX_BULK_RESEND = 1000
 # Per-row messages after a bulk resend; the rest are summed up in one line.
@@ -60,7 +58,7 @@ class JobAdmin(admin.ModelAdmin):
         "task_name",
         "label",
         "status_badge",
-        "attempts",
+        "attempt_count",
         "short_error",
         "created_at",
         "last_attempt_at",
@@ -130,12 +128,12 @@ class JobAdmin(admin.ModelAdmin):
             path(
                 "resend-failed/",
                 self.admin_site.admin_view(self.resend_failed_view),
-                name="%s_%s_resend_failed" % info,
+                name="{}_{}_resend_failed".format(*info),
             ),
             path(
                 "<path:object_id>/resend/",
                 self.admin_site.admin_view(require_POST(self.resend_view)),
-                name="%s_%s_resend" % info,
+                name="{}_{}_resend".format(*info),
             ),
             path(
                 "schedules/",
@@ -167,7 +165,7 @@ class JobAdmin(admin.ModelAdmin):
     def detail_context(self, request, job):
         return {
             "job": job,
-            "attempts": job.attempt_set.order_by("number"),
+            "attempts": job.attempts.order_by("number"),
             "resends": job.resends.order_by("id"),
             "can_resend": self.has_resend_permission(request),
             "resend_refusal": refusal(job),
@@ -217,7 +215,7 @@ class JobAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": "Resend all failed jobs",
             "resendable": resendable,
-            "skipped": Job.objects.filter(status=Status.FAILED).count() - resendable,
+            "skipped": Job.objects.filter(status=Job.Status.FAILED).count() - resendable,
             "changelist_url": changelist_url,
         }
         return TemplateResponse(request, "admin/jobs/job/resend_failed_confirmation.html", context)

@@ -175,7 +175,7 @@ class _WakeupConsumer(_RedisConsumer):
 
         A worker stopping gracefully puts back the messages its threads had
         not started; those still in this consumer's prefetch cache would wait
-        in its in-flight set for the heartbeat timeout and a maintenance pass.
+        in its in-flight set for ``heartbeat_timeout`` and a maintenance pass.
         """
         try:
             self.requeue([Message.decode(data) for data in self.message_cache if data is not None])

@@ -24,7 +24,6 @@ logger = logging.getLogger("jobs.enqueue.outbox")
 ACTOR_NAME = "run_task"
 # A queued or retrying job overdue by this long lost its message; the relay sends it again.
 REQUEUE_AFTER_S = 900
-Status = Job.Status
 
 
 def record_job(
@@ -127,12 +126,12 @@ def relay_unsent(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """
     now = now or timezone.now()
     never_sent = Job.objects.filter(
-        status=Status.QUEUED,
+        status=Job.Status.QUEUED,
         enqueued_at__isnull=True,
         created_at__lt=now - timedelta(seconds=2),
         due_at__lte=now,
     )
-    scheduled = Job.objects.filter(status=Status.RETRYING, enqueued_at__isnull=True, due_at__lte=now)
+    scheduled = Job.objects.filter(status=Job.Status.RETRYING, enqueued_at__isnull=True, due_at__lte=now)
     overdue = Job.objects.filter(
         status__in=Job.PENDING_STATUSES,
         enqueued_at__isnull=False,
@@ -149,7 +148,7 @@ def dead_claims(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Ids of running jobs whose worker died (``liveness.claimant_is_dead``), one look at Redis for all."""
     now = now or timezone.now()
     running = list(
-        Job.objects.filter(status=Status.RUNNING).values_list("pk", "claimed_by", "claimed_at")[:limit]
+        Job.objects.filter(status=Job.Status.RUNNING).values_list("pk", "worker_id", "claimed_at")[:limit]
     )
     if not running:
         return []

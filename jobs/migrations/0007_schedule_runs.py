@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0003_jobs_run_any_task"),
+        ("jobs", "0004_glossary_names"),
     ]
 
     operations = [

@@ -4,8 +4,6 @@ The HTTP contract and its use: docs/monitoring.md#get-healthz.
 """
 
 import logging
-import threading
-import time
 from typing import cast
 
 import dramatiq
@@ -16,41 +14,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from jobs.brokers import BROKER_ERRORS, HeraldBroker
+from jobs.logs import OutageLog
 from jobs.worker.liveness import fresh_worker_stamps
 
 logger = logging.getLogger("jobs.views.health")
 
 
-class FailureLog:
-    """Logs a failure (from inside its ``except``) with the traceback at most once per ``interval_s`` per part.
-
-    In between, the same failure is one WARNING line naming the exception.
-    Thread-safe: a web process answers probes in several threads.
-    """
-
-    def __init__(self, logger, interval_s=60, clock=time.monotonic):
-        self.logger = logger
-        self.interval_s = interval_s
-        self.clock = clock
-        self.lock = threading.Lock()
-        self.last_traceback_at = {}  # part -> clock() of its last full traceback
-
-    def warning(self, part, message, exc):
-        now = self.clock()
-        with self.lock:
-            last = self.last_traceback_at.get(part)
-            full = last is None or now - last >= self.interval_s
-            if full:
-                self.last_traceback_at[part] = now
-        if full:
-            self.logger.warning(message, exc_info=exc)
-        else:
-            self.logger.warning(
-                "%s: %s: %s (traceback at most once a minute)", message, type(exc).__name__, exc
-            )
-
-
-failure_log = FailureLog(logger)
+# A failing probe logs its traceback at most once a minute per part, one line otherwise.
+outage_log = OutageLog(logger, traceback_every_s=60, repeats=True)
 
 
 def database_ok():
@@ -60,7 +31,7 @@ def database_ok():
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError as exc:
-        failure_log.warning("database", "health: database unavailable", exc)
+        outage_log.failed("database", exc, "health: database unavailable")
         return False
     return True
 
@@ -70,7 +41,7 @@ def live_worker_count(now=None):
     try:
         return len(fresh_worker_stamps(now=now))
     except redis.RedisError as exc:
-        failure_log.warning("redis", "health: Redis (worker stamps) unavailable", exc)
+        outage_log.failed("redis", exc, "health: Redis (worker stamps) unavailable")
         return None
 
 
@@ -79,7 +50,7 @@ def broker_ok():
     try:
         cast(HeraldBroker, dramatiq.get_broker()).ping()
     except BROKER_ERRORS as exc:
-        failure_log.warning("broker", "health: broker unavailable", exc)
+        outage_log.failed("broker", exc, "health: broker unavailable")
         return False
     return True
 
@@ -120,7 +91,7 @@ def healthz(request):
     """200 when the database, the broker and at least one live worker answer; 503 naming what fails.
 
     The body names parts and counts only, never URLs, hosts or error texts: a connection error
-    can quote a URL with its password. The cause goes to the log (:class:`FailureLog`).
+    can quote a URL with its password. The cause goes to the log (:class:`jobs.logs.OutageLog`).
     """
     healthy, report = health_report()
     return JsonResponse(report, status=200 if healthy else 503)

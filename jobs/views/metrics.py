@@ -18,13 +18,14 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 
 from jobs.backends import queue_names
 from jobs.brokers import BROKER_ERRORS, HeraldBroker
+from jobs.logs import OutageLog
 from jobs.models import Attempt, Job
 from jobs.selectors import attempt_durations, attempt_outcome_counts, status_counts
-from jobs.views.health import FailureLog, live_worker_count
+from jobs.views.health import live_worker_count
 
 logger = logging.getLogger("jobs.views.metrics")
 # A failing scrape logs its traceback at most once a minute (see jobs.views.health).
-failure_log = FailureLog(logger)
+outage_log = OutageLog(logger, traceback_every_s=60, repeats=True)
 
 # Upper bounds of the send duration buckets, in milliseconds (SMTP sends take
 # tens of milliseconds to tens of seconds; EMAIL_TIMEOUT defaults to 30 s).
@@ -72,7 +73,7 @@ def broker_metrics():
         counts = [broker.queue_counts(queue) for queue in queues]
         workers = live_worker_count()
     except BROKER_ERRORS as exc:
-        failure_log.warning("broker", "metrics: broker unavailable", exc)
+        outage_log.failed("broker", exc, "metrics: broker unavailable")
         workers = None
     if workers is None:
         up.add_metric([], 0)
@@ -85,7 +86,7 @@ def broker_metrics():
     dead = GaugeMetricFamily(
         "herald_queue_dead_letters", "Messages Dramatiq dead-lettered.", labels=["queue"]
     )
-    for queue, count in zip(queues, counts):
+    for queue, count in zip(queues, counts, strict=True):
         depth.add_metric([queue], count["queue_depth"])
         delayed.add_metric([queue], count["delayed"])
         dead.add_metric([queue], count["dead_lettered"])
@@ -129,6 +130,6 @@ def metrics(request):
     try:
         body = generate_latest(registry)
     except DatabaseError as exc:
-        failure_log.warning("database", "metrics: database unavailable", exc)
+        outage_log.failed("database", exc, "metrics: database unavailable")
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain; charset=utf-8")
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -21,7 +21,8 @@ def namespace(broker: dramatiq.Broker | None = None) -> str:
     return cast(HeraldBroker, broker or dramatiq.get_broker()).namespace
 
 
-def heartbeats_key(broker=None):
+def broker_liveness_key(broker=None):
+    """Where Dramatiq's Redis broker stamps each process's liveness (its name is Dramatiq's)."""
     return f"{namespace(broker)}:__heartbeats__"
 
 
@@ -67,11 +68,11 @@ def last_stamp(worker_id, client=None):
 
 
 def last_seen(worker_id, broker=None):
-    """UNIX time of ``worker_id``'s last heartbeat (RabbitMQ: its stamp), or None if forgotten."""
+    """UNIX time of ``worker_id``'s broker liveness (RabbitMQ: its stamp), or None if forgotten."""
     broker = broker or dramatiq.get_broker()
-    if not hasattr(broker, "client"):  # RabbitMQ keeps no heartbeats of its own
+    if not hasattr(broker, "client"):  # RabbitMQ keeps no liveness of its own
         return last_stamp(worker_id)
-    score = broker.client.zscore(heartbeats_key(broker), worker_id)
+    score = broker.client.zscore(broker_liveness_key(broker), worker_id)
     return None if score is None else score / 1000
 
 
@@ -82,18 +83,18 @@ def worker_is_dead(worker_id, *, since, now=None, connected=UNKNOWN):
     """Whether worker process ``worker_id`` is dead.
 
     Each ``rundramatiq`` process keeps three records (``jobs.worker.middleware``): its named
-    Redis connection (``herald-worker:<broker_id>``), held open for its life, which Redis drops
+    Redis connection (``herald-worker:<worker_id>``), held open for its life, which Redis drops
     the moment the process dies and its kernel closes the socket; its liveness stamp in
     ``<namespace>:herald:workers``, written through that connection every ``STAMP_EVERY_S``; and,
-    on the Redis broker, Dramatiq's own heartbeat (each fetch and ack).
+    on the Redis broker, its broker liveness (Dramatiq's stamp at each fetch and ack).
 
     A worker is dead when its named connection is gone and it has not stamped for
     ``GONE_GRACE_S`` (a killed process, seen within seconds; the grace lets a blip of the
     connection pass, and the rule waits while Redis itself is younger than the grace), or when
-    its last heartbeat (RabbitMQ: its stamp) is older than ``JOBS_HEARTBEAT_TIMEOUT_MS`` (a lost
+    its broker liveness (RabbitMQ: its stamp) is older than ``JOBS_HEARTBEAT_TIMEOUT_MS`` (a lost
     machine, whose connections linger until TCP gives up on them).
 
-    ``since`` (UNIX time) stands in for its heartbeat when the broker has none
+    ``since`` (UNIX time) stands in for its broker liveness when the broker has none
     (it claimed a job then, so it was alive). ``connected``: a
     :func:`connected_workers` snapshot, to share one ``CLIENT LIST`` between
     many claims; read here when not given.
@@ -113,7 +114,7 @@ def worker_is_dead(worker_id, *, since, now=None, connected=UNKNOWN):
 
 
 def fresh_worker_stamps(client=None, now=None):
-    """``[(broker_id, unix time)]`` of worker processes alive now, freshest last.
+    """``[(worker_id, unix time)]`` of worker processes alive now, freshest last.
 
     A ``rundramatiq`` process that stamped within ``JOBS_HEARTBEAT_TIMEOUT_MS``
     is alive. Web processes only enqueue: they never stamp. Raises RedisError.
@@ -128,7 +129,7 @@ def fresh_worker_stamps(client=None, now=None):
 def claimant_is_dead(worker_id, claimed_at, now=None, connected=UNKNOWN):
     """True when the worker holding a claim is dead (:func:`worker_is_dead`).
 
-    A claim older than the actor's time limit plus the heartbeat timeout is
+    A claim older than the actor's time limit plus ``JOBS_HEARTBEAT_TIMEOUT_MS`` is
     dead whatever the worker's records say: no attempt can legitimately run so
     long. ``connected`` shares one look at Redis's connections between claims.
     """

@@ -8,6 +8,7 @@ from django import db
 from django.utils.module_loading import import_string
 from dramatiq.middleware import Middleware
 
+from jobs.logs import OutageLog
 from jobs.worker import liveness
 
 logger = logging.getLogger("jobs.worker.middleware")
@@ -42,43 +43,20 @@ def take_lock(broker, key, period_s):
 
 
 def sweep_dead_claims_if_due(broker, relay_dead_claims, skip=()):
-    """Relay the jobs of dead workers (``relay_dead_claims``) unless another worker's relay did this second."""
+    """Relay the jobs of dead workers (``relay_dead_claims``) unless another worker swept this second."""
     if not take_lock(broker, dead_sweep_lock_key(broker), DEAD_SWEEP_EVERY_S):
         return []
     return relay_dead_claims(skip=skip)
 
 
-class OutageLog:
-    """Logs the first failure of a run with its traceback, and the recovery; nothing in between.
-
-    The threads below retry every second or faster: during a Redis or
-    database outage a line per try would flood the log.
-    """
-
-    def __init__(self, what):
-        self.what = what
-        self.failing = False
-
-    def failed(self):
-        """Call from inside the ``except``."""
-        if not self.failing:
-            logger.warning("%s failed; trying again until it works", self.what, exc_info=True)
-        self.failing = True
-
-    def worked(self):
-        if self.failing:
-            logger.info("%s works again", self.what)
-        self.failing = False
-
-
-class RelayMiddleware(Middleware):
+class LivenessMiddleware(Middleware):
     """Starts the liveness and dead-claim threads when a worker boots and stops them at shutdown.
 
     - The liveness thread holds the process's named Redis connection and stamps through it
       every ``STAMP_EVERY_S`` (``jobs.worker.liveness``).
     - The dead-claim thread: every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster (a Redis
       lock picks it) sends again the jobs of dead workers (``relay_dead_claims``).
-    The rest of the relay is the scheduled sweep (``jobs.maintenance``).
+    The relay is the scheduled sweep (``jobs.maintenance``).
     """
 
     def __init__(self):
@@ -94,7 +72,7 @@ class RelayMiddleware(Middleware):
         self.threads = [
             threading.Thread(target=self._keep_alive, args=(broker,), name="herald-liveness", daemon=True),
             threading.Thread(
-                target=self._relay_dead_claims, args=(broker,), name="herald-relay", daemon=True
+                target=self._sweep_dead_claims, args=(broker,), name="herald-dead-claims", daemon=True
             ),
         ]
         for thread in self.threads:
@@ -111,28 +89,28 @@ class RelayMiddleware(Middleware):
 
     def _keep_alive(self, broker):
         client = liveness.named_client(broker.broker_id)
-        outage = OutageLog("liveness stamp")
+        outage = OutageLog(logger)
         while not self.stopping.is_set():
             try:
                 stamp_alive(broker, client)
-                outage.worked()
-            except Exception:
-                outage.failed()
+                outage.worked("liveness stamp")
+            except Exception as exc:
+                outage.failed("liveness stamp", exc)
             self.stopping.wait(liveness.STAMP_EVERY_S)
         client.close()
 
-    def _relay_dead_claims(self, broker):
+    def _sweep_dead_claims(self, broker):
         relayed: dict[int, float] = {}  # dead claims this process relayed: job id -> when
-        outage = OutageLog("dead-claim sweep")
+        outage = OutageLog(logger)
         while not self.stopping.is_set():
             try:
                 forget_before = time.monotonic() - RELAYED_CLAIM_MEMORY_S
                 relayed = {pk: at for pk, at in relayed.items() if at > forget_before}
                 for pk in sweep_dead_claims_if_due(broker, self.relay_dead_claims, skip=relayed):
                     relayed[pk] = time.monotonic()
-                outage.worked()
-            except Exception:
-                outage.failed()
+                outage.worked("dead-claim sweep")
+            except Exception as exc:
+                outage.failed("dead-claim sweep", exc)
             finally:
                 db.connections.close_all()
             self.stopping.wait(DEAD_SWEEP_EVERY_S)

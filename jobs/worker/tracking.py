@@ -16,8 +16,6 @@ from jobs.models import Attempt, Job
 from jobs.worker import liveness, writer
 from jobs.worker.transitions import CLAIMED_FIELDS, Increment, claimed_job, insert_attempt, transition
 
-Status = Job.Status
-Outcome = Attempt.Outcome
 T = TypeVar("T")
 
 DB_WRITE_TRIES = 8
@@ -37,7 +35,7 @@ class Claim:
 
     @property
     def number(self) -> int:
-        return self.job.attempts
+        return self.job.attempt_count
 
 
 @dataclass(frozen=True)
@@ -90,9 +88,9 @@ def claim_job(
 def _claim_job(job_id: int, *, worker_id: str, message_id: str, first_hand: bool) -> Claim | GaveUp | None:
     now = timezone.now()
     taking = {
-        "claimed_by": worker_id,
+        "worker_id": worker_id,
         "claimed_at": now,
-        "attempts": Increment(1),
+        "attempt_count": Increment(1),
         "last_attempt_at": now,
         "message_id": message_id,
     }
@@ -106,7 +104,7 @@ def _claim_job(job_id: int, *, worker_id: str, message_id: str, first_hand: bool
         return row  # another delivery holds it or it is finished; or this take-over failed it as poison
     job = claimed_job(row)
     # What the claim wrote, so that the job reads as its row does (without a query).
-    job.claimed_by, job.claimed_at, job.last_attempt_at, job.message_id = worker_id, now, now, message_id
+    job.worker_id, job.claimed_at, job.last_attempt_at, job.message_id = worker_id, now, now, message_id
     job.finished_at = None  # a claimable job has not finished
     return Claim(
         job=job, worker_id=worker_id, message_id=message_id, started_at=now, started=time.monotonic()
@@ -116,7 +114,7 @@ def _claim_job(job_id: int, *, worker_id: str, message_id: str, first_hand: bool
 def _claim_pending(job_id: int, taking: dict[str, Any], expect: dict[str, Any]) -> tuple[Any, ...] | None:
     """Claim a queued or retrying job; its claimed columns, or None."""
     pending = {"status": Job.PENDING_STATUSES, **expect}
-    return transition(job_id, Status.RUNNING, expect=pending, returning=CLAIMED_FIELDS, **taking)
+    return transition(job_id, Job.Status.RUNNING, expect=pending, returning=CLAIMED_FIELDS, **taking)
 
 
 def _take_over_from_dead_worker(
@@ -124,15 +122,20 @@ def _take_over_from_dead_worker(
 ) -> tuple[Any, ...] | GaveUp | None:
     """Claim a job whose worker died while running it (a lost attempt); its claimed columns, None or GaveUp."""
     row = (
-        Job.objects.filter(pk=job_id, status=Status.RUNNING)
-        .values("claimed_by", "claimed_at", "message_id")
+        Job.objects.filter(pk=job_id, status=Job.Status.RUNNING)
+        .values("worker_id", "claimed_at", "message_id")
         .first()
     )
-    if row is None or not liveness.claimant_is_dead(row["claimed_by"], row["claimed_at"], now):
+    if row is None or not liveness.claimant_is_dead(row["worker_id"], row["claimed_at"], now):
         return None
-    held = {"status": Status.RUNNING, "claimed_by": row["claimed_by"], "claimed_at": row["claimed_at"]}
+    held = {"status": Job.Status.RUNNING, "worker_id": row["worker_id"], "claimed_at": row["claimed_at"]}
     claimed = transition(
-        job_id, Status.RUNNING, expect=held, returning=CLAIMED_FIELDS, **taking, lost_attempts=Increment(1)
+        job_id,
+        Job.Status.RUNNING,
+        expect=held,
+        returning=CLAIMED_FIELDS,
+        **taking,
+        lost_attempts=Increment(1),
     )
     if claimed is None:
         return None
@@ -141,14 +144,14 @@ def _take_over_from_dead_worker(
         [
             Attempt(
                 job_id=job_id,
-                number=job.attempts - 1,
+                number=job.attempt_count - 1,
                 message_id=row["message_id"],
-                worker=row["claimed_by"],
+                worker_id=row["worker_id"],
                 started_at=row["claimed_at"] or now,
                 finished_at=now,
-                outcome=Outcome.LOST,
+                outcome=Attempt.Outcome.LOST,
                 error_class=f"{errors.WorkerLost.__module__}.{errors.WorkerLost.__qualname__}",
-                error_message=f"The worker process {row['claimed_by'] or '?'} died during this attempt.",
+                error_message=f"The worker process {row['worker_id'] or '?'} died during this attempt.",
             )
         ],
         ignore_conflicts=True,
@@ -157,10 +160,10 @@ def _take_over_from_dead_worker(
     if poison:
         transition(
             job_id,
-            Status.FAILED,
-            expect={"status": Status.RUNNING},
-            attempts=Increment(-1),
-            claimed_by="",
+            Job.Status.FAILED,
+            expect={"status": Job.Status.RUNNING},
+            attempt_count=Increment(-1),
+            worker_id="",
             finished_at=now,
             last_error=(
                 f"Gave up: the worker process died during {job.lost_attempts} attempts at "
@@ -168,7 +171,7 @@ def _take_over_from_dead_worker(
             ),
         )
     logs.log_lost_attempts(
-        Attempt.objects.filter(job_id=job_id, outcome=Outcome.LOST, finished_at=now), finished_at=now
+        Attempt.objects.filter(job_id=job_id, outcome=Attempt.Outcome.LOST, finished_at=now), finished_at=now
     )
     return GaveUp(job_id) if poison else claimed
 
@@ -176,13 +179,17 @@ def _take_over_from_dead_worker(
 def is_suspect(job_id: int) -> bool:
     """True when the job's last worker died while running it (or its claim is about to be taken over)."""
     row = Job.objects.filter(pk=job_id).values_list("status", "lost_attempts").first()
-    return row is not None and (row[1] > 0 or row[0] == Status.RUNNING)
+    return row is not None and (row[1] > 0 or row[0] == Job.Status.RUNNING)
 
 
 def record_success(claim: Claim, return_value: Any) -> SimpleNamespace:
     """Mark the attempt and the job succeeded, keeping what the task returned; the attempt written."""
     return with_db_retry(
-        _finish, claim, outcome=Outcome.SUCCEEDED, status=Status.SUCCEEDED, return_value=return_value
+        _finish,
+        claim,
+        outcome=Attempt.Outcome.SUCCEEDED,
+        status=Job.Status.SUCCEEDED,
+        return_value=return_value,
     )
 
 
@@ -201,12 +208,12 @@ def _record_ran_earlier(job_id: int, return_value: Any) -> None:
             [
                 Attempt(
                     job=job,
-                    number=job.attempts,
+                    number=job.attempt_count,
                     message_id=job.message_id,
-                    worker=job.claimed_by,
+                    worker_id=job.worker_id,
                     started_at=job.claimed_at or now,
                     finished_at=now,
-                    outcome=Outcome.SUCCEEDED,
+                    outcome=Attempt.Outcome.SUCCEEDED,
                     return_value=return_value,
                 )
             ],
@@ -214,11 +221,11 @@ def _record_ran_earlier(job_id: int, return_value: Any) -> None:
         )
         transition(
             job_id,
-            Status.SUCCEEDED,
-            expect={"status": (Status.QUEUED, Status.RUNNING, Status.RETRYING)},
+            Job.Status.SUCCEEDED,
+            expect={"status": (Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.RETRYING)},
             return_value=return_value,
             finished_at=now,
-            claimed_by="",
+            worker_id="",
         )
 
 
@@ -238,12 +245,14 @@ def record_failure(
         "traceback": "".join(tb.format_exception(exc, limit=30)),
     }
     if retry_in_ms is None:
-        return with_db_retry(_finish, claim, outcome=Outcome.FAILED, status=Status.FAILED, **fields)
+        return with_db_retry(
+            _finish, claim, outcome=Attempt.Outcome.FAILED, status=Job.Status.FAILED, **fields
+        )
     return with_db_retry(
         _finish,
         claim,
-        outcome=Outcome.RETRY,
-        status=Status.RETRYING,
+        outcome=Attempt.Outcome.RETRY,
+        status=Job.Status.RETRYING,
         retry_in_ms=retry_in_ms,
         held=held,
         **fields,
@@ -265,8 +274,8 @@ def _finish(
 ) -> SimpleNamespace:
     now = timezone.now()
     duration_ms = int((time.monotonic() - claim.started) * 1000)
-    job_fields = {"claimed_by": "", "return_value": return_value}
-    if status == Status.RETRYING:
+    job_fields = {"worker_id": "", "return_value": return_value}
+    if status == Job.Status.RETRYING:
         job_fields["due_at"] = now + timedelta(milliseconds=cast(int, retry_in_ms))
         if not held:
             job_fields["enqueued_at"] = None
@@ -278,7 +287,7 @@ def _finish(
         job_id=claim.job.pk,
         number=claim.number,
         message_id=claim.message_id,
-        worker=claim.worker_id,
+        worker_id=claim.worker_id,
         started_at=claim.started_at,
         finished_at=now,
         duration_ms=duration_ms,
@@ -300,5 +309,8 @@ def _write_outcome(attempt: SimpleNamespace, status: str, job_fields: dict[str, 
     # Only the claim holder writes the outcome: if a take-over happened
     # meanwhile, the new holder's record wins.
     transition(
-        attempt.job_id, status, expect={"claimed_by": attempt.worker, "status": Status.RUNNING}, **job_fields
+        attempt.job_id,
+        status,
+        expect={"worker_id": attempt.worker_id, "status": Job.Status.RUNNING},
+        **job_fields,
     )

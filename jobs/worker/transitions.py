@@ -24,7 +24,7 @@ CLAIMED_FIELDS = (  # in the model's field order
     "kwargs",
     "run_after",
     "status",
-    "attempts",
+    "attempt_count",
     "created_at",
 )
 
@@ -49,7 +49,7 @@ def claimed_job(row):
 
 @dataclass(frozen=True)
 class Increment:
-    """For :func:`transition`: add ``by`` to the column (``attempts = attempts + 1``)."""
+    """For :func:`transition`: add ``by`` to the column (``attempt_count = attempt_count + 1``)."""
 
     by: int
 
@@ -128,7 +128,7 @@ ATTEMPT_COLUMNS = (
     "job_id",
     "number",
     "message_id",
-    "worker",
+    "worker_id",
     "started_at",
     "finished_at",
     "duration_ms",

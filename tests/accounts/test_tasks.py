@@ -38,9 +38,9 @@ def test_each_account_email_goes_to_its_address_naming_its_job(task, mailoutbox)
 def assert_failed_at_once(job, error_class, why):
     """``job`` failed on its first attempt with ``error_class``, and says ``why``."""
     job.refresh_from_db()
-    assert job.status == Status.FAILED and job.attempts == 1
+    assert job.status == Status.FAILED and job.attempt_count == 1
     assert why in job.last_error
-    assert job.attempt_set.get().error_class == error_class
+    assert job.attempts.get().error_class == error_class
 
 
 @pytest.mark.parametrize("task", TASKS, ids=TASK_IDS)

@@ -92,6 +92,6 @@ def test_staff_resend_a_failed_email_and_see_it_delivered(live_env, smtp_sink, p
     assert delivered["to"] == [VICTIM]
     resent = Job.objects.get(resend_of=failed)
     assert resent_url.endswith(f"/admin/jobs/job/{resent.pk}/change/")
-    assert resent.status == Job.Status.SUCCEEDED and resent.attempts == 1
+    assert resent.status == Job.Status.SUCCEEDED and resent.attempt_count == 1
     failed.refresh_from_db()
-    assert failed.status == Job.Status.FAILED and failed.attempt_set.count() == 1
+    assert failed.status == Job.Status.FAILED and failed.attempts.count() == 1

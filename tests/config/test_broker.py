@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from jobs.brokers.redis import WakeupRedisBroker
-from jobs.worker.middleware import RelayMiddleware
+from jobs.worker.middleware import LivenessMiddleware
 
 
 def test_idle_consumer_wakes_on_enqueue_instead_of_sleeping(settings):
@@ -64,7 +64,7 @@ def test_closing_a_consumer_puts_back_the_messages_it_fetched_ahead(settings):
 
 
 def test_relay_middleware_is_installed(broker):
-    assert any(isinstance(m, RelayMiddleware) for m in broker.middleware)
+    assert any(isinstance(m, LivenessMiddleware) for m in broker.middleware)
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ def test_signup_email_link_activates_account(live_env, smtp_sink, processes):
     assert visitor.get("/accounts/welcome/").status == 200
     assert User.objects.get(email="ada@example.com").is_active
     job = wait_for_job(Job.Status.SUCCEEDED)
-    assert job.attempts == 1 and job.message_id and job.return_value.startswith("250")
+    assert job.attempt_count == 1 and job.message_id and job.return_value.startswith("250")
 
     again = Client(web.url).get(link)
     assert again.status == 302 and again.url.endswith("/accounts/login/")
@@ -63,8 +63,8 @@ def test_421_twice_then_accepted_is_delivered_on_third_attempt(live_env, smtp_si
 
     smtp_sink.wait_for(1)
     job = wait_for_job(Job.Status.SUCCEEDED)
-    assert job.attempts == 3
-    outcomes = list(job.attempt_set.values_list("outcome", "smtp_reply"))
+    assert job.attempt_count == 3
+    outcomes = list(job.attempts.values_list("outcome", "smtp_reply"))
     assert [o for o, _ in outcomes] == [
         Attempt.Outcome.RETRY,
         Attempt.Outcome.RETRY,
@@ -84,7 +84,7 @@ def test_550_fails_after_one_attempt(live_env, smtp_sink, processes):
     job = wait_for_job(Job.Status.FAILED)
     time.sleep(1.0)  # room for a wrong retry to show up (min back-off is 100 ms in tests)
     job.refresh_from_db()
-    assert job.attempts == 1
+    assert job.attempt_count == 1
     assert "550" in job.last_error
     assert smtp_sink.messages == []
 

@@ -111,7 +111,7 @@ def test_a_queued_email_for_an_address_since_changed_is_never_sent(live_env, smt
         lambda: Job.objects.filter(pk=job.pk, status=Job.Status.FAILED).first(), 20, "job failed"
     )
     assert "address changed after this email was queued" in failed.last_error
-    assert failed.attempts == 1 and smtp_sink.messages == []
+    assert failed.attempt_count == 1 and smtp_sink.messages == []
 
 
 def test_redis_down_does_not_open_the_floodgates(live_env, smtp_sink, processes, redis_server):

@@ -34,7 +34,7 @@ def test_sends_once_and_records_the_smtp_reply(smtp_settings, smtp_sink, broker,
     finish(broker, in_process_worker)
 
     job.refresh_from_db()
-    assert job.status == Status.SUCCEEDED and job.attempts == 1
+    assert job.status == Status.SUCCEEDED and job.attempt_count == 1
     assert job.return_value.startswith("250") and job.message_id
     assert smtp_sink.recipients() == ["one@example.com"]
 
@@ -62,7 +62,7 @@ def test_a_message_delivered_twice_sends_one_email(smtp_settings, smtp_sink, bro
     finish(broker, in_process_worker)
 
     assert smtp_sink.recipients() == ["twice@example.com"]
-    assert Job.objects.get(pk=job.pk).attempts == 1
+    assert Job.objects.get(pk=job.pk).attempt_count == 1
 
 
 def test_transient_failures_are_retried_then_delivered(smtp_settings, smtp_sink, broker, in_process_worker):
@@ -72,8 +72,8 @@ def test_transient_failures_are_retried_then_delivered(smtp_settings, smtp_sink,
     finish(broker, in_process_worker)
 
     job.refresh_from_db()
-    assert job.status == Status.SUCCEEDED and job.attempts == 3
-    assert list(job.attempt_set.values_list("outcome", flat=True)) == ["retry", "retry", "succeeded"]
+    assert job.status == Status.SUCCEEDED and job.attempt_count == 3
+    assert list(job.attempts.values_list("outcome", flat=True)) == ["retry", "retry", "succeeded"]
     assert len(smtp_sink.messages) == 1
 
 
@@ -85,8 +85,8 @@ def test_retries_exhausted_fail_the_job(smtp_settings, smtp_sink, broker, in_pro
 
     job.refresh_from_db()
     # JOBS_MAX_RETRIES is 3 in the tests: one attempt and three retries.
-    assert job.status == Status.FAILED and job.attempts == 4
-    assert job.attempt_set.filter(outcome=Attempt.Outcome.FAILED).count() == 1
+    assert job.status == Status.FAILED and job.attempt_count == 4
+    assert job.attempts.filter(outcome=Attempt.Outcome.FAILED).count() == 1
     assert "421" in job.last_error
 
 
@@ -97,8 +97,8 @@ def test_permanent_refusal_fails_at_once(smtp_settings, smtp_sink, broker, in_pr
     finish(broker, in_process_worker)
 
     job.refresh_from_db()
-    assert job.status == Status.FAILED and job.attempts == 1
-    assert "550" in job.last_error and "550" in job.attempt_set.get().smtp_reply
+    assert job.status == Status.FAILED and job.attempt_count == 1
+    assert "550" in job.last_error and "550" in job.attempts.get().smtp_reply
 
 
 def test_connection_refused_is_transient(smtp_settings, smtp_sink, broker, in_process_worker):
@@ -108,8 +108,8 @@ def test_connection_refused_is_transient(smtp_settings, smtp_sink, broker, in_pr
     finish(broker, in_process_worker)
 
     job.refresh_from_db()
-    assert job.status == Status.FAILED and job.attempts == 4
-    assert job.attempt_set.first().error_class == "builtins.ConnectionRefusedError"
+    assert job.status == Status.FAILED and job.attempt_count == 4
+    assert job.attempts.first().error_class == "builtins.ConnectionRefusedError"
 
 
 @pytest.mark.parametrize(
@@ -126,6 +126,6 @@ def test_a_job_naming_no_task_fails_at_once(db, mailoutbox, task_path, why):
     run_task(job.pk)
 
     job.refresh_from_db()
-    assert job.status == Status.FAILED and job.attempts == 1 and why in job.last_error
-    assert job.attempt_set.get().error_class == "jobs.errors.UnknownTask"
+    assert job.status == Status.FAILED and job.attempt_count == 1 and why in job.last_error
+    assert job.attempts.get().error_class == "jobs.errors.UnknownTask"
     assert mailoutbox == []

@@ -170,7 +170,7 @@ def test_resend_button_starts_a_linked_job_on_the_broker(
     assert new_job.enqueued_at is not None and new_job.message_id
     assert broker.do_qsize("emails") == 1
     job.refresh_from_db()
-    assert job.status == Status.FAILED and job.attempt_set.count() == 1
+    assert job.status == Status.FAILED and job.attempts.count() == 1
     assert any(f"job {new_job.pk}" in message for message in messages_of(response))
 
 
@@ -404,11 +404,11 @@ def test_list_is_newest_first(viewer):
 
 
 def test_only_indexed_columns_sort_even_by_a_hand_written_url(viewer):
-    old, new = make_job("old@example.com", attempts=1), make_job("new@example.com", attempts=5)
+    old, new = make_job("old@example.com", attempt_count=1), make_job("new@example.com", attempt_count=5)
     Job.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=1))
     columns = viewer.get(reverse(CHANGELIST)).context["cl"].list_display
 
-    by_attempts = viewer.get(reverse(CHANGELIST), {"o": columns.index("attempts")}).context["cl"]
+    by_attempts = viewer.get(reverse(CHANGELIST), {"o": columns.index("attempt_count")}).context["cl"]
     by_created = viewer.get(reverse(CHANGELIST), {"o": columns.index("created_at")}).context["cl"]
 
     assert [job.pk for job in by_attempts.result_list] == [new.pk, old.pk]
@@ -496,7 +496,7 @@ def test_the_list_makes_the_same_queries_for_10_or_40_jobs(viewer):
 def test_detail_shows_each_attempt_the_last_traceback_and_message_id(viewer):
     job = failed_job(
         message_id="9a3c1f00-0000-4000-8000-000000000000",
-        attempts=2,
+        attempt_count=2,
         last_traceback="Traceback (most recent call last):\n  smtplib.SMTPRecipientsRefused",
     )
     now = timezone.now()
@@ -540,7 +540,10 @@ def test_detail_shows_each_attempt_the_last_traceback_and_message_id(viewer):
 
 def test_detail_shows_what_the_task_returned(viewer):
     job = make_job(
-        "done@example.com", status=Status.SUCCEEDED, attempts=1, return_value="250 2.0.0 Ok: queued as 7F3A"
+        "done@example.com",
+        status=Status.SUCCEEDED,
+        attempt_count=1,
+        return_value="250 2.0.0 Ok: queued as 7F3A",
     )
     Attempt.objects.create(
         job=job,
@@ -589,7 +592,7 @@ def test_user_supplied_text_is_escaped_everywhere(resender):
         error_message=SCRIPT,
         smtp_reply=SCRIPT,
         traceback=SCRIPT,
-        worker=SCRIPT,
+        worker_id=SCRIPT,
     )
 
     listing = text(resender.get(reverse(CHANGELIST)))

@@ -64,7 +64,7 @@ def test_get_result_reads_the_row_and_its_attempts(db):
     Attempt.objects.create(
         job=job,
         number=1,
-        worker="w1",
+        worker_id="w1",
         started_at=now,
         finished_at=now,
         outcome=Attempt.Outcome.RETRY,
@@ -74,7 +74,7 @@ def test_get_result_reads_the_row_and_its_attempts(db):
     Attempt.objects.create(
         job=job,
         number=2,
-        worker="w2",
+        worker_id="w2",
         started_at=now,
         finished_at=now,
         outcome=Attempt.Outcome.FAILED,
@@ -82,7 +82,7 @@ def test_get_result_reads_the_row_and_its_attempts(db):
         traceback="Traceback: ValueError: no",
     )
     Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.FAILED, attempts=2, finished_at=now, last_attempt_at=now
+        status=Job.Status.FAILED, attempt_count=2, finished_at=now, last_attempt_at=now
     )
 
     fetched = taskfns.refuse.get_result(result.id)

@@ -84,7 +84,7 @@ def test_stats_json_shape(db, broker):
     }
     assert summary["workers"]["alive"] == 1
     [worker] = summary["workers"]["processes"]
-    assert set(worker) == {"id", "last_seen_s", "broker_heartbeat_s"} and worker["id"] == broker.broker_id
+    assert set(worker) == {"id", "last_seen_s", "broker_liveness_s"} and worker["id"] == broker.broker_id
     assert datetime.fromisoformat(summary["generated_at"]).tzinfo is not None
 
 

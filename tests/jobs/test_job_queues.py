@@ -23,7 +23,7 @@ def test_relayed_jobs_go_back_to_their_own_queue(db, broker, settings):
     Job.objects.filter(pk=never_sent.pk).update(created_at=now - timedelta(minutes=1))
     make_job("retry@example.com", status=Status.RETRYING, attempts=1, due_at=now - timedelta(seconds=1))
     make_job(
-        "dead@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale, enqueued_at=stale
+        "dead@example.com", status=Status.RUNNING, worker_id="gone", claimed_at=stale, enqueued_at=stale
     )
     assert set(Job.objects.values_list("queue_name", flat=True)) == {"emails"}
 

@@ -30,13 +30,13 @@ def test_a_named_connection_is_listed_while_it_is_open(live_worker):
     assert "worker-a" not in liveness.connected_workers()
 
 
-def test_a_worker_whose_connection_is_gone_and_stamp_stale_is_dead_before_the_heartbeat_timeout(
+def test_a_worker_whose_connection_is_gone_and_stamp_stale_is_dead_before_the_liveness_timeout(
     live_worker, settings
 ):
     wait_for_redis_older_than_the_grace()
     now = time.time()
     stale = now - liveness.GONE_GRACE_S - 0.5
-    assert stale > now - settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000  # well inside the heartbeat timeout
+    assert stale > now - settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000  # well inside the liveness timeout
     liveness.probe_client().zadd(liveness.workers_key(), {"worker-a": stale})
 
     assert not liveness.worker_is_dead("worker-a", since=stale, now=now)  # still connected

@@ -77,12 +77,12 @@ def test_overdue_jobs_are_sent_again_and_on_time_ones_are_not(db, broker, settin
 def test_running_jobs_of_dead_workers_are_sent_again(db, broker, settings):
     stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 500)
     dead = make_job(
-        "dead@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale, enqueued_at=stale
+        "dead@example.com", status=Status.RUNNING, worker_id="gone", claimed_at=stale, enqueued_at=stale
     )
     make_job(
         "alive@example.com",
         status=Status.RUNNING,
-        claimed_by="busy",
+        worker_id="busy",
         claimed_at=timezone.now(),
         enqueued_at=stale,
     )
@@ -93,9 +93,9 @@ def test_running_jobs_of_dead_workers_are_sent_again(db, broker, settings):
 def test_relay_dead_claims_sends_only_dead_claims_not_skipped(db, broker, settings):
     stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 500)
     dead = make_job(
-        "dead@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale, enqueued_at=stale
+        "dead@example.com", status=Status.RUNNING, worker_id="gone", claimed_at=stale, enqueued_at=stale
     )
-    skipped = make_job("again@example.com", status=Status.RUNNING, claimed_by="gone", claimed_at=stale)
+    skipped = make_job("again@example.com", status=Status.RUNNING, worker_id="gone", claimed_at=stale)
     make_job("never@example.com")  # never sent: the full sweep's business, not this one
 
     assert outbox.relay_dead_claims(skip={skipped.pk}) == [dead.pk]
@@ -103,9 +103,11 @@ def test_relay_dead_claims_sends_only_dead_claims_not_skipped(db, broker, settin
 
 def test_a_retry_scheduled_on_the_row_is_sent_when_due_with_its_retry_count(db, broker):
     now = timezone.now()
-    due = make_job("due@example.com", status=Status.RETRYING, attempts=1, due_at=now - timedelta(seconds=1))
+    due = make_job(
+        "due@example.com", status=Status.RETRYING, attempt_count=1, due_at=now - timedelta(seconds=1)
+    )
     Attempt.objects.create(job=due, number=1, started_at=now, outcome=Attempt.Outcome.RETRY)
-    make_job("later@example.com", status=Status.RETRYING, attempts=1, due_at=now + timedelta(minutes=10))
+    make_job("later@example.com", status=Status.RETRYING, attempt_count=1, due_at=now + timedelta(minutes=10))
 
     assert outbox.relay_unsent() == [due.pk]
     [message] = [

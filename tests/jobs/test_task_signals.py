@@ -168,7 +168,7 @@ def test_a_receiver_that_raises_is_logged_and_changes_nothing_about_the_job(
             signal.disconnect(broken)
 
     job = Job.objects.get(pk=result.id)
-    assert (job.status, job.attempts, job.return_value) == (Job.Status.SUCCEEDED, 1, 3)
+    assert (job.status, job.attempt_count, job.return_value) == (Job.Status.SUCCEEDED, 1, 3)
     raised = [
         record for record in caplog.records if record.exc_info and "receiver bug" in str(record.exc_info[1])
     ]

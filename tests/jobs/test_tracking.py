@@ -21,8 +21,8 @@ def test_a_queued_job_is_claimed_once(db):
 
     assert first is not None and second is None
     job.refresh_from_db()
-    assert (job.status, job.attempts, job.claimed_by) == (Status.RUNNING, 1, "w1")
-    assert not job.attempt_set.exists()  # an attempt row is written once, when the attempt ends
+    assert (job.status, job.attempt_count, job.worker_id) == (Status.RUNNING, 1, "w1")
+    assert not job.attempts.exists()  # an attempt row is written once, when the attempt ends
 
 
 def test_finished_jobs_are_never_claimed(db):
@@ -50,13 +50,13 @@ def test_two_threads_racing_one_claim_wins(transactional_db):
         thread.join(30)
 
     assert sum(result is not None for result in results) == 1
-    assert Job.objects.get(pk=job.pk).attempts == 1
+    assert Job.objects.get(pk=job.pk).attempt_count == 1
 
 
 def test_a_live_workers_claim_is_respected(db, broker):
     job = make_job()
     tracking.claim_job(job.pk, worker_id=broker.broker_id, message_id="m1")
-    broker.do_qsize("emails")  # stamps this broker's heartbeat, as a live worker's fetches do
+    broker.do_qsize("emails")  # stamps this worker's broker liveness, as a live worker's fetches do
 
     assert tracking.claim_job(job.pk, worker_id="other", message_id="m1") is None
 
@@ -71,8 +71,8 @@ def test_a_dead_workers_claim_is_taken_over_and_its_attempt_marked_lost(db, sett
 
     assert claim is not None
     job.refresh_from_db()
-    assert (job.claimed_by, job.attempts, job.lost_attempts) == ("new-worker", 2, 1)
-    outcomes = list(job.attempt_set.values_list("number", "outcome", "worker"))
+    assert (job.worker_id, job.attempt_count, job.lost_attempts) == ("new-worker", 2, 1)
+    outcomes = list(job.attempts.values_list("number", "outcome", "worker_id"))
     assert outcomes == [(1, Attempt.Outcome.LOST, "dead-worker")]
 
 
@@ -90,7 +90,7 @@ def test_a_job_that_keeps_killing_its_worker_is_failed(db, settings, monkeypatch
     job.refresh_from_db()
     assert job.status == Status.FAILED and job.lost_attempts == 2
     assert "died during 2 attempts" in job.last_error
-    assert job.attempt_set.filter(outcome=Attempt.Outcome.LOST).count() == 2
+    assert job.attempts.filter(outcome=Attempt.Outcome.LOST).count() == 2
 
 
 def test_success_and_failure_are_recorded_on_job_and_attempt(db):
@@ -103,16 +103,16 @@ def test_success_and_failure_are_recorded_on_job_and_attempt(db):
 
     ok_job.refresh_from_db()
     bad_job.refresh_from_db()
-    assert (ok_job.status, ok_job.return_value, ok_job.claimed_by) == (
+    assert (ok_job.status, ok_job.return_value, ok_job.worker_id) == (
         Status.SUCCEEDED,
         "250 2.0.0 queued as 123",
         "",
     )
     assert ok_job.finished_at is not None
-    assert ok_job.attempt_set.get().return_value == "250 2.0.0 queued as 123"
+    assert ok_job.attempts.get().return_value == "250 2.0.0 queued as 123"
     assert bad_job.status == Status.RETRYING and bad_job.due_at > timezone.now()
     assert "Connection refused" in bad_job.last_error and "ConnectionRefusedError" in bad_job.last_traceback
-    attempt = bad_job.attempt_set.get()
+    attempt = bad_job.attempts.get()
     assert (
         attempt.outcome == Attempt.Outcome.RETRY and attempt.error_class == "builtins.ConnectionRefusedError"
     )
@@ -127,7 +127,7 @@ def test_a_failure_without_a_retry_fails_the_job_and_keeps_the_smtp_reply(db):
 
     job.refresh_from_db()
     assert job.status == Status.FAILED and job.finished_at is not None and job.return_value is None
-    attempt = job.attempt_set.get()
+    attempt = job.attempts.get()
     assert (attempt.outcome, attempt.smtp_reply) == (Attempt.Outcome.FAILED, "550 5.1.1 No such user")
     assert attempt.return_value is None
 
@@ -153,7 +153,7 @@ def test_an_outcome_from_a_superseded_claim_does_not_overwrite_the_new_one(db, s
     tracking.record_failure(old, ConnectionResetError("reset"), retry_in_ms=15_000)
 
     job.refresh_from_db()
-    assert (job.status, job.claimed_by) == (Status.RUNNING, "new")
+    assert (job.status, job.worker_id) == (Status.RUNNING, "new")
 
 
 def test_a_claim_loads_the_task_and_its_arguments_as_the_orm_would(db):
@@ -165,8 +165,8 @@ def test_a_claim_loads_the_task_and_its_arguments_as_the_orm_would(db):
 
     expected = Job.objects.get(pk=job.pk)
     for name in tracking.CLAIMED_FIELDS:
-        if name not in ("status", "attempts"):  # the claim changed those
+        if name not in ("status", "attempt_count"):  # the claim changed those
             assert getattr(claim.job, name) == getattr(expected, name), name
     assert (claim.job.args, claim.job.kwargs) == (args, kwargs)
-    assert (claim.job.status, claim.job.attempts) == (Status.RUNNING, 1)
+    assert (claim.job.status, claim.job.attempt_count) == (Status.RUNNING, 1)
     assert claim.job.label == "Ada@example.com"  # a field the claim did not load comes on access

@@ -87,7 +87,7 @@ def test_a_claim_waiting_behind_an_uncommitted_claim_gets_nothing(transactional_
     assert results["first"] is not None
     assert results["second"] is None
     job.refresh_from_db()
-    assert (job.status, job.claimed_by, job.attempts) == (Job.Status.RUNNING, "first", 1)
+    assert (job.status, job.worker_id, job.attempt_count) == (Job.Status.RUNNING, "first", 1)
     # Attempt rows are written when an attempt ends: the loser wrote none.
     assert not Attempt.objects.filter(job=job).exists()
 
@@ -122,5 +122,5 @@ def test_processes_racing_over_the_same_jobs_claim_each_once(transactional_db):
 
     assert all(claimer.returncode == 0 for claimer in claimers)
     assert sorted(job_id for ids in won for job_id in ids) == sorted(job_ids)
-    assert set(Job.objects.filter(pk__in=job_ids).values_list("attempts", flat=True)) == {1}
+    assert set(Job.objects.filter(pk__in=job_ids).values_list("attempt_count", flat=True)) == {1}
     assert not Attempt.objects.filter(job_id__in=job_ids).exists()  # losers wrote nothing

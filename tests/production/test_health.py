@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from config.localredis import free_port
+from jobs.logs import OutageLog
 from jobs.views import health
 from jobs.worker.middleware import workers_key
 from tests.support.processes import WebServer
@@ -122,14 +123,14 @@ def fetch(url):
 
 
 @pytest.fixture
-def fresh_failure_log():
-    health.failure_log.last_traceback_at.clear()
-    yield health.failure_log
-    health.failure_log.last_traceback_at.clear()
+def fresh_outage_log():
+    health.outage_log.last_traceback_at.clear()
+    yield health.outage_log
+    health.outage_log.last_traceback_at.clear()
 
 
 def test_a_failing_probe_logs_one_traceback_then_one_line_each(
-    db, client, redis_server, fresh_failure_log, caplog
+    db, client, redis_server, fresh_outage_log, caplog
 ):
     redis_server.stop()
     try:
@@ -147,14 +148,16 @@ def test_a_failing_probe_logs_one_traceback_then_one_line_each(
 
 def test_the_next_traceback_comes_a_minute_later_per_part(caplog):
     now = [100.0]
-    log = health.FailureLog(logging.getLogger("jobs.views.health"), interval_s=60, clock=lambda: now[0])
+    log = OutageLog(
+        logging.getLogger("jobs.views.health"), traceback_every_s=60, repeats=True, clock=lambda: now[0]
+    )
 
     def fail(part, advance):
         now[0] += advance
         try:
             raise ConnectionError("refused")
         except ConnectionError as exc:
-            log.warning(part, f"health: {part} unavailable", exc)
+            log.failed(part, exc, f"health: {part} unavailable")
 
     with caplog.at_level(logging.WARNING, logger="jobs.views.health"):
         for part, advance in [("broker", 0), ("broker", 59), ("database", 0), ("broker", 1), ("broker", 1)]:

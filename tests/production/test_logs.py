@@ -14,7 +14,7 @@ from jobs.models import Attempt, Job
 from jobs.worker import tracking
 from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 
-FIELDS = {"job_id", "message_id", "attempt", "outcome", "duration_ms", "worker", "error_class"}
+FIELDS = {"job_id", "message_id", "attempt", "outcome", "duration_ms", "worker_id", "error_class"}
 
 
 def attempt_lines(caplog):
@@ -36,7 +36,7 @@ def test_a_successful_attempt_logs_one_info_line(db, caplog):
         "attempt": 1,
         "outcome": "succeeded",
         "duration_ms": Attempt.objects.get(job=claim.job, number=claim.number).duration_ms,
-        "worker": "w1",
+        "worker_id": "w1",
         "error_class": "",
     }
     assert f"job={job.pk} message=msg-1 attempt=1 outcome=succeeded duration_ms=" in record.getMessage()
@@ -69,7 +69,7 @@ def test_taking_over_from_a_dead_worker_logs_the_lost_attempt(db, caplog):
     [record] = attempt_lines(caplog)
     assert (record.fields["outcome"], record.fields["error_class"]) == ("lost", "jobs.errors.WorkerLost")
     assert record.fields["attempt"] == 1
-    assert record.fields["message_id"] == "msg-1" and record.fields["worker"] == "dead-worker"
+    assert record.fields["message_id"] == "msg-1" and record.fields["worker_id"] == "dead-worker"
     assert record.fields["duration_ms"] >= 5 * 60 * 1000
 
 

@@ -46,7 +46,7 @@ def test_a_failed_claim_is_retried(smtp_settings, smtp_sink, broker, in_process_
     job = run(broker, in_process_worker, "claim@example.com")
 
     assert len(calls) == 2
-    assert job.attempts == 1
+    assert job.attempt_count == 1
     assert_exactly_one_email_each(smtp_sink, ["claim@example.com"])
 
 

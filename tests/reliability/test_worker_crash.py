@@ -26,7 +26,7 @@ def enqueue_for(*emails):
 
 
 def redelivery_bound_s():
-    """The documented bound: heartbeat timeout + relay interval + 10 s."""
+    """The documented bound: liveness timeout + relay interval + 10 s."""
     return settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000 + settings.JOBS_RELAY_INTERVAL_S + 10
 
 
@@ -49,7 +49,7 @@ def test_worker_killed_while_the_server_holds_the_data_reply(live_env, smtp_sink
     assert_exactly_one_email_each(smtp_sink, ["held@example.com"])
     job.refresh_from_db()
     assert job.lost_attempts == 1
-    assert list(job.attempt_set.values_list("outcome", flat=True)) == [Attempt.Outcome.LOST, "succeeded"]
+    assert list(job.attempts.values_list("outcome", flat=True)) == [Attempt.Outcome.LOST, "succeeded"]
 
 
 # docs/guarantees.md: a killed worker's email goes out within this
@@ -69,7 +69,7 @@ def test_a_killed_workers_email_goes_out_within_seconds_at_the_shipped_defaults(
 
     smtp_sink.kill_while_held(doomed.kill_children, lambda recipients: recipients == [])
 
-    # Not the heartbeat timeout (15 s): the dead worker's named Redis connection is gone at once.
+    # Not the liveness timeout (15 s): the dead worker's named Redis connection is gone at once.
     smtp_sink.wait_for(1, timeout=SHIPPED_RECOVERY_BOUND_S)
     assert_exactly_one_email_each(smtp_sink, ["survivor@example.com"])
     job.refresh_from_db()
@@ -97,7 +97,7 @@ def test_worker_killed_between_retry_enqueued_and_ack_sends_once(live_env, smtp_
     smtp_sink.wait_for(1, timeout=redelivery_bound_s())
     time.sleep(settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000 + 2 * settings.JOBS_RELAY_INTERVAL_S + 1)
     assert_exactly_one_email_each(smtp_sink, ["retry-kill@example.com"])
-    assert Job.objects.get(pk=job.pk).attempts == 2
+    assert Job.objects.get(pk=job.pk).attempt_count == 2
 
 
 def test_a_delayed_message_promoted_twice_sends_once(live_env, smtp_sink, processes, broker):
@@ -113,7 +113,7 @@ def test_a_delayed_message_promoted_twice_sends_once(live_env, smtp_sink, proces
     smtp_sink.wait_for(1, timeout=20)
     time.sleep(1.5)
     assert_exactly_one_email_each(smtp_sink, ["twice@example.com"])
-    assert Job.objects.get(pk=job.pk).attempts == 1
+    assert Job.objects.get(pk=job.pk).attempt_count == 1
 
 
 def test_a_message_that_kills_its_worker_ends_failed_and_others_still_go_out(live_env, smtp_sink, processes):
