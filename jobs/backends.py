@@ -6,7 +6,7 @@ from django.conf import settings
 
 from jobs.enqueue.outbox import record_job
 from jobs.models import Job
-from jobs.results import task_result
+from jobs.results import parse_result_id, task_result
 from jobs.task_signals import send_enqueued
 from jobs.tasks_api import (
     DEFAULT_TASK_PRIORITY,
@@ -77,11 +77,15 @@ class DramatiqTaskBackend(BaseTaskBackend):
         return result
 
     def get_result(self, result_id: str) -> TaskResult:
-        """The result of job ``result_id``, read from its row and attempts now."""
-        try:
-            job = Job.objects.get(pk=int(result_id))
-        except (ValueError, TypeError, OverflowError, Job.DoesNotExist):
-            raise TaskResultDoesNotExist(result_id) from None
+        """The result whose id is ``result_id`` (the job's ``result_id``), read from its row and attempts now.
+
+        Anything that is not the id of a job, a malformed one included,
+        raises ``TaskResultDoesNotExist``.
+        """
+        parsed = parse_result_id(result_id)
+        job = None if parsed is None else Job.objects.filter(result_id=parsed).first()
+        if job is None:
+            raise TaskResultDoesNotExist(result_id)
         return task_result(job, backend=self.alias)
 
 

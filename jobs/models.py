@@ -1,5 +1,7 @@
 """The durable record: ``Job``, one per enqueued task, and ``Attempt``, one per try at it."""
 
+import uuid
+
 from django.db import models
 
 
@@ -18,9 +20,16 @@ class Job(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    # Waiting to run: queued (deferred included) or retrying. A job key binds only these.
     PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
     FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED)
 
+    # The id a TaskResult carries: random, so that a result id shown to a visitor (for
+    # polling, say) does not lead to the other jobs, as the row number would.
+    result_id = models.UUIDField("result id", default=uuid.uuid4, unique=True, editable=False)
+    # The task's job key (``jobs.keys``): while this job waits, an enqueue with the same key returns it.
+    # Empty: no key.
+    unique_key = models.CharField("key", max_length=200, blank=True, default="", editable=False)
     # The task function's dotted path, e.g. "accounts.tasks.send_confirmation_email".
     task_path = models.CharField("task", max_length=200)
     queue_name = models.CharField(max_length=100, default="default")
@@ -68,6 +77,15 @@ class Job(models.Model):
             models.Index(fields=["label"], name="job_label"),
             models.Index(fields=["message_id"], name="job_message_id"),
             models.Index(fields=["status", "finished_at"], name="job_status_finished"),
+        ]
+        constraints = [
+            # One waiting job per task and key, enforced by the database: concurrent
+            # enqueues with one key cannot both insert (jobs.enqueue.outbox.record_job).
+            models.UniqueConstraint(
+                fields=["task_path", "unique_key"],
+                condition=models.Q(status__in=["queued", "retrying"]) & ~models.Q(unique_key=""),
+                name="job_one_waiting_per_key",
+            ),
         ]
 
     def __str__(self):

@@ -1,5 +1,6 @@
 """A job row as Django's tasks framework sees it: a ``TaskResult``."""
 
+import uuid
 from collections.abc import Sequence
 from types import SimpleNamespace
 
@@ -16,6 +17,22 @@ STATUSES: dict[str, TaskResultStatus] = {
     Job.Status.SUCCEEDED: TaskResultStatus.SUCCESSFUL,
     Job.Status.FAILED: TaskResultStatus.FAILED,
 }
+
+
+def parse_result_id(value: object) -> uuid.UUID | None:
+    """The UUID that ``value`` (a result id, as text or a UUID) spells, or None when it spells none.
+
+    A result id comes from outside (a URL, a form, a shell), so anything may
+    arrive here; nothing raises.
+    """
+    if isinstance(value, uuid.UUID):
+        return value
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        return None
 
 
 def load_task(task_path: str) -> Task:
@@ -51,7 +68,7 @@ def task_result(
         worker_ids.append(job.worker_id)  # the attempt under way is written when it ends
     result = TaskResult(
         task=task,
-        id=str(job.pk),
+        id=str(job.result_id),
         status=STATUSES[job.status],
         enqueued_at=job.created_at,
         started_at=attempts[0].started_at if attempts else job.claimed_at,

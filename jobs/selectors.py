@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from jobs.backends import queue_names
 from jobs.brokers import BROKER_ERRORS, HeraldBroker
 from jobs.models import Attempt, Job, ScheduleRun
+from jobs.results import parse_result_id
 from jobs.schedules import declared_schedules
 from jobs.tasks_api import Task
 from jobs.worker.liveness import broker_liveness_key, fresh_worker_stamps, probe_client
@@ -47,7 +48,8 @@ def job_search_q(term: str) -> Q:
       the address: ``ada@ex`` or ``ada``), on the label index, lower-cased
       (as addresses are stored) and as typed;
     - a Dramatiq message id, exact;
-    - a job id, when the term is a number.
+    - a job id, when the term is a number;
+    - a result id (``TaskResult.id``), when the term is a UUID.
     """
     term = term.strip()
     if not term:
@@ -59,7 +61,21 @@ def job_search_q(term: str) -> Q:
         q |= label_prefix_q(term)  # a label not lower-cased
     if term.isascii() and term.isdigit() and int(term) < 2**63:
         q |= Q(pk=int(term))
+    if (result_id := parse_result_id(term)) is not None:
+        q |= Q(result_id=result_id)
     return q
+
+
+def job_by_id(job_id: int | str) -> Job | None:
+    """The job whose row number or result id is ``job_id``; None when there is none or it is neither.
+
+    What the admin's job page and ``manage.py jobs`` accept wherever they take a job id.
+    """
+    if isinstance(job_id, int) or (job_id.isascii() and job_id.isdigit()):
+        number = int(job_id)
+        return Job.objects.filter(pk=number).first() if 0 < number < 2**63 else None
+    result_id = parse_result_id(job_id)
+    return None if result_id is None else Job.objects.filter(result_id=result_id).first()
 
 
 def _jobs(task: str | None) -> QuerySet[Job]:

@@ -70,7 +70,7 @@ class JobAdmin(admin.ModelAdmin):
     search_fields = ["label", "message_id"]
     search_help_text = (
         "The beginning of a job's first text argument (for an email, the address), a Dramatiq message id, "
-        "or a job id."
+        "a job id or a result id."
     )
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
@@ -95,6 +95,12 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_resend_permission(self, request):
         return request.user.has_perm(f"{self.opts.app_label}.resend_{self.opts.model_name}")
+
+    def get_object(self, request, object_id, from_field=None):
+        """The job at ``object_id``: its row number (the admin's URLs use it) or its result id."""
+        if from_field is None and not object_id.isdigit() and (job := selectors.job_by_id(object_id)):
+            object_id = str(job.pk)
+        return super().get_object(request, object_id, from_field)
 
     def get_changelist(self, request, **kwargs):
         return JobChangeList

@@ -18,6 +18,8 @@ from jobs.models import Attempt, Job
 # stays deferred (loaded on access).
 CLAIMED_FIELDS = (  # in the model's field order
     "id",
+    "result_id",
+    "unique_key",
     "task_path",
     "queue_name",
     "args",

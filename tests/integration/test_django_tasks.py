@@ -66,7 +66,7 @@ def test_a_transient_error_is_retried_with_the_tasks_own_policy(worker):
     assert result.return_value == 3
     assert [error.exception_class for error in result.errors] == [ConnectionError, ConnectionError]
     assert result.attempts == 3
-    outcomes = list(Attempt.objects.filter(job_id=result.id).values_list("outcome", flat=True))
+    outcomes = list(Attempt.objects.filter(job__result_id=result.id).values_list("outcome", flat=True))
     assert outcomes == ["retry", "retry", "succeeded"]
 
 
@@ -82,7 +82,7 @@ def test_defer_with_run_after(worker):
     finished(result)
     assert result.return_value == 2
     assert result.started_at >= run_after
-    assert Job.objects.get(pk=result.id).run_after == run_after
+    assert Job.objects.get(result_id=result.id).run_after == run_after
 
 
 def test_a_task_that_takes_context_sees_its_own_result(worker):

@@ -37,4 +37,4 @@ def enqueue_confirmation(*, user, background=False):
             kwargs={},
             background=True,
         )
-    return Job.objects.get(pk=send_confirmation_email.enqueue(user.pk, user.email).id)
+    return Job.objects.get(result_id=send_confirmation_email.enqueue(user.pk, user.email).id)

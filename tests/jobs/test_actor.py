@@ -46,7 +46,7 @@ def test_the_task_result_reads_the_smtp_reply_from_the_job_row(
     finish(broker, in_process_worker)
     job.refresh_from_db()
 
-    result = send_confirmation_email.get_result(str(job.pk))
+    result = send_confirmation_email.get_result(str(job.result_id))
 
     assert result.status == "SUCCESSFUL"
     assert result.return_value == job.return_value and result.return_value.startswith("250")

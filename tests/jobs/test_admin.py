@@ -1,5 +1,6 @@
 """The job admin through Django's test client: pages, resend paths, permissions, escaping."""
 
+import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -383,6 +384,26 @@ def test_search_by_address_message_id_and_job_id(viewer):
     assert found(ada.message_id) == {"ada@example.com"}
     assert found(str(bob.pk)) == {"bob@example.com"}
     assert found("example.com") == set()
+
+
+def test_search_by_result_id(viewer):
+    make_job("ada@example.com")
+    bob = make_job("bob@example.com")
+
+    cl = viewer.get(reverse(CHANGELIST), {"q": str(bob.result_id)}).context["cl"]
+
+    assert [job.label for job in cl.result_list] == ["bob@example.com"]
+
+
+def test_the_job_page_shows_the_result_id_and_opens_at_it_too(viewer):
+    job = make_job("ada@example.com")
+
+    by_row = text(viewer.get(change_url(job)))
+    by_result_id = text(viewer.get(reverse("admin:jobs_job_change", args=[str(job.result_id)])))
+
+    assert f'<code id="job-result-id">{job.result_id}</code>' in by_row
+    assert f'<code id="job-result-id">{job.result_id}</code>' in by_result_id
+    assert viewer.get(reverse("admin:jobs_job_change", args=[str(uuid.uuid4())])).status_code == 302
 
 
 def test_status_filter(viewer):

@@ -43,9 +43,11 @@ def test_the_summary_and_chart_follow_the_task_filter(admin_client, two_tasks):
 
 def test_a_task_job_page_shows_its_task_arguments_and_return_value(admin_client, db):
     result = taskfns.add.enqueue(20, 22)
-    Job.objects.filter(pk=result.id).update(
+    Job.objects.filter(result_id=result.id).update(
         status=Status.SUCCEEDED, return_value=42, finished_at=timezone.now()
     )
-    page = admin_client.get(f"/admin/jobs/job/{result.id}/change/").content.decode()
+    page = admin_client.get(
+        f"/admin/jobs/job/{Job.objects.get(result_id=result.id).pk}/change/"
+    ).content.decode()
     assert "tests.jobs.taskfns.add" in page and "[20, 22]" in page
     assert '<td id="job-return-value"><code>42</code></td>' in page

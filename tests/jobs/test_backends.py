@@ -1,5 +1,6 @@
 """Herald's django.tasks backend: enqueue writes the row in the caller's transaction, get_result reads it."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -24,7 +25,7 @@ def published(broker, queue="default"):
 def test_enqueue_in_a_transaction_writes_the_row_and_publishes_on_commit(broker):
     with transaction.atomic():
         result = taskfns.add.enqueue(2, 3)
-        job = Job.objects.get(pk=result.id)
+        job = Job.objects.get(result_id=result.id)
         assert published(broker) == 0
     assert (job.task_path, job.args, job.kwargs, job.queue_name) == (
         "tests.jobs.taskfns.add",
@@ -59,7 +60,7 @@ def test_arguments_that_are_not_json_are_refused_and_nothing_is_written(broker):
 
 def test_get_result_reads_the_row_and_its_attempts(db):
     result = taskfns.refuse.enqueue("no")
-    job = Job.objects.get(pk=result.id)
+    job = Job.objects.get(result_id=result.id)
     now = timezone.now()
     Attempt.objects.create(
         job=job,
@@ -95,17 +96,29 @@ def test_get_result_reads_the_row_and_its_attempts(db):
 
 def test_a_successful_result_has_its_return_value(db):
     result = taskfns.add.enqueue(20, 22)
-    Job.objects.filter(pk=result.id).update(
+    Job.objects.filter(result_id=result.id).update(
         status=Job.Status.SUCCEEDED, return_value=42, finished_at=timezone.now()
     )
     result.refresh()
     assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == 42
 
 
-@pytest.mark.parametrize("result_id", ["999999", "not-a-number", "", "1" * 30])
-def test_get_result_of_an_unknown_id_raises_does_not_exist(db, result_id):
+@pytest.mark.parametrize(
+    "result_id",
+    [str(uuid.uuid4()), "999999", "1", "not-a-number", "", "1" * 30, "x" * 5000, None, 12, ["a"]],
+)
+def test_get_result_of_an_unknown_or_malformed_id_raises_does_not_exist(db, result_id):
+    taskfns.add.enqueue(1, 2)  # job 1 exists: its row number is not its result id
     with pytest.raises(TaskResultDoesNotExist):
         task_backends["default"].get_result(result_id)
+
+
+def test_a_result_id_is_a_random_uuid_not_the_row_number(db):
+    first, second = taskfns.add.enqueue(1, 2), taskfns.add.enqueue(3, 4)
+    job = Job.objects.get(result_id=first.id)
+    assert uuid.UUID(first.id).version == 4 and first.id != str(job.pk)
+    assert task_backends["default"].get_result(first.id).args == [1, 2]
+    assert task_backends["default"].get_result(first.id.upper()).args == [1, 2]
 
 
 def test_a_result_of_another_task_is_refused(db):
@@ -127,7 +140,7 @@ def test_run_after_within_minutes_is_a_delayed_message(broker):
 def test_run_after_far_off_waits_in_the_database_until_due(broker):
     run_after = timezone.now() + timedelta(hours=2)
     result = taskfns.add.using(run_after=run_after).enqueue(1, 2)
-    job = Job.objects.get(pk=result.id)
+    job = Job.objects.get(result_id=result.id)
     assert job.enqueued_at is None and job.due_at == run_after and job.run_after == run_after
     assert published(broker) == 0
     assert relay_unsent(now=timezone.now() + timedelta(minutes=30)) == []

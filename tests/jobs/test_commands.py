@@ -139,6 +139,18 @@ def test_resend_by_id_enqueues_a_linked_job(db, broker, django_capture_on_commit
     assert broker.do_qsize("emails") == 1 and new_job.message_id
 
 
+def test_resend_by_result_id(db, broker):
+    job = failed_job("a@example.com")
+
+    out, _ = jobs("resend", str(job.result_id))
+
+    new_job = Job.objects.get(resend_of=job)
+    assert (
+        out.splitlines()[0]
+        == f"resent job {job.pk} (send_confirmation_email a@example.com) as job {new_job.pk}"
+    )
+
+
 def test_resend_by_id_reports_refusals_and_exits_non_zero(db):
     resendable = failed_job("a@example.com")
     sent = make_job("b@example.com", status=Status.SUCCEEDED)
@@ -261,6 +273,14 @@ def test_relay_keeps_relaying_until_terminated(transactional_db, broker):
         (["resend", "1", "--failed"], "either --failed or job ids"),
         (["resend", "1", "--since", "2h"], "--since goes with --failed"),
         (["resend", "999999"], "no job with id 999999"),
+        (
+            ["resend", "0b5e5c1e-0000-4000-8000-00000000000g"],
+            "not a job id (a positive whole number) or a result id",
+        ),
+        (
+            ["resend", "0b5e5c1e-0000-4000-8000-000000000000"],
+            "no job with id 0b5e5c1e-0000-4000-8000-000000000000",
+        ),
         (["stats", "--jsn"], "unrecognized arguments: --jsn"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Email jobs written before jobs ran any task survive the migration, as jobs of the email tasks."""
+"""Jobs written before a migration survive it: email jobs become jobs of the email tasks; every job gets a result id."""
 
 import pytest
 from django.db import connection
@@ -9,6 +9,7 @@ from jobs.tasks_api import TaskResultStatus, task_backends
 
 BEFORE = [("jobs", "0002_email_kinds"), ("accounts", "0001_initial")]
 AFTER = [("jobs", "0003_jobs_run_any_task")]
+LATEST = [("jobs", "0006_job_result_id_and_unique_key")]
 
 
 @pytest.fixture
@@ -83,10 +84,11 @@ def test_email_jobs_become_jobs_of_the_email_tasks(migrate):
     assert Attempt.objects.get(job_id=lost.pk).error_class == "jobs.errors.WorkerLost"
 
     # Read through django.tasks, as any code written for it would (on the models of today).
-    migrate()
-    result = task_backends["default"].get_result(str(sent.pk))
+    latest = migrate()
+    result_ids = dict(latest.get_model("jobs", "Job").objects.values_list("pk", "result_id"))
+    result = task_backends["default"].get_result(str(result_ids[sent.pk]))
     assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == "250 2.0.0 Ok: queued"
-    failed = task_backends["default"].get_result(str(lost.pk))
+    failed = task_backends["default"].get_result(str(result_ids[lost.pk]))
     from jobs.errors import WorkerLost
 
     assert [error.exception_class for error in failed.errors] == [WorkerLost]
@@ -135,3 +137,21 @@ def test_a_job_and_its_attempt_keep_their_values_under_the_glossary_names(migrat
     moved = Job.objects.get(pk=job.pk)
     assert (moved.attempt_count, moved.worker_id, moved.claimed_at) == (2, "worker-1", now)
     assert list(moved.attempts.values_list("number", "worker_id", "outcome")) == [(1, "worker-0", "lost")]
+
+
+def test_jobs_written_before_result_ids_each_get_their_own(migrate):
+    old = migrate(AFTER)
+    OldJob = old.get_model("jobs", "Job")
+    written = [
+        OldJob.objects.create(
+            task_path="tests.jobs.taskfns.add", args=[n, n], status="succeeded", return_value=2 * n
+        )
+        for n in range(3)
+    ]
+
+    new = migrate(LATEST)
+    Job = new.get_model("jobs", "Job")
+    result_ids = {job.pk: job.result_id for job in Job.objects.all()}
+    assert len(set(result_ids.values())) == 3 and None not in result_ids.values()
+    result = task_backends["default"].get_result(str(result_ids[written[1].pk]))
+    assert result.args == [1, 1] and result.return_value == 2

@@ -146,7 +146,7 @@ def test_a_job_failed_as_poison_is_finished_failed_with_its_lost_attempt(
     outbox.publish(job.pk, "default")
     drain(broker, in_process_worker)
 
-    [done] = of(heard, str(job.pk), "started", "finished")
+    [done] = of(heard, str(job.result_id), "started", "finished")
     assert (done.name, done.status, done.errors) == ("finished", "FAILED", [WorkerLost])
     assert Job.objects.get(pk=job.pk).status == Job.Status.FAILED
 
@@ -167,7 +167,7 @@ def test_a_receiver_that_raises_is_logged_and_changes_nothing_about_the_job(
         for signal in SIGNALS.values():
             signal.disconnect(broken)
 
-    job = Job.objects.get(pk=result.id)
+    job = Job.objects.get(result_id=result.id)
     assert (job.status, job.attempt_count, job.return_value) == (Job.Status.SUCCEEDED, 1, 3)
     raised = [
         record for record in caplog.records if record.exc_info and "receiver bug" in str(record.exc_info[1])
@@ -177,7 +177,9 @@ def test_a_receiver_that_raises_is_logged_and_changes_nothing_about_the_job(
 
 def test_a_first_attempt_is_announced_without_a_query(broker, django_assert_num_queries):
     result = taskfns.add.enqueue(2, 2)
-    claim = tracking.claim_job(int(result.id), worker_id="w-1", message_id="m-1", first_hand=True)
+    claim = tracking.claim_job(
+        Job.objects.get(result_id=result.id).pk, worker_id="w-1", message_id="m-1", first_hand=True
+    )
 
     with django_assert_num_queries(0):
         task_signals.send_started(claim, taskfns.add)

@@ -23,7 +23,7 @@ Status = Job.Status
 
 
 def status_of(result_id):
-    return Job.objects.get(pk=result_id).status
+    return Job.objects.get(result_id=result_id).status
 
 
 def test_a_task_whose_worker_is_killed_mid_run_is_taken_over_and_runs_to_the_end(live_env, processes):
@@ -40,7 +40,7 @@ def test_a_task_whose_worker_is_killed_mid_run_is_taken_over_and_runs_to_the_end
 
     result.refresh()
     assert result.return_value == "done"
-    outcomes = list(Attempt.objects.filter(job_id=result.id).values_list("outcome", flat=True))
+    outcomes = list(Attempt.objects.filter(job__result_id=result.id).values_list("outcome", flat=True))
     assert outcomes == [Attempt.Outcome.LOST, Attempt.Outcome.SUCCEEDED]
     assert [error.exception_class.__name__ for error in result.errors] == ["WorkerLost"]
 
@@ -64,12 +64,12 @@ def test_a_task_that_kills_its_worker_ends_failed_and_other_tasks_still_run(live
     poison.refresh()
     assert poison.status == TaskResultStatus.FAILED
     assert len(poison.errors) == tracking.MAX_LOST_ATTEMPTS
-    assert "died during" in Job.objects.get(pk=poison.id).last_error
+    assert "died during" in Job.objects.get(result_id=poison.id).last_error
     if workers[-1] is None or not workers[-1].alive():
         processes.worker(live_env, name="last")
     for result in others:
         wait_until(lambda r=result: status_of(r.id) == Status.SUCCEEDED, 30, "the other tasks ran")
-    assert [Job.objects.get(pk=r.id).return_value for r in others] == [0, 2, 4]
+    assert [Job.objects.get(result_id=r.id).return_value for r in others] == [0, 2, 4]
 
 
 def test_queued_and_deferred_tasks_survive_a_broker_restart(live_env, processes, broker_server):
@@ -80,8 +80,8 @@ def test_queued_and_deferred_tasks_survive_a_broker_restart(live_env, processes,
     processes.worker(live_env)
     for result in (queued, deferred):
         wait_until(lambda r=result: status_of(r.id) == Status.SUCCEEDED, 30, "the task ran after the restart")
-    assert Job.objects.get(pk=deferred.id).return_value == 7
-    assert Attempt.objects.filter(job_id__in=[queued.id, deferred.id]).count() == 2  # once each
+    assert Job.objects.get(result_id=deferred.id).return_value == 7
+    assert Attempt.objects.filter(job__result_id__in=[queued.id, deferred.id]).count() == 2  # once each
 
 
 def test_a_task_enqueued_while_the_broker_is_down_runs_once_it_is_back(live_env, processes, broker_server):
@@ -90,7 +90,7 @@ def test_a_task_enqueued_while_the_broker_is_down_runs_once_it_is_back(live_env,
     broker_server.stop()
     try:
         result = taskfns.add.enqueue(5, 6)  # no exception: the row waits for the relay
-        assert Job.objects.get(pk=result.id).enqueued_at is None
+        assert Job.objects.get(result_id=result.id).enqueued_at is None
     finally:
         broker_server.start()
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from jobs import selectors
 from jobs.enqueue.outbox import relay_sweep
-from jobs.models import Job
+from jobs.results import parse_result_id
 from jobs.services import (
     prune_finished_jobs,
     resend_failed_jobs,
@@ -47,10 +47,13 @@ def duration(text):
 
 
 def job_id(text):
-    """A job id: a positive whole number."""
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
-        raise ArgumentTypeError(f"'{text}' is not a job id (a positive whole number)")
-    return int(text)
+    """A job id: a positive whole number (the row), or a result id (a UUID, as ``TaskResult.id``)."""
+    if text.isascii() and text.isdigit() and 0 < int(text) < 2**63:
+        return int(text)
+    result_id = parse_result_id(text)
+    if result_id is None:
+        raise ArgumentTypeError(f"'{text}' is not a job id (a positive whole number) or a result id (a UUID)")
+    return str(result_id)
 
 
 class Command(BaseCommand):
@@ -65,7 +68,9 @@ class Command(BaseCommand):
         stats.add_argument("--json", action="store_true", help="print one JSON object")
 
         resend = commands.add_parser("resend", help="resend failed jobs: --failed, or by id")
-        resend.add_argument("ids", nargs="*", type=job_id, metavar="ID", help="ids of failed jobs")
+        resend.add_argument(
+            "ids", nargs="*", type=job_id, metavar="ID", help="ids of failed jobs: row numbers or result ids"
+        )
         resend.add_argument("--failed", action="store_true", help="every failed job not yet resent")
         resend.add_argument(
             "--since", type=duration, help="with --failed: only jobs that failed this recently"
@@ -152,11 +157,11 @@ class Command(BaseCommand):
         self.report(resent, refused)
 
     def resend_ids(self, ids, *, dry_run):
-        jobs = Job.objects.in_bulk(ids)
-        missing = [str(pk) for pk in ids if pk not in jobs]
+        jobs = {job_id: selectors.job_by_id(job_id) for job_id in ids}
+        missing = [str(job_id) for job_id, job in jobs.items() if job is None]
         if missing:
             raise CommandError(f"no job with id {', '.join(missing)}; nothing resent")
-        resent, refused = resend_jobs([jobs[pk] for pk in ids], dry_run=dry_run)
+        resent, refused = resend_jobs(list({job.pk: job for job in jobs.values()}.values()), dry_run=dry_run)
         if dry_run:
             for job, _ in resent:
                 self.stdout.write(f"would resend job {job.pk} ({job.task_name} {job.label})")
