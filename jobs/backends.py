@@ -4,7 +4,8 @@ from typing import Any
 
 from django.conf import settings
 
-from jobs.enqueue.outbox import record_job
+from jobs.enqueue.outbox import record_job, record_keyed_job
+from jobs.keys import key_for
 from jobs.models import Job
 from jobs.results import parse_result_id, task_result
 from jobs.task_signals import send_enqueued
@@ -62,17 +63,29 @@ class DramatiqTaskBackend(BaseTaskBackend):
 
         Outside a transaction the publish happens at once. Sends ``task_enqueued`` once the row is
         written; raises ``InvalidTask`` for a task this backend cannot run (a priority, an unknown queue).
+
+        A task with a job key (``jobs.keys``) whose key a waiting job holds
+        gets that job's result instead: nothing is written or published, and
+        no ``task_enqueued`` is sent.
         """
         self.validate_task(task)
-        job = record_job(
-            task_path=task.module_path,
-            queue_name=task.queue_name,
-            args=normalize_json(args),
-            kwargs=normalize_json(kwargs),
-            run_after=task.run_after,
-            background=self.publish_in_background,
-        )
-        result = task_result(job, backend=self.alias, task=task, attempts=[])  # a new job has none
+        args, kwargs = normalize_json(args), normalize_json(kwargs)
+        job = {
+            "task_path": task.module_path,
+            "queue_name": task.queue_name,
+            "args": args,
+            "kwargs": kwargs,
+            "run_after": task.run_after,
+            "background": self.publish_in_background,
+        }
+        unique_key = key_for(task, args, kwargs)
+        if unique_key:
+            row, written = record_keyed_job(unique_key=unique_key, **job)
+        else:
+            row, written = record_job(**job), True
+        if not written:
+            return task_result(row, backend=self.alias)
+        result = task_result(row, backend=self.alias, task=task, attempts=[])  # a new job has none
         send_enqueued(result)
         return result
 

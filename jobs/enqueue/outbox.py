@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any, cast
 
 import dramatiq
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -24,6 +24,8 @@ logger = logging.getLogger("jobs.enqueue.outbox")
 ACTOR_NAME = "run_task"
 # A queued or retrying job overdue by this long lost its message; the relay sends it again.
 REQUEUE_AFTER_S = 900
+# Inserts of a keyed job tried before giving up (each loses only to a job that starts running at once).
+KEYED_INSERT_TRIES = 5
 
 
 def record_job(
@@ -35,6 +37,7 @@ def record_job(
     run_after: datetime | None = None,
     resend_of: Job | None = None,
     background: bool = False,
+    unique_key: str = "",
 ) -> Job:
     """Write a queued job in the caller's transaction; publish its message after commit.
 
@@ -43,8 +46,10 @@ def record_job(
     message: the relay sends it when due, so no worker holds it meanwhile.
     With ``background`` this process's hand-off thread publishes it
     (``jobs.enqueue.handoff``): the caller does not wait for the broker.
+    A ``unique_key`` goes through :func:`record_keyed_job`.
     """
     job = Job.objects.create(
+        unique_key=unique_key,
         task_path=task_path,
         queue_name=queue_name,
         args=args,
@@ -60,6 +65,31 @@ def record_job(
         send = partial(publish, job.pk, queue_name, delay_ms=delay_ms)
         transaction.on_commit(partial(hand_off, send) if background else send)
     return job
+
+
+def record_keyed_job(*, unique_key: str, task_path: str, **job: Any) -> tuple[Job, bool]:
+    """The waiting job of ``task_path`` with ``unique_key``, written now (True) or already there (False).
+
+    Why an insert that may fail rather than a look first: two enqueues racing
+    would both see no job and both write one. The constraint
+    ``job_one_waiting_per_key`` lets one insert win; the other's fails inside
+    its own savepoint, which leaves the caller's transaction usable, and it
+    returns the job that won (on PostgreSQL once that insert commits). When
+    the job that won is already running by then, the insert is tried again.
+    ``job``: the other arguments of :func:`record_job`.
+    """
+    for _ in range(KEYED_INSERT_TRIES - 1):
+        try:
+            with transaction.atomic():
+                return record_job(unique_key=unique_key, task_path=task_path, **job), True
+        except IntegrityError:
+            waiting = Job.objects.filter(
+                task_path=task_path, unique_key=unique_key, status__in=Job.PENDING_STATUSES
+            ).first()
+            if waiting is not None:
+                return waiting, False
+    with transaction.atomic():
+        return record_job(unique_key=unique_key, task_path=task_path, **job), True
 
 
 def _delay_ms(run_after: datetime | None) -> int:

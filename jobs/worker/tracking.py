@@ -14,7 +14,14 @@ from django.utils import timezone
 from jobs import errors, logs
 from jobs.models import Attempt, Job
 from jobs.worker import liveness, writer
-from jobs.worker.transitions import CLAIMED_FIELDS, Increment, claimed_job, insert_attempt, transition
+from jobs.worker.transitions import (
+    CLAIMED_FIELDS,
+    Increment,
+    claimed_job,
+    insert_attempt,
+    transition,
+    transition_to_waiting,
+)
 
 T = TypeVar("T")
 
@@ -298,19 +305,20 @@ def _finish(
         error_message=error_message,
         traceback=traceback,
     )
-    writer.write(_write_outcome, attempt, status, job_fields)
+    writer.write(_write_outcome, attempt, status, job_fields, claim.job.unique_key)
     logs.log_attempt(attempt, outcome=outcome, duration_ms=duration_ms, error_class=error_class)
     return attempt
 
 
-def _write_outcome(attempt: SimpleNamespace, status: str, job_fields: dict[str, Any]) -> None:
+def _write_outcome(
+    attempt: SimpleNamespace, status: str, job_fields: dict[str, Any], unique_key: str
+) -> None:
     # A take-over may already have written this attempt as lost: that record stays.
     insert_attempt(attempt)
     # Only the claim holder writes the outcome: if a take-over happened
     # meanwhile, the new holder's record wins.
-    transition(
-        attempt.job_id,
-        status,
-        expect={"worker_id": attempt.worker_id, "status": Job.Status.RUNNING},
-        **job_fields,
-    )
+    expect = {"worker_id": attempt.worker_id, "status": Job.Status.RUNNING}
+    if status == Job.Status.RETRYING:
+        transition_to_waiting(attempt.job_id, status, expect=expect, unique_key=unique_key, **job_fields)
+    else:
+        transition(attempt.job_id, status, expect=expect, **job_fields)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Field
 
 from jobs.models import Attempt, Job
@@ -93,6 +93,24 @@ def transition(job_id, status, *, expect, returning=(), **fields):
         if returning:
             return cursor.fetchone()
         return True if cursor.rowcount else None
+
+
+def transition_to_waiting(job_id, status, *, expect, unique_key, **fields):
+    """:func:`transition` of a job back to waiting (RETRYING) that may hold a job key (``jobs.keys``).
+
+    While it ran, an enqueue with its key was free to write a new job, which
+    now holds the key among waiting jobs. This job then waits on without its
+    key (the newer job does the same work) rather than failing the write on
+    ``job_one_waiting_per_key``. The try is a savepoint, so that the
+    writer's transaction goes on either way.
+    """
+    if not unique_key:
+        return transition(job_id, status, expect=expect, **fields)
+    try:
+        with transaction.atomic(using=DEFAULT_DB_ALIAS):
+            return transition(job_id, status, expect=expect, **fields)
+    except IntegrityError:
+        return transition(job_id, status, expect=expect, **fields, unique_key="")
 
 
 @functools.lru_cache(maxsize=64)

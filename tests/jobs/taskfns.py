@@ -7,6 +7,7 @@ import time
 from django.core.cache import cache
 
 from jobs.errors import retry_policy
+from jobs.keys import job_key
 from jobs.tasks_api import task, task_enqueued, task_finished, task_started
 
 
@@ -39,6 +40,22 @@ def flaky(key, failures):
     if runs <= failures:
         raise ConnectionError(f"run {runs} of {failures} failing")
     return runs
+
+
+@task()
+@job_key(lambda name: f"runs:{name}")
+def count_runs(name):
+    """One job per ``name`` while it waits; counts its runs in the cache under ``name``."""
+    cache.add(name, 0)
+    return cache.incr(name)
+
+
+@task()
+@job_key(lambda name: name)
+@retry_policy(max_retries=3, min_backoff_ms=50, max_backoff_ms=100)
+def keyed_and_flaky(name):
+    """One job per ``name`` while it waits; fails transiently (ConnectionError)."""
+    raise ConnectionError(name)
 
 
 @task()
