@@ -41,11 +41,14 @@ class DramatiqTaskBackend(BaseTaskBackend):
     Supports ``run_after`` (a Dramatiq delay, or the relay for a far one); refuses a
     priority (:data:`PRIORITY_REFUSED`): give urgent tasks a queue of their own and a
     worker for it (``rundramatiq --queues``).
+    An ``async def`` task runs on the worker as a plain one does, claim, retries and all:
+    the worker thread runs it to the end in an event loop of its own (the framework's
+    ``Task.call``, ``async_to_sync``).
     """
 
     supports_defer = True
     supports_get_result = True
-    supports_async_task = False
+    supports_async_task = True
     supports_priority = False
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:

@@ -98,6 +98,7 @@ def _run_and_record(claim, options, *, retries):
 
 
 def _call(task, claim):
+    """Run the task of the claimed job; an ``async def`` one in an event loop of its own (``Task.call``)."""
     job = claim.job
     if task.takes_context:
         running = Job.objects.get(pk=job.pk)

@@ -52,6 +52,21 @@ def test_get_result_by_id_through_the_task_and_the_backend(worker):
     assert task_backends["default"].get_result(result_id).args == [2, 40]
 
 
+def test_an_async_task_runs_on_the_worker_and_its_return_value_reads_back(worker):
+    result_id = taskfns.add_async.enqueue(40, 2).id
+    result = finished(taskfns.add_async.get_result(result_id))
+    assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == 42
+    assert result.attempts == 1 and result.worker_ids
+
+
+def test_an_async_task_is_retried_with_its_own_policy_like_any_other(worker):
+    result = finished(taskfns.flaky_async.enqueue(f"flaky-{uuid.uuid4()}", 2))
+    assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == 3
+    assert [error.exception_class for error in result.errors] == [ConnectionError, ConnectionError]
+    outcomes = list(Attempt.objects.filter(job__result_id=result.id).values_list("outcome", flat=True))
+    assert outcomes == ["retry", "retry", "succeeded"]
+
+
 def test_inspect_the_errors_of_a_failed_task(worker):
     result = finished(taskfns.refuse.enqueue("nope"))
     assert result.status == TaskResultStatus.FAILED

@@ -1,5 +1,6 @@
 """Tasks for the tests of Herald's django.tasks backend: module-level, so a worker process imports them."""
 
+import asyncio
 import os
 import signal
 import time
@@ -56,6 +57,28 @@ def count_runs(name):
 def keyed_and_flaky(name):
     """One job per ``name`` while it waits; fails transiently (ConnectionError)."""
     raise ConnectionError(name)
+
+
+@task()
+async def add_async(a, b):
+    await asyncio.sleep(0)
+    return a + b
+
+
+@task()
+@retry_policy(
+    max_retries=3,
+    min_backoff_ms=50,
+    max_backoff_ms=100,
+    transient=lambda exc: isinstance(exc, ConnectionError),
+)
+async def flaky_async(key, failures):
+    """:func:`flaky`, as a coroutine: raise ConnectionError on the first ``failures`` runs, then succeed."""
+    await cache.aadd(key, 0)
+    runs = await cache.aincr(key)
+    if runs <= failures:
+        raise ConnectionError(f"run {runs} of {failures} failing")
+    return runs
 
 
 @task()
