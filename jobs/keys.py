@@ -8,15 +8,15 @@ on (task, key) over waiting jobs (``job_one_waiting_per_key``), so
 concurrent enqueues cannot both insert (``jobs.enqueue.outbox.record_keyed_job``).
 """
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from jobs.models import Job
 from jobs.tasks_api import InvalidTask, Task
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-MAX_KEY_LENGTH = Job._meta.get_field("unique_key").max_length
+MAX_KEY_LENGTH = cast(int, Job._meta.get_field("unique_key").max_length)
 
 
 def job_key(key: Callable[..., object]) -> Callable[[F], F]:
@@ -43,7 +43,7 @@ def job_key(key: Callable[..., object]) -> Callable[[F], F]:
     return declare
 
 
-def key_for(task: Task, args: list, kwargs: dict) -> str:
+def key_for(task: Task, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
     """The key of a job of ``task`` with ``args`` and ``kwargs`` (JSON values); '' when it declares none.
 
     Raises ``InvalidTask`` when the declared key function gives no text, or one too long.

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -96,7 +96,7 @@ class JobAdmin(admin.ModelAdmin):
     def has_resend_permission(self, request):
         return request.user.has_perm(f"{self.opts.app_label}.resend_{self.opts.model_name}")
 
-    def get_object(self, request, object_id, from_field=None):
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Job | None:
         """The job at ``object_id``: its row number (the admin's URLs use it) or its result id."""
         if from_field is None and not object_id.isdigit() and (job := selectors.job_by_id(object_id)):
             object_id = str(job.pk)

@@ -7,7 +7,7 @@ database spends running it. Values go through the ORM's adaptation and converter
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Field
@@ -95,7 +95,9 @@ def transition(job_id, status, *, expect, returning=(), **fields):
         return True if cursor.rowcount else None
 
 
-def transition_to_waiting(job_id, status, *, expect, unique_key, **fields):
+def transition_to_waiting(
+    job_id: int, status: str, *, expect: dict[str, Any], unique_key: str, **fields: Any
+) -> tuple[Any, ...] | bool | None:
     """:func:`transition` of a job back to waiting (RETRYING) that may hold a job key (``jobs.keys``).
 
     While it ran, an enqueue with its key was free to write a new job, which

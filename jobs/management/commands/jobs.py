@@ -161,7 +161,8 @@ class Command(BaseCommand):
         missing = [str(job_id) for job_id, job in jobs.items() if job is None]
         if missing:
             raise CommandError(f"no job with id {', '.join(missing)}; nothing resent")
-        resent, refused = resend_jobs(list({job.pk: job for job in jobs.values()}.values()), dry_run=dry_run)
+        unique = {job.pk: job for job in jobs.values() if job is not None}  # a job named twice, once
+        resent, refused = resend_jobs(list(unique.values()), dry_run=dry_run)
         if dry_run:
             for job, _ in resent:
                 self.stdout.write(f"would resend job {job.pk} ({job.task_name} {job.label})")
