@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs.models import Job
-from jobs.tasks_api import InvalidTask, TaskResultStatus
+from jobs.tasks_api import InvalidTask, TaskResultStatus, task_enqueued
 from jobs.worker import tracking
 from tests.jobs import taskfns
 
@@ -32,6 +32,21 @@ def test_a_second_enqueue_while_the_first_waits_returns_the_first(broker):
     assert again.id == first.id and again.status == TaskResultStatus.READY
     assert Job.objects.count() == 1 and job_of(first).unique_key == "runs:ada"
     assert broker.queue_counts("default")["queue_depth"] == 1  # one message: nothing published twice
+
+
+def test_an_enqueue_that_returns_the_waiting_job_sends_no_task_enqueued(db):
+    sent = []
+
+    def receive(sender, task_result, **kwargs):
+        sent.append(task_result.id)
+
+    task_enqueued.connect(receive)
+    try:
+        first = taskfns.count_runs.enqueue("ada")
+        taskfns.count_runs.enqueue("ada")
+    finally:
+        task_enqueued.disconnect(receive)
+    assert sent == [first.id]
 
 
 def test_another_key_makes_another_job(db):
