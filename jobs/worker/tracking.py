@@ -13,15 +13,8 @@ from django.utils import timezone
 
 from jobs import errors, logs
 from jobs.models import Attempt, Job
-from jobs.worker import liveness, writer
-from jobs.worker.transitions import (
-    CLAIMED_FIELDS,
-    Increment,
-    claimed_job,
-    insert_attempt,
-    transition,
-    transition_to_waiting,
-)
+from jobs.worker import liveness, transitions, writer
+from jobs.worker.transitions import CLAIMED_FIELDS, Increment, claimed_job, insert_attempt, transition
 
 T = TypeVar("T")
 
@@ -317,8 +310,10 @@ def _write_outcome(
     insert_attempt(attempt)
     # Only the claim holder writes the outcome: if a take-over happened
     # meanwhile, the new holder's record wins.
-    expect = {"worker_id": attempt.worker_id, "status": Job.Status.RUNNING}
-    if status == Job.Status.RETRYING:
-        transition_to_waiting(attempt.job_id, status, expect=expect, unique_key=unique_key, **job_fields)
-    else:
-        transition(attempt.job_id, status, expect=expect, **job_fields)
+    transitions.transition_keyed(
+        attempt.job_id,
+        status,
+        expect={"worker_id": attempt.worker_id, "status": Job.Status.RUNNING},
+        unique_key=unique_key,
+        **job_fields,
+    )

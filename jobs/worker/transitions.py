@@ -95,18 +95,19 @@ def transition(job_id, status, *, expect, returning=(), **fields):
         return True if cursor.rowcount else None
 
 
-def transition_to_waiting(
+def transition_keyed(
     job_id: int, status: str, *, expect: dict[str, Any], unique_key: str, **fields: Any
 ) -> tuple[Any, ...] | bool | None:
-    """:func:`transition` of a job back to waiting (RETRYING) that may hold a job key (``jobs.keys``).
+    """:func:`transition` of a job that may hold a job key (``jobs.keys``): an outcome's.
 
-    While it ran, an enqueue with its key was free to write a new job, which
-    now holds the key among waiting jobs. This job then waits on without its
-    key (the newer job does the same work) rather than failing the write on
-    ``job_one_waiting_per_key``. The try is a savepoint, so that the
-    writer's transaction goes on either way.
+    A job going back to waiting (RETRYING) may meet a newer job with its key:
+    while it ran, an enqueue with that key was free to write one, which now
+    holds the key among waiting jobs. This job then waits on without its key
+    (the newer job does the same work) rather than failing the write on
+    ``job_one_waiting_per_key``. The try is a savepoint, so that the writer's
+    transaction goes on either way.
     """
-    if not unique_key:
+    if status != Job.Status.RETRYING or not unique_key:
         return transition(job_id, status, expect=expect, **fields)
     try:
         with transaction.atomic(using=DEFAULT_DB_ALIAS):

@@ -14,8 +14,6 @@ from tests.jobs import taskfns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-Status = Job.Status
-
 
 def job_of(result):
     return Job.objects.get(result_id=result.id)
@@ -88,7 +86,7 @@ def test_once_the_job_runs_a_new_enqueue_makes_a_new_job(db):
 def test_a_retrying_job_holds_its_key(db):
     first = taskfns.keyed_and_flaky.enqueue("ada")
     tracking.record_failure(claim(first), ConnectionError("down"), retry_in_ms=60_000)
-    assert job_of(first).status == Status.RETRYING
+    assert job_of(first).status == Job.Status.RETRYING
 
     assert taskfns.keyed_and_flaky.enqueue("ada").id == first.id
 
@@ -101,7 +99,7 @@ def test_a_job_that_goes_back_to_waiting_while_a_newer_one_holds_its_key_waits_w
     tracking.record_failure(held, ConnectionError("down"), retry_in_ms=60_000)
 
     retrying = job_of(first)
-    assert (retrying.status, retrying.unique_key) == (Status.RETRYING, "")
+    assert (retrying.status, retrying.unique_key) == (Job.Status.RETRYING, "")
     assert job_of(newer).unique_key == "ada"
     assert taskfns.keyed_and_flaky.enqueue("ada").id == newer.id
 
