@@ -120,7 +120,7 @@ def run_schedule(schedule: Schedule, *, scheduled_at: datetime) -> ScheduleRun |
         with transaction.atomic():
             run = ScheduleRun.objects.create(schedule_name=schedule.name, scheduled_at=scheduled_at)
             result = schedule.task.enqueue()
-            run.job = Job.objects.get(pk=result.id)
+            run.job = Job.objects.get(result_id=result.id)
             run.save(update_fields=["job"])
     except IntegrityError:
         logger.info("schedule %s at %s: enqueued already", schedule.name, scheduled_at.isoformat())
