@@ -25,7 +25,7 @@ def test_an_email_worker_sends_the_signups_email_and_leaves_a_default_job_to_a_d
     web = processes.web(live_env)
     processes.worker(live_env, name="email-worker", queues=["emails"])
     waiting = taskfns.add.enqueue(2, 3)  # on "default", published before the signup's email
-    assert Job.objects.get(pk=waiting.id).enqueued_at is not None
+    assert Job.objects.get(result_id=waiting.id).enqueued_at is not None
 
     assert Client(web.url).signup(ADDRESS).status == 302
     [sent] = smtp_sink.wait_for(1, timeout=30)
@@ -36,13 +36,15 @@ def test_an_email_worker_sends_the_signups_email_and_leaves_a_default_job_to_a_d
         30,
         "email job recorded",
     )
-    left = Job.objects.get(pk=waiting.id)
+    left = Job.objects.get(result_id=waiting.id)
     assert (left.status, left.attempts, left.queue_name) == (Job.Status.QUEUED, 0, "default")
     assert queued(broker, "default") == 1  # its message waits on the broker, untouched
 
     processes.worker(live_env, name="default-worker")
     wait_until(
-        lambda: Job.objects.get(pk=waiting.id).status == Job.Status.SUCCEEDED, 30, "the default job ran"
+        lambda: Job.objects.get(result_id=waiting.id).status == Job.Status.SUCCEEDED,
+        30,
+        "the default job ran",
     )
     waiting.refresh()
     assert waiting.return_value == 5
