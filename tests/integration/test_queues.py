@@ -37,7 +37,7 @@ def test_an_email_worker_sends_the_signups_email_and_leaves_a_default_job_to_a_d
         "email job recorded",
     )
     left = Job.objects.get(result_id=waiting.id)
-    assert (left.status, left.attempts, left.queue_name) == (Job.Status.QUEUED, 0, "default")
+    assert (left.status, left.attempt_count, left.queue_name) == (Job.Status.QUEUED, 0, "default")
     assert queued(broker, "default") == 1  # its message waits on the broker, untouched
 
     processes.worker(live_env, name="default-worker")
