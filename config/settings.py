@@ -222,7 +222,7 @@ JOBS_MAX_BACKOFF_MS = env.int("JOBS_MAX_BACKOFF_MS", default=3_600_000)
 JOBS_TIME_LIMIT_MS = int(EMAIL_TIMEOUT * 1000 * 3 + 10_000)
 # A worker whose broker liveness is older than this is dead; its messages are requeued.
 JOBS_HEARTBEAT_TIMEOUT_MS = env.int("JOBS_HEARTBEAT_TIMEOUT_MS", default=15_000)
-# How often the scheduler (jobs.maintenance) has a worker sweep for jobs the broker lost.
+# How often one worker of the cluster sweeps for jobs the broker never got or lost (the relay).
 JOBS_RELAY_INTERVAL_S = env.float("JOBS_RELAY_INTERVAL_S", default=30)
 # Finished jobs (and their attempts) are deleted daily once this many days old; 0 keeps them.
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
