@@ -7,7 +7,7 @@ import time
 from django import db
 from django.conf import settings
 from django.utils.module_loading import import_string
-from dramatiq.middleware import Middleware
+from dramatiq.middleware import Middleware, TimeLimit
 
 from jobs import housekeeping
 from jobs.logs import OutageLog
@@ -16,6 +16,8 @@ from jobs.worker import liveness
 logger = logging.getLogger("jobs.worker.middleware")
 
 DEAD_SWEEP_EVERY_S = 1.0
+# How often the time-limit middleware looks for threads past their limit (Dramatiq's default: every second).
+TIME_LIMIT_CHECK_EVERY_MS = 100
 RELAY_DEAD_CLAIMS = "jobs.enqueue.outbox.relay_dead_claims"
 RELAY_SWEEP = "jobs.enqueue.outbox.relay_sweep"
 # How often each worker process tries for the relay's lock: a sweep is at most this late.
@@ -76,6 +78,19 @@ def sweep_dead_claims_if_due(broker, relay_dead_claims, skip=()):
     if not take_lock(broker, dead_sweep_lock_key(broker), DEAD_SWEEP_EVERY_S):
         return []
     return relay_dead_claims(skip=skip)
+
+
+class TaskTimeLimit(TimeLimit):
+    """Dramatiq's TimeLimit, checking every ``TIME_LIMIT_CHECK_EVERY_MS``: a task stops within a second of its limit.
+
+    Its default limit, for actors and messages that name none, is
+    ``JOBS_TIME_LIMIT_S``; each job's message names its task's own
+    (``jobs.worker.limits``).
+    """
+
+    def __init__(self, *, time_limit: float | None = None, interval: int = TIME_LIMIT_CHECK_EVERY_MS) -> None:
+        default_ms = settings.JOBS_TIME_LIMIT_S * 1000 if time_limit is None else time_limit
+        super().__init__(time_limit=default_ms, interval=interval)
 
 
 class LivenessMiddleware(Middleware):
