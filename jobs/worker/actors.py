@@ -82,7 +82,9 @@ def _run_and_record(claim, options, *, retries):
     try:
         task = load_task(claim.job.task_path)
     except errors.UnknownTask as exc:
-        tracking.record_failure(claim, exc)
+        # As the framework's own backends record it: the ImportError that says why, when there is one.
+        cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
+        tracking.record_failure(claim, cause, description=str(exc))
         return
     task_signals.send_started(claim, task)
     try:

@@ -232,17 +232,22 @@ def _record_ran_earlier(job_id: int, return_value: Any) -> None:
 
 
 def record_failure(
-    claim: Claim, exc: BaseException, *, retry_in_ms: int | None = None, held: bool = True
+    claim: Claim,
+    exc: BaseException,
+    *,
+    retry_in_ms: int | None = None,
+    held: bool = True,
+    description: str | None = None,
 ) -> SimpleNamespace:
     """Record a failed attempt: the job is retrying in ``retry_in_ms``, or (None) failed; the attempt written.
 
     ``held``: a worker holds the retry as a delayed message. Otherwise the job
     row schedules it: due then, with no message on the broker, and the relay
-    sends it (``jobs.enqueue.outbox.relay_unsent``).
+    sends it (``jobs.enqueue.outbox.relay_unsent``). ``description`` replaces ``errors.describe(exc)``.
     """
     fields = {
         "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",
-        "error_message": errors.describe(exc),
+        "error_message": description or errors.describe(exc),
         "smtp_reply": errors.smtp_reply(exc),
         "traceback": "".join(tb.format_exception(exc, limit=30)),
     }
