@@ -1,7 +1,7 @@
 """The engine's housekeeping on the scheduler: pruning finished jobs (a scheduled task).
 
-Housekeeping only: the delivery guarantees hold without it (the relay runs in
-the workers, ``jobs.worker.middleware``). Schedules: docs/deployment.md#housekeeping.
+No delivery guarantee depends on it (the relay runs in
+the workers, ``jobs.worker.middleware``). Schedules: docs/deployment.md#scheduled-maintenance.
 """
 
 import logging
