@@ -116,7 +116,7 @@ def relay_sweep(broker: dramatiq.Broker | None = None) -> list[int]:
     Redis broker's maintenance pass, which Dramatiq otherwise runs only at
     random; RabbitMQ does it itself). Then
     :func:`relay_unsent` sends the jobs the broker never got, lost,
-    or was never meant to hold. The one sweep of the scheduled actor and of
+    or was never meant to hold. The one sweep of the workers' relay and of
     ``manage.py jobs relay``. Safe to run twice: the claim on the job row lets
     one delivery send.
     """
