@@ -37,7 +37,9 @@ def test_signup_while_the_broker_is_down_is_sent_by_the_workers_once_it_is_back(
     back = time.monotonic()
 
     smtp_sink.wait_for(1, timeout=relay_interval_s + 10)
-    assert time.monotonic() - back < relay_interval_s + 10
+    elapsed = time.monotonic() - back
+    print(f"sent {elapsed:.1f} s after the broker came back (relay interval {relay_interval_s} s)")
+    assert elapsed < relay_interval_s + 10
     assert_exactly_one_email_each(smtp_sink, ["outage@example.com"])
 
 
