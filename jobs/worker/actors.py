@@ -84,7 +84,7 @@ def _run_and_record(claim, options, *, retries):
     except errors.UnknownTask as exc:
         # As the framework's own backends record it: the ImportError that says why, when there is one.
         cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
-        tracking.record_failure(claim, cause, description=str(exc))
+        tracking.record_failure(claim, cause)
         return
     task_signals.send_started(claim, task)
     try:

@@ -126,9 +126,9 @@ def _take_over_from_dead_worker(
         .values("worker_id", "claimed_at", "message_id", "time_limit_ms")
         .first()
     )
-    if row is None:
-        return None
-    if not liveness.claimant_is_dead(row["worker_id"], row["claimed_at"], row["time_limit_ms"], now):
+    if row is None or not liveness.claimant_is_dead(
+        row["worker_id"], row["claimed_at"], row["time_limit_ms"], now
+    ):
         return None
     held = {"status": Job.Status.RUNNING, "worker_id": row["worker_id"], "claimed_at": row["claimed_at"]}
     claimed = transition(
@@ -232,22 +232,17 @@ def _record_ran_earlier(job_id: int, return_value: Any) -> None:
 
 
 def record_failure(
-    claim: Claim,
-    exc: BaseException,
-    *,
-    retry_in_ms: int | None = None,
-    held: bool = True,
-    description: str | None = None,
+    claim: Claim, exc: BaseException, *, retry_in_ms: int | None = None, held: bool = True
 ) -> SimpleNamespace:
     """Record a failed attempt: the job is retrying in ``retry_in_ms``, or (None) failed; the attempt written.
 
     ``held``: a worker holds the retry as a delayed message. Otherwise the job
     row schedules it: due then, with no message on the broker, and the relay
-    sends it (``jobs.enqueue.outbox.relay_unsent``). ``description`` replaces ``errors.describe(exc)``.
+    sends it (``jobs.enqueue.outbox.relay_unsent``).
     """
     fields = {
         "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",
-        "error_message": description or errors.describe(exc),
+        "error_message": errors.describe(exc),
         "smtp_reply": errors.smtp_reply(exc),
         "traceback": "".join(tb.format_exception(exc, limit=30)),
     }

@@ -115,12 +115,8 @@ def test_connection_refused_is_transient(smtp_settings, smtp_sink, broker, in_pr
 @pytest.mark.parametrize(
     "task_path, why, error_class",
     [
-        ("accounts.tasks.send_carrier_pigeon", "No task can be imported", "builtins.ImportError"),
-        (
-            "accounts.tasks_gone.send_confirmation_email",
-            "No task can be imported",
-            "builtins.ModuleNotFoundError",
-        ),
+        ("accounts.tasks.send_carrier_pigeon", "does not define", "builtins.ImportError"),
+        ("accounts.tasks_gone.send_confirmation_email", "No module named", "builtins.ModuleNotFoundError"),
         ("accounts.emails.addressee", "is not a task", "jobs.errors.UnknownTask"),
     ],
     ids=["missing", "module-missing", "not-a-task"],
@@ -142,9 +138,7 @@ def test_an_unimportable_task_keeps_the_import_error_that_says_why(db):
     run_task(job.pk)
 
     attempt = Attempt.objects.get(job=job)
-    assert attempt.error_message == (
-        "No task can be imported from 'accounts.tasks_gone.send_confirmation_email' "
-        "(No module named 'accounts.tasks_gone')."
-    )
+    assert attempt.error_class == "builtins.ModuleNotFoundError"
+    assert attempt.error_message == "No module named 'accounts.tasks_gone'"
     assert attempt.traceback.startswith("Traceback") and "import_module" in attempt.traceback
     assert attempt.traceback.rstrip().endswith("ModuleNotFoundError: No module named 'accounts.tasks_gone'")

@@ -14,7 +14,6 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability
 
-Status = Job.Status
 TIME_LIMIT_ERROR = "dramatiq.middleware.time_limit.TimeLimitExceeded"
 
 
@@ -33,7 +32,7 @@ def test_a_task_past_the_default_limit_is_interrupted_and_failed_without_a_retry
     job = Job.objects.get(pk=result.id)
     [attempt] = Attempt.objects.filter(job=job)
     print(f"interrupted after {attempt.duration_ms} ms of a 3000 ms limit")
-    assert job.status == Status.FAILED and job.attempts == 1
+    assert job.status == Job.Status.FAILED and job.attempt_count == 1
     assert attempt.outcome == Attempt.Outcome.FAILED and attempt.error_class == TIME_LIMIT_ERROR
     assert "time limit" in attempt.error_message and "TimeLimitExceeded" in attempt.traceback
     assert 2500 <= attempt.duration_ms < 4000  # the limit, and interrupted within a second of it
@@ -53,6 +52,6 @@ def test_a_task_within_its_own_limit_runs_to_the_end_and_is_never_taken_over(liv
 
     job = Job.objects.get(pk=result.id)
     outcomes = list(Attempt.objects.filter(job=job).values_list("outcome", flat=True))
-    assert job.status == Status.SUCCEEDED and job.return_value >= 16
+    assert job.status == Job.Status.SUCCEEDED and job.return_value >= 16
     assert outcomes == [Attempt.Outcome.SUCCEEDED]
-    assert job.attempts == 1 and job.lost_attempts == 0
+    assert job.attempt_count == 1 and job.lost_attempts == 0
