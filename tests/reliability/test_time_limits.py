@@ -41,7 +41,7 @@ def test_a_task_past_the_default_limit_is_interrupted_and_failed_without_a_retry
 def test_a_task_within_its_own_limit_runs_to_the_end_and_is_never_taken_over(live_env, processes):
     """Its own 60 s, not the workers' 5 s default (nor EMAIL_TIMEOUT's), bounds it: no interrupt, no take-over.
 
-    With a limit of 5 s and the heartbeat timeout of 3 s, a rule blind to the
+    With a limit of 5 s and JOBS_HEARTBEAT_TIMEOUT_MS of 3 s (tests), a rule blind to the
     claim's own limit would take it over after 8 s.
     """
     live_env.update(JOBS_TIME_LIMIT_S="5", EMAIL_TIMEOUT="1")
