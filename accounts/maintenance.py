@@ -3,6 +3,7 @@
 import logging
 
 from accounts.services import expire_unconfirmed_accounts
+from jobs.housekeeping import note_run
 from jobs.schedules import schedule
 from jobs.tasks_api import task
 
@@ -22,4 +23,5 @@ def expire_unconfirmed():
     """
     count = expire_unconfirmed_accounts()
     logger.info("deleted %d never confirmed account(s)", count)
+    note_run("expire_unconfirmed")
     return count

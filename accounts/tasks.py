@@ -1,8 +1,11 @@
 """The account emails, as tasks: enqueued by ``accounts.services``, run by a worker.
 
 Each takes the account's id and the address it was queued for and returns the SMTP server's reply. A deleted
-or readdressed account gets nothing (permanent); connection problems and 4xx replies are retried.
+or readdressed account gets nothing (permanent); connection problems and 4xx replies are retried. An attempt
+is interrupted and failed past ``EMAIL_TIME_LIMIT_S``, derived from ``EMAIL_TIMEOUT``.
 """
+
+from django.conf import settings
 
 from accounts.emails import account_exists_message, addressee, confirmation_message, password_reset_message
 from jobs.errors import is_transient, retry_policy
@@ -10,10 +13,12 @@ from jobs.tasks_api import task
 from jobs.worker.mail import send_message
 
 EMAIL_QUEUE = "emails"
+# An email's three SMTP waits (connect, DATA, QUIT), each bounded by EMAIL_TIMEOUT, and some.
+EMAIL_TIME_LIMIT_S = settings.EMAIL_TIMEOUT * 3 + 10
 
 
 @task(queue_name=EMAIL_QUEUE)
-@retry_policy(transient=is_transient)
+@retry_policy(transient=is_transient, time_limit_s=EMAIL_TIME_LIMIT_S)
 def send_confirmation_email(user_id, address):
     """Send the link that confirms ``address`` for a never confirmed account.
 
@@ -26,14 +31,14 @@ def send_confirmation_email(user_id, address):
 
 
 @task(queue_name=EMAIL_QUEUE)
-@retry_policy(transient=is_transient)
+@retry_policy(transient=is_transient, time_limit_s=EMAIL_TIME_LIMIT_S)
 def send_account_exists_email(user_id, address):
     """Tell a confirmed account's owner that someone signed up with the address."""
     return send_message(account_exists_message(addressee(user_id, address), address))
 
 
 @task(queue_name=EMAIL_QUEUE)
-@retry_policy(transient=is_transient)
+@retry_policy(transient=is_transient, time_limit_s=EMAIL_TIME_LIMIT_S)
 def send_password_reset_email(user_id, address):
     """Send a single-use link that sets a new password."""
     return send_message(password_reset_message(addressee(user_id, address), address))

@@ -1,7 +1,7 @@
 """``make run``: everything Herald needs on one machine, in one terminal.
 
 Writes the checkout's ``.env``, migrates, starts redis-server (unless ``REDIS_URL`` is set), a worker, the
-scheduler and the web server, prints the URL, and stops them all on Ctrl-C.
+scheduler (housekeeping and scheduled tasks) and the web server, prints the URL, and stops them all on Ctrl-C.
 """
 
 import os

@@ -217,12 +217,12 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Herald <no-reply@herald.
 JOBS_MAX_RETRIES = env.int("JOBS_MAX_RETRIES", default=8)
 JOBS_MIN_BACKOFF_MS = env.int("JOBS_MIN_BACKOFF_MS", default=15_000)
 JOBS_MAX_BACKOFF_MS = env.int("JOBS_MAX_BACKOFF_MS", default=3_600_000)
-# An attempt longer than this is killed by Dramatiq's TimeLimit middleware: an
-# email's three SMTP waits (connect, DATA, QUIT) and some.
-JOBS_TIME_LIMIT_MS = int(EMAIL_TIMEOUT * 1000 * 3 + 10_000)
+# An attempt of a task that declares no time limit of its own (jobs.errors.retry_policy)
+# is interrupted once it has run this many seconds (jobs.worker.limits).
+JOBS_TIME_LIMIT_S = env.float("JOBS_TIME_LIMIT_S", default=600)
 # A worker whose broker liveness is older than this is dead; its messages are requeued.
 JOBS_HEARTBEAT_TIMEOUT_MS = env.int("JOBS_HEARTBEAT_TIMEOUT_MS", default=15_000)
-# How often the scheduler (jobs.maintenance) has a worker sweep for jobs the broker lost.
+# How often one worker of the cluster sweeps for jobs the broker never got or lost (the relay).
 JOBS_RELAY_INTERVAL_S = env.float("JOBS_RELAY_INTERVAL_S", default=30)
 # Finished jobs (and their attempts) are deleted daily once this many days old; 0 keeps them.
 JOBS_RETENTION_DAYS = env.int("JOBS_RETENTION_DAYS", default=30)
@@ -236,7 +236,7 @@ DRAMATIQ_BROKER: dict[str, Any] = {
         "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
     },
     "MIDDLEWARE": [
-        "dramatiq.middleware.TimeLimit",
+        "jobs.worker.middleware.TaskTimeLimit",
         "dramatiq.middleware.Retries",
         "dramatiq.middleware.CurrentMessage",
         "django_dramatiq.middleware.DbConnectionsMiddleware",

@@ -1,4 +1,7 @@
-"""Which failures are retried, and when: ``is_transient`` and each task's ``RetryPolicy``."""
+"""Which failures are retried, and when: ``is_transient`` and each task's ``RetryPolicy``.
+
+The same policy holds the task's time limit (``jobs.worker.limits``).
+"""
 
 import smtplib
 import socket
@@ -47,9 +50,10 @@ def is_transient(exc: BaseException) -> bool:
     """True when the same send may succeed later.
 
     Transient: connection refused/reset/closed, timeouts, SMTP 4xx replies,
-    a time limit, database errors before the send. Permanent: SMTP 5xx (the
-    server refuses the recipient or the message) and anything else, such as a
-    template bug, which no retry would fix.
+    database errors before the send. Permanent: SMTP 5xx (the server refuses
+    the recipient or the message), a time limit (the next attempt would run as
+    long; a task's ``transient`` may say otherwise) and anything else, such as
+    a template bug, which no retry would fix.
     """
     code = smtp_code(exc)
     if code is not None:
@@ -60,7 +64,6 @@ def is_transient(exc: BaseException) -> bool:
         TimeoutError,
         socket.timeout,
         socket.gaierror,
-        TimeLimitExceeded,
         OperationalError,
         InterfaceError,
     )
@@ -74,19 +77,30 @@ def is_transient(exc: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How a task is retried: which errors, how many times, how far apart.
+    """How a task is retried (which errors, how many times, how far apart) and how long an attempt may run.
 
     A number left None is read from the settings when it is needed
-    (``JOBS_MAX_RETRIES``, ``JOBS_MIN_BACKOFF_MS``, ``JOBS_MAX_BACKOFF_MS``).
+    (``JOBS_MAX_RETRIES``, ``JOBS_MIN_BACKOFF_MS``, ``JOBS_MAX_BACKOFF_MS``;
+    ``time_limit_s``: the workers' ``JOBS_TIME_LIMIT_S``). A time limit that
+    is not a positive number of seconds fails at import.
     The worker asks it whether a failure gets another attempt and how long to
     wait, records that answer on the job row and hands Dramatiq's Retries
-    middleware the same delay (``dramatiq.Retry``).
+    middleware the same delay (``dramatiq.Retry``); the time limit goes with
+    each of the job's messages (``jobs.worker.limits``).
     """
 
     max_retries: int | None = None
     min_backoff_ms: int | None = None
     max_backoff_ms: int | None = None
     transient: Callable[[BaseException], bool] = is_transient
+    time_limit_s: float | None = None
+
+    def __post_init__(self) -> None:
+        limit = self.time_limit_s
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0
+        ):
+            raise ValueError(f"time_limit_s must be a positive number of seconds, not {limit!r}.")
 
     @property
     def retry_limit(self) -> int:
@@ -108,12 +122,12 @@ DEFAULT_POLICY = RetryPolicy()
 
 
 def retry_policy(**options: Any) -> Callable[[F], F]:
-    """Decorator: declare how the task function below it is retried (see :class:`RetryPolicy`).
+    """Decorator: declare how the task function below it is retried and its time limit (:class:`RetryPolicy`).
 
     Put it under ``@task``::
 
         @task()
-        @retry_policy(max_retries=3, transient=lambda exc: isinstance(exc, TimeoutError))
+        @retry_policy(max_retries=3, transient=lambda exc: isinstance(exc, TimeoutError), time_limit_s=60)
         def fetch_feed(url): ...
 
     An unknown option fails at import. On another ``django.tasks`` backend
@@ -136,6 +150,8 @@ def policy_for(task: Task) -> RetryPolicy:
 def describe(exc: BaseException) -> str:
     """A one-line description of ``exc`` for the job row and the admin."""
     code = smtp_code(exc)
+    if isinstance(exc, TimeLimitExceeded):
+        return "Time limit exceeded: the attempt ran past the task's time limit and was interrupted"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         replies = "; ".join(f"{addr}: {c} {_text(m)}" for addr, (c, m) in exc.recipients.items())
         return f"Recipient refused ({replies})"

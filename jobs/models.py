@@ -55,6 +55,10 @@ class Job(models.Model):
     # What the task returned (JSON); for an email, the SMTP server's reply.
     return_value = models.JSONField(null=True, blank=True)
 
+    # How long one attempt may run, in ms: the task's own time limit, read when the job is recorded
+    # (jobs.worker.limits); null: the workers' JOBS_TIME_LIMIT_S.
+    time_limit_ms = models.PositiveIntegerField(null=True, blank=True)
+
     # The worker (its Dramatiq broker_id) holding the claim while running.
     worker_id = models.CharField(max_length=64, blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)

@@ -36,11 +36,15 @@ def parse_result_id(value: object) -> uuid.UUID | None:
 
 
 def load_task(task_path: str) -> Task:
-    """The task at dotted path ``task_path``; :class:`UnknownTask` if there is none."""
+    """The task at dotted path ``task_path``; :class:`UnknownTask` if there is none.
+
+    When the path imports nothing, the ``ImportError`` that says why is the
+    ``UnknownTask``'s ``__cause__``.
+    """
     try:
         task = import_string(task_path)
     except ImportError as exc:
-        raise UnknownTask(f"No task can be imported from {task_path!r} ({exc}).") from None
+        raise UnknownTask(f"No task can be imported from {task_path!r} ({exc}).") from exc
     if not isinstance(task, Task):
         raise UnknownTask(f"{task_path!r} is not a task: decorate the function with @task.")
     return task

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from jobs.backends import queue_names
 from jobs.brokers import BROKER_ERRORS, HeraldBroker
+from jobs.housekeeping import UNKNOWN_SUMMARY, housekeeping_summary
 from jobs.models import Attempt, Job, ScheduleRun
 from jobs.results import parse_result_id
 from jobs.schedules import declared_schedules
@@ -261,7 +262,8 @@ def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, 
          "broker": {"reachable": bool, "error": str, "queue_depth": int|None, "in_progress": int|None,
                     "delayed": int|None, "dead_lettered": int|None},
          "workers": {"alive": int|None, "processes": [{"id": str, "last_seen_s": float,
-                                                       "broker_liveness_s": float|None}]}}
+                                                       "broker_liveness_s": float|None}]},
+         "housekeeping": {"last_run_at": str|None, "last_run_s": float|None, "overdue": bool|None}}
     """
     now = now or timezone.now()
     counts = status_counts(task)
@@ -281,6 +283,9 @@ def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, 
         },
         "broker": broker_queue_stats(),
         "workers": {"alive": None if workers is None else len(workers), "processes": workers or []},
+        "housekeeping": housekeeping_summary(now.timestamp())
+        if workers is not None
+        else dict(UNKNOWN_SUMMARY),
     }
 
 

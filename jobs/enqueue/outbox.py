@@ -16,6 +16,7 @@ from jobs.enqueue.handoff import hand_off
 from jobs.errors import LONGEST_HELD_RETRY_MS
 from jobs.models import Attempt, Job
 from jobs.timing import timed
+from jobs.worker.limits import time_limit_ms_of
 from jobs.worker.liveness import claimant_is_dead, connected_workers
 
 logger = logging.getLogger("jobs.enqueue.outbox")
@@ -45,9 +46,12 @@ def record_job(
     removes. A job due more than ``LONGEST_HELD_RETRY_MS`` from now gets no
     message: the relay sends it when due, so no worker holds it meanwhile.
     With ``background`` this process's hand-off thread publishes it
-    (``jobs.enqueue.handoff``): the caller does not wait for the broker.
+    (``jobs.enqueue.handoff``): the caller does not wait for the broker. The
+    row keeps the task's time limit (``jobs.worker.limits``), and every
+    message of the job carries it.
     A ``unique_key`` goes through :func:`record_keyed_job`.
     """
+    time_limit_ms = time_limit_ms_of(task_path)
     job = Job.objects.create(
         unique_key=unique_key,
         task_path=task_path,
@@ -59,10 +63,11 @@ def record_job(
         resend_of=resend_of,
         status=Job.Status.QUEUED,
         due_at=run_after or timezone.now(),
+        time_limit_ms=time_limit_ms,
     )
     delay_ms = _delay_ms(run_after)
     if delay_ms <= LONGEST_HELD_RETRY_MS:
-        send = partial(publish, job.pk, queue_name, delay_ms=delay_ms)
+        send = partial(publish, job.pk, queue_name, delay_ms=delay_ms, time_limit_ms=time_limit_ms)
         transaction.on_commit(partial(hand_off, send) if background else send)
     return job
 
@@ -98,20 +103,27 @@ def _delay_ms(run_after: datetime | None) -> int:
     return max(0, int((run_after - timezone.now()).total_seconds() * 1000))
 
 
-def publish(job_id: int, queue_name: str, *, delay_ms: int = 0, retries: int = 0) -> str | None:
+def publish(
+    job_id: int, queue_name: str, *, delay_ms: int = 0, retries: int = 0, time_limit_ms: int | None = None
+) -> str | None:
     """Hand job ``job_id`` to the broker and note on the row that it was accepted.
 
     Returns the Dramatiq message id, or None when the broker (Redis or
     RabbitMQ) is unreachable (logged; the row keeps no ``enqueued_at`` and the
     relay tries again). ``retries``:
     how many retries the job has had, so that its retry budget holds.
+    ``time_limit_ms``: the job's time limit, as Dramatiq's ``time_limit``
+    message option (None: the actor's default, ``JOBS_TIME_LIMIT_S``).
     """
+    options: dict[str, Any] = {"retries": retries} if retries else {}
+    if time_limit_ms is not None:
+        options["time_limit"] = time_limit_ms
     message: dramatiq.Message[Any] = dramatiq.Message(
         queue_name=queue_name,
         actor_name=ACTOR_NAME,
         args=(job_id,),
         kwargs={},
-        options={"retries": retries} if retries else {},
+        options=options,
     )
     try:
         with timed("broker"):
@@ -134,7 +146,7 @@ def relay_sweep(broker: dramatiq.Broker | None = None) -> list[int]:
     Redis broker's maintenance pass, which Dramatiq otherwise runs only at
     random; RabbitMQ does it itself). Then
     :func:`relay_unsent` sends the jobs the broker never got, lost,
-    or was never meant to hold. The one sweep of the scheduled actor and of
+    or was never meant to hold. The one sweep of the workers' relay and of
     ``manage.py jobs relay``. Safe to run twice: the claim on the job row lets
     one delivery send.
     """
@@ -178,7 +190,9 @@ def dead_claims(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Ids of running jobs whose worker died (``liveness.claimant_is_dead``), one look at Redis for all."""
     now = now or timezone.now()
     running = list(
-        Job.objects.filter(status=Job.Status.RUNNING).values_list("pk", "worker_id", "claimed_at")[:limit]
+        Job.objects.filter(status=Job.Status.RUNNING).values_list(
+            "pk", "worker_id", "claimed_at", "time_limit_ms"
+        )[:limit]
     )
     if not running:
         return []
@@ -186,7 +200,11 @@ def dead_claims(*, now: datetime | None = None, limit: int = 500) -> list[int]:
         connected = connected_workers()
     except RedisError:
         connected = None
-    return [pk for pk, worker, at in running if claimant_is_dead(worker, at, now, connected=connected)]
+    return [
+        pk
+        for pk, worker, at, time_limit_ms in running
+        if claimant_is_dead(worker, at, time_limit_ms, now, connected=connected)
+    ]
 
 
 def relay_dead_claims(
@@ -202,11 +220,14 @@ def relay_dead_claims(
 
 def _relay(job_ids: Iterable[int]) -> list[int]:
     relayed = []
-    queues = dict(Job.objects.filter(pk__in=list(job_ids)).values_list("pk", "queue_name"))
+    rows = Job.objects.filter(pk__in=list(job_ids)).values_list("pk", "queue_name", "time_limit_ms")
+    jobs = {pk: (queue_name, time_limit_ms) for pk, queue_name, time_limit_ms in rows}
     for job_id in job_ids:
-        if job_id not in queues:
+        if job_id not in jobs:
             continue  # pruned meanwhile
-        if publish(job_id, queues[job_id], retries=_retries_so_far(job_id)) is None:
+        queue_name, time_limit_ms = jobs[job_id]
+        sent = publish(job_id, queue_name, retries=_retries_so_far(job_id), time_limit_ms=time_limit_ms)
+        if sent is None:
             break  # broker still down: try again next sweep
         Job.objects.filter(pk=job_id, status__in=Job.PENDING_STATUSES).update(due_at=timezone.now())
         relayed.append(job_id)

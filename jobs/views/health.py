@@ -4,6 +4,7 @@ The HTTP contract and its use: docs/monitoring.md#get-healthz.
 """
 
 import logging
+from datetime import UTC, datetime
 from typing import cast
 
 import dramatiq
@@ -14,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from jobs.brokers import BROKER_ERRORS, HeraldBroker
+from jobs.housekeeping import housekeeping_status
 from jobs.logs import OutageLog
 from jobs.worker.liveness import fresh_worker_stamps
 
@@ -43,6 +45,26 @@ def live_worker_count(now=None):
     except redis.RedisError as exc:
         outage_log.failed("redis", exc, "health: Redis (worker stamps) unavailable")
         return None
+
+
+UNKNOWN_HOUSEKEEPING: dict[str, str | None] = {"housekeeping": None, "housekeeping_last_run": None}
+
+
+def housekeeping_report() -> dict[str, str | None]:
+    """``{"housekeeping": "ok"|"overdue"|None, "housekeeping_last_run": ISO 8601|None}``, read from Redis.
+
+    None when Redis does not answer. Overdue housekeeping is a warning, never a failure: every
+    signup still gets its email without it.
+    """
+    try:
+        status = housekeeping_status()
+    except redis.RedisError as exc:
+        outage_log.failed("redis", exc, "health: Redis (housekeeping record) unavailable")
+        return UNKNOWN_HOUSEKEEPING
+    last_run = None
+    if status.last_run is not None:
+        last_run = datetime.fromtimestamp(status.last_run, UTC).isoformat(timespec="seconds")
+    return {"housekeeping": "overdue" if status.overdue else "ok", "housekeeping_last_run": last_run}
 
 
 def broker_ok():
@@ -79,9 +101,13 @@ def health_report():
         "database": "ok" if database else "unavailable",
         "broker": "ok" if broker else "unavailable",
         "workers": workers,
+        # Not asked when the workers could not be counted: Redis, or the broker, is down already.
+        **(housekeeping_report() if workers is not None else UNKNOWN_HOUSEKEEPING),
     }
     if failing:
         report["failing"] = failing
+    if report["housekeeping"] == "overdue":
+        report["warnings"] = ["housekeeping"]
     return not failing, report
 
 
@@ -89,6 +115,8 @@ def health_report():
 @require_GET
 def healthz(request):
     """200 when the database, the broker and at least one live worker answer; 503 naming what fails.
+
+    Overdue housekeeping is listed in ``"warnings"`` and leaves the status as it is.
 
     The body names parts and counts only, never URLs, hosts or error texts: a connection error
     can quote a URL with its password. The cause goes to the log (:class:`jobs.logs.OutageLog`).

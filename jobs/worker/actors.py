@@ -7,6 +7,7 @@ import dramatiq
 from django.conf import settings
 from django.db import DatabaseError
 from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from jobs import errors, task_signals
 from jobs.backends import queue_names
@@ -31,7 +32,8 @@ RAN_RETURNING = "herald_ran_returning"
     max_retries=None,
     min_backoff=settings.JOBS_MIN_BACKOFF_MS,
     max_backoff=settings.JOBS_MAX_BACKOFF_MS,
-    time_limit=settings.JOBS_TIME_LIMIT_MS,
+    # Each job's message names its task's own limit (jobs.worker.limits); this is for those that name none.
+    time_limit=int(settings.JOBS_TIME_LIMIT_S * 1000),
 )
 def run_task(job_id):
     """Run the task of job ``job_id`` once and record how it went.
@@ -44,7 +46,8 @@ def run_task(job_id):
     ``dramatiq.Retry`` with the policy's back-off, unless that back-off is
     longer than a worker may hold a message (``errors.LONGEST_HELD_RETRY_MS``):
     the job row schedules that retry and the relay sends it. Anything else
-    fails the job at once. A job that lost an attempt to a dying worker runs
+    fails the job at once; so does the task's time limit, unless its policy
+    counts it transient. A job that lost an attempt to a dying worker runs
     alone in this process (``jobs.worker.slots``).
     """
     message = CurrentMessage.get_current_message()
@@ -79,7 +82,9 @@ def _run_and_record(claim, options, *, retries):
     try:
         task = load_task(claim.job.task_path)
     except errors.UnknownTask as exc:
-        tracking.record_failure(claim, exc)
+        # As the framework's own backends record it: the ImportError that says why, when there is one.
+        cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
+        tracking.record_failure(claim, cause)
         return
     task_signals.send_started(claim, task)
     try:
@@ -113,8 +118,8 @@ def _record_failure(claim, task, exc, *, retries):
     if not policy.should_retry(retries, exc):
         attempt = tracking.record_failure(claim, exc)
         task_signals.send_finished(claim, task, attempt, status=Job.Status.FAILED)
-        if not isinstance(exc, Exception):
-            raise exc  # an interpreter exit or a worker interrupt goes on up
+        if not isinstance(exc, Exception | TimeLimitExceeded):
+            raise exc  # an interpreter exit goes on up; a time limit has done its work, recorded
         return
     delay_ms = policy.delay_ms(retries)
     held = delay_ms <= errors.LONGEST_HELD_RETRY_MS

@@ -126,19 +126,23 @@ def fresh_worker_stamps(client=None, now=None):
     return [(member.decode(), score) for member, score in stamps]
 
 
-def claimant_is_dead(worker_id, claimed_at, now=None, connected=UNKNOWN):
+def claimant_is_dead(worker_id, claimed_at, time_limit_ms=None, now=None, connected=UNKNOWN):
     """True when the worker holding a claim is dead (:func:`worker_is_dead`).
 
-    A claim older than the actor's time limit plus ``JOBS_HEARTBEAT_TIMEOUT_MS`` is
-    dead whatever the worker's records say: no attempt can legitimately run so
-    long. ``connected`` shares one look at Redis's connections between claims.
+    A claim held longer than its own time limit (``time_limit_ms``, kept on
+    the job row; None: ``JOBS_TIME_LIMIT_S``) plus ``JOBS_HEARTBEAT_TIMEOUT_MS``
+    is dead whatever the worker's records say: the time limit interrupts any
+    attempt that runs so long, so one still running is stuck where nothing
+    can interrupt it. Within its own limit, only the worker's records
+    decide. ``connected`` shares one look at Redis's connections between claims.
     """
     now = now or timezone.now()
     timeout_s = settings.JOBS_HEARTBEAT_TIMEOUT_MS / 1000
     if claimed_at is None:
         return True
     held_for = (now - claimed_at).total_seconds()
-    if held_for > settings.JOBS_TIME_LIMIT_MS / 1000 + timeout_s:
+    limit_s = settings.JOBS_TIME_LIMIT_S if time_limit_ms is None else time_limit_ms / 1000
+    if held_for > limit_s + timeout_s:
         return True
     if not worker_id:
         return held_for > timeout_s

@@ -1,20 +1,27 @@
-"""The worker middleware that keeps each worker process known alive and sends dead workers' jobs again."""
+"""The worker middleware that keeps each worker process known alive, sends dead workers' jobs again and relays."""
 
 import logging
 import threading
 import time
 
 from django import db
+from django.conf import settings
 from django.utils.module_loading import import_string
-from dramatiq.middleware import Middleware
+from dramatiq.middleware import Middleware, TimeLimit
 
+from jobs import housekeeping
 from jobs.logs import OutageLog
 from jobs.worker import liveness
 
 logger = logging.getLogger("jobs.worker.middleware")
 
 DEAD_SWEEP_EVERY_S = 1.0
+# How often the time-limit middleware looks for threads past their limit (Dramatiq's default: every second).
+TIME_LIMIT_CHECK_EVERY_MS = 100
 RELAY_DEAD_CLAIMS = "jobs.enqueue.outbox.relay_dead_claims"
+RELAY_SWEEP = "jobs.enqueue.outbox.relay_sweep"
+# How often each worker process tries for the relay's lock: a sweep is at most this late.
+RELAY_TRY_EVERY_S = 1.0
 # A dead claim relayed once is not relayed again by this process for this long (its take-over is on its way).
 RELAYED_CLAIM_MEMORY_S = 30.0
 
@@ -42,6 +49,30 @@ def take_lock(broker, key, period_s):
     return bool(liveness.probe_client().set(key, broker.broker_id, nx=True, px=lock_ms))
 
 
+def relay_sweep_if_due(broker, relay_sweep):
+    """Run the relay sweep (``relay_sweep``) unless another worker's relay did this interval; the ids relayed.
+
+    The one worker that takes the interval's lock also looks at housekeeping
+    (:func:`warn_if_housekeeping_overdue`).
+    """
+    if not take_lock(broker, relay_lock_key(broker), settings.JOBS_RELAY_INTERVAL_S):
+        return []
+    relayed = relay_sweep(broker)
+    warn_if_housekeeping_overdue()
+    return relayed
+
+
+def warn_if_housekeeping_overdue():
+    """Log one warning, for the whole cluster, when housekeeping is overdue; again after it ran and stopped."""
+    status = housekeeping.housekeeping_status()
+    if status.overdue and housekeeping.first_to_warn():
+        logger.warning(
+            "No housekeeping (pruning old jobs, expiring unconfirmed accounts) ran for over %d h: "
+            "is the scheduler (manage.py crontab) running?",
+            housekeeping.OVERDUE_AFTER_S // 3600,
+        )
+
+
 def sweep_dead_claims_if_due(broker, relay_dead_claims, skip=()):
     """Relay the jobs of dead workers (``relay_dead_claims``) unless another worker swept this second."""
     if not take_lock(broker, dead_sweep_lock_key(broker), DEAD_SWEEP_EVERY_S):
@@ -49,14 +80,30 @@ def sweep_dead_claims_if_due(broker, relay_dead_claims, skip=()):
     return relay_dead_claims(skip=skip)
 
 
+class TaskTimeLimit(TimeLimit):
+    """Dramatiq's TimeLimit, checking every ``TIME_LIMIT_CHECK_EVERY_MS``: a task stops within a second of its limit.
+
+    Its default limit, for actors and messages that name none, is
+    ``JOBS_TIME_LIMIT_S``; each job's message names its task's own
+    (``jobs.worker.limits``).
+    """
+
+    def __init__(self, *, time_limit: float | None = None, interval: int = TIME_LIMIT_CHECK_EVERY_MS) -> None:
+        default_ms = settings.JOBS_TIME_LIMIT_S * 1000 if time_limit is None else time_limit
+        super().__init__(time_limit=default_ms, interval=interval)
+
+
 class LivenessMiddleware(Middleware):
-    """Starts the liveness and dead-claim threads when a worker boots and stops them at shutdown.
+    """Starts the liveness, dead-claim and relay threads when a worker boots and stops them at shutdown.
 
     - The liveness thread holds the process's named Redis connection and stamps through it
       every ``STAMP_EVERY_S`` (``jobs.worker.liveness``).
     - The dead-claim thread: every ``DEAD_SWEEP_EVERY_S`` one worker of the cluster (a Redis
       lock picks it) sends again the jobs of dead workers (``relay_dead_claims``).
-    The relay is the scheduled sweep (``jobs.maintenance``).
+    - The relay thread: every ``JOBS_RELAY_INTERVAL_S`` one worker of the cluster (another Redis
+      lock) runs the relay sweep for jobs the broker never got or lost (``relay_sweep``) and looks
+      whether housekeeping still runs (``jobs.housekeeping``). Web and workers alone keep every
+      delivery guarantee; the scheduler adds housekeeping and the apps' schedules.
     """
 
     def __init__(self):
@@ -68,12 +115,14 @@ class LivenessMiddleware(Middleware):
         # middleware are built from the settings before Django's apps (and the
         # job models the outbox uses) are loaded.
         self.relay_dead_claims = import_string(RELAY_DEAD_CLAIMS)
+        self.relay_sweep = import_string(RELAY_SWEEP)
         self.stopping.clear()
         self.threads = [
             threading.Thread(target=self._keep_alive, args=(broker,), name="herald-liveness", daemon=True),
             threading.Thread(
                 target=self._sweep_dead_claims, args=(broker,), name="herald-dead-claims", daemon=True
             ),
+            threading.Thread(target=self._relay, args=(broker,), name="herald-relay", daemon=True),
         ]
         for thread in self.threads:
             thread.start()
@@ -114,3 +163,15 @@ class LivenessMiddleware(Middleware):
             finally:
                 db.connections.close_all()
             self.stopping.wait(DEAD_SWEEP_EVERY_S)
+
+    def _relay(self, broker):
+        outage = OutageLog(logger)
+        while not self.stopping.is_set():
+            try:
+                relay_sweep_if_due(broker, self.relay_sweep)
+                outage.worked("relay sweep")
+            except Exception as exc:
+                outage.failed("relay sweep", exc)
+            finally:
+                db.connections.close_all()
+            self.stopping.wait(RELAY_TRY_EVERY_S)

@@ -123,10 +123,12 @@ def _take_over_from_dead_worker(
     """Claim a job whose worker died while running it (a lost attempt); its claimed columns, None or GaveUp."""
     row = (
         Job.objects.filter(pk=job_id, status=Job.Status.RUNNING)
-        .values("worker_id", "claimed_at", "message_id")
+        .values("worker_id", "claimed_at", "message_id", "time_limit_ms")
         .first()
     )
-    if row is None or not liveness.claimant_is_dead(row["worker_id"], row["claimed_at"], now):
+    if row is None or not liveness.claimant_is_dead(
+        row["worker_id"], row["claimed_at"], row["time_limit_ms"], now
+    ):
         return None
     held = {"status": Job.Status.RUNNING, "worker_id": row["worker_id"], "claimed_at": row["claimed_at"]}
     claimed = transition(

@@ -119,7 +119,6 @@ def test_redis_down_does_not_open_the_floodgates(live_env, smtp_sink, processes,
     live_env["RATE_LIMIT_RESEND"] = "1/3m"
     web = processes.web(live_env)  # two gunicorn processes, each counting on its own while Redis is down
     processes.worker(live_env)
-    processes.scheduler(live_env)
 
     redis_server.stop()
     try:

@@ -87,6 +87,27 @@ def sleep_then_return(seconds, value):
     return value
 
 
+def busy_for(seconds):
+    """Run Python for ``seconds`` (short sleeps: a time limit interrupts it between two); the seconds run."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        time.sleep(0.05)
+    return round(time.monotonic() - started, 1)
+
+
+@task()
+def run_for(seconds):
+    """No limit of its own: ``JOBS_TIME_LIMIT_S`` applies."""
+    return busy_for(seconds)
+
+
+@task()
+@retry_policy(time_limit_s=60)
+def run_for_within_its_own_limit(seconds):
+    """A limit of its own, 60 s."""
+    return busy_for(seconds)
+
+
 @task()
 def kill_own_worker():
     """A poison task: its worker process dies running it, every time."""

@@ -113,19 +113,32 @@ def test_connection_refused_is_transient(smtp_settings, smtp_sink, broker, in_pr
 
 
 @pytest.mark.parametrize(
-    "task_path, why",
+    "task_path, why, error_class",
     [
-        ("accounts.tasks.send_carrier_pigeon", "No task can be imported"),
-        ("accounts.emails.addressee", "is not a task"),
+        ("accounts.tasks.send_carrier_pigeon", "does not define", "builtins.ImportError"),
+        ("accounts.tasks_gone.send_confirmation_email", "No module named", "builtins.ModuleNotFoundError"),
+        ("accounts.emails.addressee", "is not a task", "jobs.errors.UnknownTask"),
     ],
-    ids=["missing", "not-a-task"],
+    ids=["missing", "module-missing", "not-a-task"],
 )
-def test_a_job_naming_no_task_fails_at_once(db, mailoutbox, task_path, why):
+def test_a_job_naming_no_task_fails_at_once(db, mailoutbox, task_path, why, error_class):
     job = make_job("odd@example.com", task_path=task_path)
 
     run_task(job.pk)
 
     job.refresh_from_db()
     assert job.status == Status.FAILED and job.attempt_count == 1 and why in job.last_error
-    assert job.attempts.get().error_class == "jobs.errors.UnknownTask"
+    assert job.attempts.get().error_class == error_class
     assert mailoutbox == []
+
+
+def test_an_unimportable_task_keeps_the_import_error_that_says_why(db):
+    job = make_job("odd@example.com", task_path="accounts.tasks_gone.send_confirmation_email")
+
+    run_task(job.pk)
+
+    attempt = Attempt.objects.get(job=job)
+    assert attempt.error_class == "builtins.ModuleNotFoundError"
+    assert attempt.error_message == "No module named 'accounts.tasks_gone'"
+    assert attempt.traceback.startswith("Traceback") and "import_module" in attempt.traceback
+    assert attempt.traceback.rstrip().endswith("ModuleNotFoundError: No module named 'accounts.tasks_gone'")

@@ -69,7 +69,8 @@ def test_stats_json_shape(db, broker):
     out, _ = jobs("stats", "--json")
     summary = json.loads(out)
 
-    assert list(summary) == ["generated_at", "jobs", "total", "sent", "failed", "broker", "workers"]
+    keys = ["generated_at", "jobs", "total", "sent", "failed", "broker", "workers", "housekeeping"]
+    assert list(summary) == keys
     assert summary["jobs"] == {"queued": 1, "running": 0, "retrying": 0, "succeeded": 0, "failed": 1}
     assert summary["total"] == 2
     assert summary["sent"] == {"last_hour": 0, "last_day": 0}
@@ -85,6 +86,7 @@ def test_stats_json_shape(db, broker):
     assert summary["workers"]["alive"] == 1
     [worker] = summary["workers"]["processes"]
     assert set(worker) == {"id", "last_seen_s", "broker_liveness_s"} and worker["id"] == broker.broker_id
+    assert summary["housekeeping"] == {"last_run_at": None, "last_run_s": None, "overdue": False}
     assert datetime.fromisoformat(summary["generated_at"]).tzinfo is not None
 
 

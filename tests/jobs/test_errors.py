@@ -32,7 +32,6 @@ TRANSIENT = {
     "socket timeout": TimeoutError("timed out"),
     "TimeoutError": TimeoutError(),
     "name resolution": socket.gaierror(-3, "Temporary failure in name resolution"),
-    "time limit": TimeLimitExceeded(),
     "database locked": OperationalError("database is locked"),
     "database gone": InterfaceError("connection already closed"),
 }
@@ -54,6 +53,7 @@ PERMANENT = {
     "AccountGone": AccountGone("Not sent: the account a@example.com has been deleted."),
     "RecipientChanged": RecipientChanged("Not sent: the account's address changed."),
     "UnknownTask": UnknownTask("No task can be imported from 'gone.task'."),
+    "time limit": TimeLimitExceeded(),
     "IntegrityError": IntegrityError("UNIQUE constraint failed"),
     "DatabaseError": DatabaseError("syntax error"),
 }
@@ -153,7 +153,10 @@ def test_a_task_has_the_policy_declared_with_it_or_the_default():
         ),
         (smtplib.SMTPResponseException(550, b"\xff\xfe caf\xc3\xa9"), "SMTP 550 \ufffd\ufffd caf\u00e9"),
         (ConnectionRefusedError(111, "Connection refused"), "[Errno 111] Connection refused"),
-        (TimeLimitExceeded(), "TimeLimitExceeded"),
+        (
+            TimeLimitExceeded(),
+            "Time limit exceeded: the attempt ran past the task's time limit and was interrupted",
+        ),
         (TimeoutError(), "TimeoutError"),
         (ValueError("bad address"), "bad address"),
     ],

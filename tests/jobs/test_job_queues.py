@@ -22,9 +22,7 @@ def test_relayed_jobs_go_back_to_their_own_queue(db, broker, settings):
     never_sent = make_job("never@example.com", created_at=now)
     Job.objects.filter(pk=never_sent.pk).update(created_at=now - timedelta(minutes=1))
     make_job("retry@example.com", status=Status.RETRYING, attempt_count=1, due_at=now - timedelta(seconds=1))
-    make_job(
-        "dead@example.com", status=Status.RUNNING, worker_id="gone", claimed_at=stale, enqueued_at=stale
-    )
+    make_job("dead@example.com", status=Status.RUNNING, worker_id="gone", claimed_at=stale, enqueued_at=stale)
     assert set(Job.objects.values_list("queue_name", flat=True)) == {"emails"}
 
     assert len(outbox.relay_unsent()) == 3

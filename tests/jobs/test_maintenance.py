@@ -1,4 +1,4 @@
-"""The schedule (jobs.maintenance): what runs when, what each actor does, and a real scheduler beside a worker."""
+"""Housekeeping on a schedule (jobs.maintenance), the relay sweep in the workers, and a real scheduler."""
 
 import time
 from datetime import UTC, datetime, timedelta
@@ -6,7 +6,6 @@ from io import StringIO
 
 import dramatiq
 import pytest
-from apscheduler.triggers.interval import IntervalTrigger
 from django.core.management import call_command
 from django.utils import timezone
 from dramatiq_crontab import scheduler
@@ -15,11 +14,11 @@ from accounts import maintenance as account_maintenance
 from accounts.models import User
 from jobs import maintenance
 from jobs.brokers.redis import WakeupRedisBroker
-from jobs.enqueue.outbox import ACTOR_NAME
+from jobs.enqueue.outbox import ACTOR_NAME, relay_sweep
 from jobs.models import Job
 from jobs.schedules import declared_schedules
+from jobs.worker.middleware import relay_sweep_if_due
 from tests.jobs.factories import make_job, make_user
-from tests.support.inprocess import queued
 from tests.support.waiting import wait_until
 
 Status = Job.Status
@@ -39,13 +38,9 @@ def finished_job(email, *, days_ago):
 # the schedule -----------------------------------------------------------------------------------
 
 
-def test_the_scheduler_sends_the_relay_actor_on_its_interval(settings):
-    [relay] = [job for job in scheduler.get_jobs() if job.name == "run_relay_sweep"]
-
-    assert relay.func == maintenance.run_relay_sweep.send
-    assert isinstance(relay.trigger, IntervalTrigger)
-    assert relay.trigger.interval == timedelta(seconds=settings.JOBS_RELAY_INTERVAL_S)
-    assert maintenance.run_relay_sweep.queue_name == "maintenance"
+def test_the_scheduler_sends_no_relay_sweep():
+    """The relay runs in the workers: the scheduler has housekeeping only."""
+    assert "run_relay_sweep" not in {job.name for job in scheduler.get_jobs()}
 
 
 def test_prune_and_expiry_are_task_schedules_daily_at_a_quiet_hour():
@@ -69,8 +64,8 @@ def sweep_with_the_command():
     call_command("jobs", "relay", "--once", stdout=StringIO())
 
 
-def sweep_with_the_actor():
-    maintenance.run_relay_sweep()
+def sweep_in_a_worker():
+    relay_sweep_if_due(dramatiq.get_broker(), relay_sweep)
 
 
 @pytest.fixture
@@ -86,8 +81,8 @@ def dead_workers_message(settings, broker, monkeypatch):
     return message
 
 
-@pytest.mark.parametrize("sweep", [sweep_with_the_command, sweep_with_the_actor])
-def test_the_command_and_the_actor_run_the_same_whole_sweep(db, broker, dead_workers_message, sweep):
+@pytest.mark.parametrize("sweep", [sweep_with_the_command, sweep_in_a_worker])
+def test_the_command_and_the_workers_run_the_same_whole_sweep(db, broker, dead_workers_message, sweep):
     job = never_sent_job("never@example.com")
 
     sweep()
@@ -98,15 +93,15 @@ def test_the_command_and_the_actor_run_the_same_whole_sweep(db, broker, dead_wor
     assert job.enqueued_at is not None and len(waiting) == 2  # and the never-sent job's message
 
 
-def test_the_actor_sweeps_once_per_interval_however_many_of_its_messages_arrive(db, settings):
+def test_the_workers_sweep_once_per_interval_however_many_try(db, settings, broker):
     first = never_sent_job("first@example.com")
-    assert maintenance.run_relay_sweep() == [first.pk]
+    assert relay_sweep_if_due(broker, relay_sweep) == [first.pk]
 
     second = never_sent_job("second@example.com")
-    assert maintenance.run_relay_sweep() == []  # another message of the same interval: no second sweep
+    assert relay_sweep_if_due(broker, relay_sweep) == []  # another worker, the same interval: no second sweep
 
     time.sleep(settings.JOBS_RELAY_INTERVAL_S)  # 1 s in tests
-    assert maintenance.run_relay_sweep() == [second.pk]
+    assert relay_sweep_if_due(broker, relay_sweep) == [second.pk]
 
 
 # pruning and expiry -----------------------------------------------------------------------------
@@ -143,24 +138,11 @@ def test_expiry_deletes_the_accounts_never_confirmed_in_time(db, settings):
 
 
 @pytest.mark.integration
-def test_a_real_scheduler_gets_a_lost_job_sent_and_a_second_scheduler_only_stands_by(
-    live_env, smtp_sink, processes, broker, settings
-):
-    worker = processes.worker(live_env)
+def test_a_second_real_scheduler_only_stands_by(live_env, processes):
     first = processes.scheduler(live_env)
-    never_sent_job("lost@example.com", ago=timedelta(seconds=3))
-
-    smtp_sink.wait_for(1, timeout=20)
-    assert smtp_sink.recipients() == ["lost@example.com"]
-
-    worker.stop()  # from now on the scheduler's messages stay on the queue, to be counted
-    before, started = queued(broker, "maintenance"), time.monotonic()
     second = processes.scheduler(live_env, name="scheduler-2", wait_for="Acquiring lock")
     wait_until(lambda: not second.alive(), 60, "the second scheduler gave up on the lock")
-    elapsed = time.monotonic() - started
 
     assert "Another scheduler is already running." in second.output()
     assert "Starting scheduler" not in second.output()
-    sent = queued(broker, "maintenance") - before
-    assert 1 <= sent <= elapsed / settings.JOBS_RELAY_INTERVAL_S + 1  # one scheduler's sweeps, not two
     assert first.alive()

@@ -136,7 +136,16 @@ def test_stats_shape_reports_workers_and_broker(db, broker):
 
     summary = selectors.stats()
 
-    assert set(summary) == {"generated_at", "jobs", "total", "sent", "failed", "broker", "workers"}
+    assert set(summary) == {
+        "generated_at",
+        "jobs",
+        "total",
+        "sent",
+        "failed",
+        "broker",
+        "workers",
+        "housekeeping",
+    }
     assert summary["workers"]["alive"] == 1
     assert summary["broker"]["reachable"] is True
 

@@ -17,6 +17,9 @@ from tests.support.processes import WebServer
 
 pytestmark = pytest.mark.integration
 
+# A new site: housekeeping never ran, and is not overdue before its first day is over.
+NO_HOUSEKEEPING_YET = {"housekeeping": "ok", "housekeeping_last_run": None}
+
 
 def get_health(client):
     response = client.get("/healthz/")
@@ -36,13 +39,16 @@ def test_ok_with_a_live_worker_process(live_env, processes, client):
     status, report = get_health(client)
 
     assert status == 200
-    assert report == {"status": "ok", "database": "ok", "broker": "ok", "workers": 1}
+    assert report == {"status": "ok", "database": "ok", "broker": "ok", "workers": 1, **NO_HOUSEKEEPING_YET}
 
 
 def test_two_worker_processes_are_counted(live_env, processes, client):
     processes.worker(live_env, processes=2, threads=1)
 
-    assert get_health(client) == (200, {"status": "ok", "database": "ok", "broker": "ok", "workers": 2})
+    assert get_health(client) == (
+        200,
+        {"status": "ok", "database": "ok", "broker": "ok", "workers": 2, **NO_HOUSEKEEPING_YET},
+    )
 
 
 def test_no_worker_is_503_naming_the_workers(db, client):
@@ -55,6 +61,7 @@ def test_no_worker_is_503_naming_the_workers(db, client):
         "broker": "ok",
         "workers": 0,
         "failing": ["workers"],
+        **NO_HOUSEKEEPING_YET,
     }
 
 
@@ -84,6 +91,8 @@ def test_redis_down_is_503_naming_the_broker(db, client, broker, redis_server):
         "broker": "unavailable",
         "workers": None,
         "failing": ["broker"],
+        "housekeeping": None,
+        "housekeeping_last_run": None,
     }
     assert_no_secrets(response.content.decode())
 
@@ -107,6 +116,7 @@ def test_database_down_is_503_naming_the_database_without_its_url(live_env, brok
         "broker": "ok",
         "workers": 1,
         "failing": ["database"],
+        **NO_HOUSEKEEPING_YET,
     }
     assert password not in body and "postgres" not in body
 

@@ -47,8 +47,7 @@ def test_a_task_whose_worker_is_killed_mid_run_is_taken_over_and_runs_to_the_end
 
 def test_a_task_that_kills_its_worker_ends_failed_and_other_tasks_still_run(live_env, processes):
     workers = []
-    # The scheduler's sweep puts back what the dead workers had fetched and not yet claimed.
-    processes.scheduler(live_env)
+    # The workers' relay sweep puts back what the dead workers had fetched and not yet claimed.
     poison = taskfns.kill_own_worker.enqueue()
     others = [taskfns.add.enqueue(n, n) for n in range(3)]
 
@@ -85,8 +84,7 @@ def test_queued_and_deferred_tasks_survive_a_broker_restart(live_env, processes,
 
 
 def test_a_task_enqueued_while_the_broker_is_down_runs_once_it_is_back(live_env, processes, broker_server):
-    processes.worker(live_env)
-    processes.scheduler(live_env)
+    processes.worker(live_env)  # no scheduler: the workers' relay sends it
     broker_server.stop()
     try:
         result = taskfns.add.enqueue(5, 6)  # no exception: the row waits for the relay

@@ -24,8 +24,7 @@ def test_a_long_back_off_is_scheduled_on_the_job_row_and_sent_by_the_relay_when_
     # Back-offs of 20-40 minutes: past RabbitMQ's consumer_timeout (30 min) if a worker held them.
     live_env.update(JOBS_MIN_BACKOFF_MS="1200000", JOBS_MAX_BACKOFF_MS="2400000")
     smtp_sink.fail_next(1, "421 4.7.0 Try again later")
-    processes.worker(live_env)
-    processes.scheduler(live_env)
+    processes.worker(live_env)  # no scheduler: the workers' relay sends it when due
     with transaction.atomic():
         job = enqueue_confirmation(user=make_user("later@example.com"))
 

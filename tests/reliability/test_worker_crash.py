@@ -84,7 +84,6 @@ def test_worker_killed_between_retry_enqueued_and_ack_sends_once(live_env, smtp_
         "HERALD_FAULT_MARKER": str(marker),
     }
     smtp_sink.fail_next(1, "421 4.4.2 Try again")
-    processes.scheduler(live_env)  # its relay sweep returns the dead worker's unacknowledged original
     worker = processes.worker(faulty)
     [job] = enqueue_for("retry-kill@example.com")
     wait_until(lambda: not worker.alive(), 30, "the fault killed the worker")

@@ -85,7 +85,7 @@ class Command(BaseCommand):
 
         relay = commands.add_parser(
             "relay",
-            help="the scheduled relay sweep: dead workers' messages back, jobs the broker never got or lost",
+            help="the workers' relay sweep: dead workers' messages back, jobs the broker never got or lost",
         )
         relay.add_argument("--once", action="store_true", help="one sweep, then exit")
 
