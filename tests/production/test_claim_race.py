@@ -20,20 +20,37 @@ from tests.jobs.factories import make_job, make_user
 from tests.support.processes import PROJECT_DIR, herald_env
 
 CLAIMER = """
-import json, sys
+import json, sys, threading
 import django
 django.setup()
+import dramatiq
 from django.db import connection
+from dramatiq.common import current_millis
 from jobs.worker import liveness, tracking
-job_ids = json.loads(sys.argv[1])
-# Alive as a worker process is (jobs.worker.middleware): its named Redis connection open, its stamp fresh.
-alive = liveness.named_client(sys.argv[2])
-liveness.stamp_alive(alive, sys.argv[2])
+job_ids, worker_id = json.loads(sys.argv[1]), sys.argv[2]
+# Alive as a worker process is, for as long as the race lasts: its named Redis connection open and
+# its stamp fresh (jobs.worker.middleware), and on the Redis broker its broker liveness fresh too
+# (Dramatiq's fetch stamps it; on RabbitMQ the stamp is the broker liveness). Without either, a
+# slow claimer would rightly take over the claims of one that looks dead (jobs.worker.liveness).
+broker = dramatiq.get_broker()
+alive = liveness.named_client(worker_id)
+stopping = threading.Event()
+def stamp():
+    liveness.stamp_alive(alive, worker_id)
+    if hasattr(broker, "client"):
+        broker.client.zadd(liveness.broker_liveness_key(broker), {worker_id: current_millis()})
+def keep_alive():
+    while not stopping.wait(liveness.STAMP_EVERY_S):
+        stamp()
+stamp()
+threading.Thread(target=keep_alive, daemon=True).start()
 print("ready", flush=True)
 sys.stdin.readline()
-won = [job_id for job_id in job_ids if tracking.claim_job(job_id, worker_id=sys.argv[2], message_id="m") is not None]
+won = [job_id for job_id in job_ids if tracking.claim_job(job_id, worker_id=worker_id, message_id="m") is not None]
 connection.close()
 print(json.dumps(won), flush=True)
+sys.stdin.readline()  # a worker outlives its claims: stay alive until every claimer has finished
+stopping.set()
 """
 
 
@@ -113,7 +130,9 @@ def test_processes_racing_over_the_same_jobs_claim_each_once(transactional_db):
         for claimer in claimers:  # all four start claiming at once
             claimer.stdin.write("go\n")
             claimer.stdin.flush()
-        won = [json.loads(claimer.communicate(timeout=120)[0]) for claimer in claimers]
+        won = [json.loads(claimer.stdout.readline()) for claimer in claimers]
+        for claimer in claimers:  # every claimer has finished: now they may exit
+            claimer.communicate("exit\n", timeout=30)
     finally:
         for claimer in claimers:
             if claimer.poll() is None:
