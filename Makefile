@@ -20,7 +20,7 @@ run: $(STAMP)
 ## make test: install what the suite needs and run all of it, on SQLite and then on PostgreSQL,
 ## then the reliability suite again with RabbitMQ as the broker.
 ## Every run goes to the end; the target fails if any failed.
-RABBITMQ_TESTS := tests/reliability tests/integration/test_registration_story.py tests/config/test_rabbitmq.py
+RABBITMQ_TESTS := tests/reliability tests/integration/test_registration_story.py tests/integration/config/test_rabbitmq.py
 test: $(STAMP) system-test-deps postgres-test-deps rabbitmq-test-deps
 	@status=0; \
 	echo "== test suite on SQLite"; env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest || status=1; \

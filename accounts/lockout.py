@@ -44,7 +44,7 @@ class LoginLockoutBackend(AxesStandaloneBackend):
     Guaranteed: a locked-out attempt checks no password. This backend stops ``authenticate()``
     before Django's looks the account up or hashes anything, and axes' middleware turns the
     refusal into the 429 page. (A login form must not compare passwords itself after a failed
-    ``authenticate()``; tests/accounts/test_lockout.py counts the hasher's calls.)
+    ``authenticate()``; tests/unit/accounts/test_lockout.py counts the hasher's calls.)
 
     A call without a request (a script, a test) is no visitor's attempt: it
     is left to the next backend instead of being refused with an error.

@@ -35,7 +35,7 @@ class ActivationTokenGenerator(PasswordResetTokenGenerator):
         ``PASSWORD_RESET_TIMEOUT`` as the lifetime, and the activation page must tell an expired
         link from a forged or used one. So this repeats ``check_token``'s steps with Django's own
         ``_make_token_with_timestamp``, ``_num_seconds`` and ``_now`` rather than a copy of them.
-        tests/accounts/test_tokens.py fails loudly when the pinned Django changes any of them.
+        tests/unit/accounts/test_tokens.py fails loudly when the pinned Django changes any of them.
         """
         if not (user and token) or not isinstance(token, str) or token.count("-") != 1:
             return "invalid"

@@ -16,6 +16,9 @@ from tests.support.publishing import tasks_publishing
 from tests.support.rabbitmq import LocalRabbitmq
 from tests.support.smtp import SmtpSink
 
+# The accounts fixtures (users in each state), for every tier.
+pytest_plugins = ["tests.support.accounts"]
+
 # aiosmtpd logs every SMTP command at INFO.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 
@@ -44,7 +47,7 @@ def enqueue_in_the_request(settings):
     """In this process, signup and resend send their message before answering, so tests can look at once.
 
     The web servers the tests start keep the default: a hand-off thread sends
-    it (tests/jobs/test_handoff.py covers that path in this process).
+    it (tests/integration/jobs/test_handoff.py covers that path in this process).
     """
     settings.TASKS = tasks_publishing(background=False)
 

@@ -1,7 +1,7 @@
 """Django's SQLite backend, with writers queueing for the write lock: threads in-process, then processes.
 
 The one module that overrides Django's private methods (see ``DatabaseWrapper``);
-tests/config/test_db_backend.py fails when the installed Django changes them.
+tests/unit/config/test_db_backend.py fails when the installed Django changes them.
 """
 
 import fcntl
@@ -94,7 +94,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     ``_rollback`` and ``_close``: more jobs per second on SQLite, in- and across processes, with
     no write lost (the figures are in docs/benchmarks.md), and Django has no option for it: its
     ``timeout`` sets SQLite's sleeping busy handler, and Python's sqlite3 offers no other.
-    tests/config/test_db_backend.py also fails when Django's ``atomic()`` stops calling the first.
+    tests/unit/config/test_db_backend.py also fails when Django's ``atomic()`` stops calling the first.
     """
 
     _held = None

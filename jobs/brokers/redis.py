@@ -1,7 +1,8 @@
 """Dramatiq's Redis broker, woken by enqueues instead of polling: ``WakeupRedisBroker``.
 
-The one module that uses Dramatiq's private names (see the class); tests/config/test_broker_wakeup.py
-fails when the installed Dramatiq changes them.
+The one module that uses Dramatiq's private names (see the class);
+tests/integration/config/test_broker_wakeup.py fails when the installed
+Dramatiq changes them.
 """
 
 import functools

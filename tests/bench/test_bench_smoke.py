@@ -6,7 +6,7 @@ from django.db import transaction
 
 from bench import cases
 from jobs.models import Job
-from tests.jobs.factories import enqueue_confirmation
+from tests.support.factories import enqueue_confirmation
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from jobs.models import Attempt, Job
 from jobs.tasks_api import TaskResultStatus, task_backends
-from tests.jobs import taskfns
+from tests.support import taskfns
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -29,7 +29,7 @@ from jobs.tasks_api import (
     task_backends,
     task_enqueued,
 )
-from tests.jobs import framework_tasks as tasks
+from tests.support import framework_tasks as tasks
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -268,6 +268,6 @@ def test_missing_task_path(worker):
     reason="the failed attempt does not keep the ImportError as its cause yet (UnknownTask is raised from None)",
 )
 def test_task_import_string(worker):
-    job = run_unimportable("tests.jobs.framework_tasks.some_test")
+    job = run_unimportable("tests.support.framework_tasks.some_test")
     assert job.status == Job.Status.FAILED
     assert "ImportError" in Attempt.objects.get(job=job).traceback

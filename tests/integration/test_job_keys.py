@@ -15,7 +15,7 @@ from django.db import connections, transaction
 
 from jobs.models import Job
 from jobs.tasks_api import TaskResultStatus
-from tests.jobs import taskfns
+from tests.support import taskfns
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ redis-server, or rabbitmq-server with ``--broker rabbitmq``.
 import pytest
 
 from jobs.models import Job
-from tests.jobs import taskfns
+from tests.support import taskfns
 from tests.support.http import Client
 from tests.support.inprocess import queued
 from tests.support.waiting import wait_until

@@ -5,8 +5,8 @@ from django.db import OperationalError, transaction
 
 from jobs.models import Job
 from jobs.worker import tracking
-from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
+from tests.support.factories import enqueue_confirmation, make_user
 from tests.support.inprocess import drain
 
 pytestmark = pytest.mark.reliability

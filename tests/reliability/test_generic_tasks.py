@@ -1,6 +1,6 @@
 """The fault matrix for any task, not only the account emails: a killed worker, a poison task, a broker restart.
 
-Tasks from ``tests.jobs.taskfns``, run by real ``rundramatiq`` processes
+Tasks from ``tests.support.taskfns``, run by real ``rundramatiq`` processes
 against the suite's redis-server (or rabbitmq-server with --broker rabbitmq).
 """
 
@@ -14,7 +14,7 @@ from django.utils import timezone
 from jobs.models import Attempt, Job
 from jobs.tasks_api import TaskResultStatus
 from jobs.worker import tracking
-from tests.jobs import taskfns
+from tests.support import taskfns
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability

@@ -9,8 +9,8 @@ from django.utils import timezone
 from jobs.errors import LONGEST_HELD_RETRY_MS
 from jobs.models import Attempt, Job
 from jobs.selectors import broker_queue_stats
-from tests.jobs.factories import enqueue_confirmation, make_user
 from tests.support.checks import assert_exactly_one_email_each
+from tests.support.factories import enqueue_confirmation, make_user
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability

@@ -1,6 +1,6 @@
 """Time limits with real ``rundramatiq`` processes: each task's own, or the workers' ``JOBS_TIME_LIMIT_S``.
 
-Tasks from ``tests.jobs.taskfns``, against the suite's redis-server (or
+Tasks from ``tests.support.taskfns``, against the suite's redis-server (or
 rabbitmq-server with --broker rabbitmq).
 """
 
@@ -9,7 +9,7 @@ import time
 import pytest
 
 from jobs.models import Attempt, Job
-from tests.jobs import taskfns
+from tests.support import taskfns
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability

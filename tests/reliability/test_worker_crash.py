@@ -11,8 +11,8 @@ from django.db import transaction
 from jobs.models import Attempt, Job
 from jobs.worker import tracking
 from jobs.worker.actors import run_task
-from tests.jobs.factories import enqueue_confirmation, make_job, make_user
 from tests.support.checks import assert_exactly_one_email_each
+from tests.support.factories import enqueue_confirmation, make_job, make_user
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability

@@ -1,0 +1,165 @@
+"""The client IP behind ``TRUSTED_PROXY_COUNT`` proxies: never an error, never the client's own claim."""
+
+import http.client
+import re
+import urllib.parse
+
+import pytest
+from django.test import Client, RequestFactory
+
+from accounts.models import User
+from config.client_ip import client_ip
+from tests.support.accounts import PASSWORD, signup
+
+CSRF_INPUT_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+# Headers a client can send whatever the proxies do: none of them may give a 500.
+ODD_FORWARDED_FOR = [
+    "",
+    "   ",
+    "not-an-ip",
+    "unknown, 203.0.113.7",
+    "203.0.113.7,,",
+    ",,,",
+    "999.1.1.1",
+    "[2001:db8::1]:443",
+    "2001:db8::1, 203.0.113.7",
+    "203.0.113.7:8080",
+    "for=203.0.113.7",
+    "\u2028203.0.113.7",
+    "1.1.1.1, " * 200 + "203.0.113.7",
+]
+
+
+def request_from(remote_addr="127.0.0.1", forwarded_for=None):
+    extra = {"REMOTE_ADDR": remote_addr}
+    if forwarded_for is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return RequestFactory().get("/", **extra)
+
+
+def test_without_proxies_the_header_is_ignored(settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+
+    assert client_ip(request_from("198.51.100.4", "203.0.113.7")) == "198.51.100.4"
+
+
+@pytest.mark.parametrize(
+    "proxies, forwarded_for, expected",
+    [
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "10.9.9.9, 203.0.113.7", "203.0.113.7"),  # the client's own claim on the left is skipped
+        (1, "1.2.3.4, 5.6.7.8, 203.0.113.7", "203.0.113.7"),
+        (2, "203.0.113.7, 10.0.0.2", "203.0.113.7"),
+        (2, "6.6.6.6, 203.0.113.7, 10.0.0.2", "203.0.113.7"),
+        (1, "2001:db8::7", "2001:db8::7"),
+    ],
+)
+def test_behind_proxies_the_client_is_counted_from_the_right(settings, proxies, forwarded_for, expected):
+    settings.TRUSTED_PROXY_COUNT = proxies
+
+    assert client_ip(request_from("10.0.0.1", forwarded_for)) == expected
+
+
+@pytest.mark.parametrize("forwarded_for", [None, "", "garbage", "unknown"])
+def test_a_missing_or_useless_header_falls_back_to_the_peer(settings, forwarded_for):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    assert client_ip(request_from("10.0.0.1", forwarded_for)) == "10.0.0.1"
+
+
+def test_a_header_shorter_than_the_proxy_chain_falls_back_to_the_peer(settings):
+    settings.TRUSTED_PROXY_COUNT = 2
+
+    assert client_ip(request_from("10.0.0.1", "203.0.113.7")) == "10.0.0.1"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("forwarded_for", ODD_FORWARDED_FOR)
+def test_odd_headers_never_give_an_error_through_the_rate_limit(settings, forwarded_for):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.RATE_LIMIT_SIGNUP = "20/m"
+
+    response = signup(Client(), "ada@example.com", HTTP_X_FORWARDED_FOR=forwarded_for)
+
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_spoofed_leftmost_address_does_not_escape_the_signup_limit(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.RATE_LIMIT_SIGNUP = "2/m"
+
+    answers = [
+        signup(Client(), f"user{n}@example.com", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.7").status_code
+        for n in range(3)
+    ]
+    other_client = signup(Client(), "other@example.com", HTTP_X_FORWARDED_FOR="203.0.113.8").status_code
+
+    assert answers == [302, 302, 429]
+    assert other_client == 302
+
+
+@pytest.mark.django_db
+def test_visitors_behind_one_proxy_are_counted_apart(settings):
+    """Without it, every visitor shares the proxy's address and 20 junk POSTs lock everyone out."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.RATE_LIMIT_SIGNUP = "1/m"
+
+    answers = [
+        signup(Client(), f"user{n}@example.com", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(3)
+    ]
+
+    assert answers == [302, 302, 302]
+    assert User.objects.count() == 3
+
+
+# --------------------------------------------------------------------------
+# A real gunicorn: the headers as a proxy (or an attacker) sends them on the wire
+# --------------------------------------------------------------------------
+
+
+def post_signup(web, email, forwarded_for_lines):
+    """GET the signup form, then POST it with these ``X-Forwarded-For`` header lines; the status."""
+    connection = http.client.HTTPConnection("127.0.0.1", web.port, timeout=30)
+    try:
+        connection.request("GET", "/accounts/signup/")
+        page = connection.getresponse()
+        body = page.read().decode()
+        cookie = page.getheader("Set-Cookie").split(";")[0]
+        token = CSRF_INPUT_RE.search(body).group(1)
+        form = urllib.parse.urlencode(
+            {"email": email, "password1": PASSWORD, "password2": PASSWORD, "csrfmiddlewaretoken": token}
+        )
+        connection.putrequest("POST", "/accounts/signup/")
+        for name, value in [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Content-Length", str(len(form))),
+            ("Cookie", cookie),
+            *(("X-Forwarded-For", line) for line in forwarded_for_lines),
+        ]:
+            connection.putheader(name, value)
+        connection.endheaders(form.encode())
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+@pytest.mark.integration
+def test_a_real_web_server_behind_one_proxy(live_env, processes):
+    live_env.update(TRUSTED_PROXY_COUNT="1", RATE_LIMIT_SIGNUP="2/m")
+    web = processes.web(live_env, workers=1, threads=2)
+
+    on_the_wire = [value for value in ODD_FORWARDED_FOR if value.isascii()]
+    odd = {value: post_signup(web, f"odd{n}@example.com", [value]) for n, value in enumerate(on_the_wire)}
+    missing = post_signup(web, "missing@example.com", [])
+    two_lines = post_signup(web, "two@example.com", ["10.0.0.1", "203.0.113.50"])
+    spoofed = [post_signup(web, f"spoof{n}@example.com", [f"10.0.0.{n}, 203.0.113.99"]) for n in range(3)]
+
+    assert all(status in (302, 429) for status in odd.values()), odd
+    assert missing in (302, 429) and two_lines == 302
+    assert spoofed == [302, 302, 429]
+    assert "Internal Server Error" not in web.output() and " 500 " not in web.output()
