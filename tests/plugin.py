@@ -1,7 +1,12 @@
-"""Loaded before Django starts (``-p tests.plugin``): test settings and a real redis-server.
+"""Loaded before Django starts (``-p tests.plugin``): test settings and, unless the run needs none, a real redis-server.
 
 Settings are read from the environment when Django starts, so the test values
 and the Redis URL must be in place before pytest-django sets Django up.
+
+A run of the unit tier alone (``pytest tests/unit``) starts no server: Redis
+points at a closed port and ``tests/settings.py`` puts Dramatiq's StubBroker
+and a local-memory cache in place. Any other run starts a redis-server for
+the tiers that need one; the unit tests it includes run on it too.
 """
 
 import atexit
@@ -31,6 +36,12 @@ TEST_ENV = {
     "DJANGO_READ_DOT_ENV": "false",
 }
 
+UNIT_TIER = Path(__file__).resolve().parent / "unit"
+# Nothing listens on port 1: a unit test that reaches for Redis fails at once.
+NO_REDIS_URL = "redis://127.0.0.1:1/0"
+
+# True for a run of the unit tier alone: no redis-server, Dramatiq's StubBroker, a local-memory cache.
+without_servers = False
 local_redis = None
 local_postgres = None
 local_rabbitmq = None
@@ -56,13 +67,18 @@ def pytest_report_header(config):
         database = f"database: PostgreSQL ({local_postgres.bin_dir}) on 127.0.0.1:{local_postgres.port}"
     else:
         database = f"database: {os.environ.get('DATABASE_URL', 'SQLite').split('://')[0]}"
-    broker = f"RabbitMQ node {local_rabbitmq.node}" if local_rabbitmq is not None else "Redis"
+    if without_servers:
+        broker = "Dramatiq's StubBroker (no server)"
+    elif local_rabbitmq is not None:
+        broker = f"RabbitMQ node {local_rabbitmq.node}"
+    else:
+        broker = "Redis"
     return [database, f"broker: {broker}"]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
-    global local_redis
+    global local_redis, without_servers
     if early_config.known_args_namespace.postgres:
         start_postgres()
     if early_config.known_args_namespace.broker == "rabbitmq":
@@ -72,12 +88,24 @@ def pytest_load_initial_conftests(early_config, parser, args):
     work_dir = Path(tempfile.mkdtemp(prefix="herald-tests-"))
     atexit.register(shutil.rmtree, work_dir, ignore_errors=True)
     os.environ.setdefault("TEST_DATABASE_PATH", str(work_dir / "test.sqlite3"))
-    if not os.environ.get("REDIS_URL"):
+    without_servers = only_unit_tier(early_config.known_args_namespace.file_or_dir)
+    if without_servers:
+        os.environ["TESTS_WITHOUT_SERVERS"] = "true"
+        os.environ["REDIS_URL"] = NO_REDIS_URL
+    elif not os.environ.get("REDIS_URL"):
         from config.localredis import LocalRedis
 
         local_redis = LocalRedis(work_dir / "redis").start()
         atexit.register(local_redis.stop)
         os.environ["REDIS_URL"] = local_redis.url
+
+
+def only_unit_tier(paths):
+    """True when every path the run was given lies under tests/unit (no path: the whole suite)."""
+    if not paths:
+        return False
+    resolved = [Path(path.split("::")[0]).resolve() for path in paths]
+    return all(path == UNIT_TIER or UNIT_TIER in path.parents for path in resolved)
 
 
 def start_postgres():

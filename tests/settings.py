@@ -37,3 +37,17 @@ if os.environ.get("HERALD_TEST_SCHEDULES") == "true":
 # hand-over to a holder that was paused past its lock's expiry; the database keeps one run per tick.
 if os.environ.get("HERALD_SCHEDULER_LOCK") == "off":
     DRAMATIQ_CRONTAB = {}
+
+# The unit tier (tests/unit) runs with no server at all (tests/plugin.py sets
+# TESTS_WITHOUT_SERVERS for a run of it alone): the broker is Dramatiq's
+# StubBroker, in memory, and the cache Django's local-memory one. The worker's
+# liveness middleware is left out: its threads live in Redis.
+if os.environ.get("TESTS_WITHOUT_SERVERS") == "true":
+    DRAMATIQ_BROKER["BROKER"] = "tests.support.stub.StubBroker"  # noqa: F405
+    DRAMATIQ_BROKER["OPTIONS"] = {}  # noqa: F405
+    DRAMATIQ_BROKER["MIDDLEWARE"] = [  # noqa: F405
+        path
+        for path in DRAMATIQ_BROKER["MIDDLEWARE"]  # noqa: F405
+        if path != "jobs.worker.middleware.LivenessMiddleware"
+    ]
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "herald"}}
