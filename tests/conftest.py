@@ -16,8 +16,14 @@ from tests.support.publishing import tasks_publishing
 from tests.support.rabbitmq import LocalRabbitmq
 from tests.support.smtp import SmtpSink
 
-# The accounts fixtures (users in each state), for every tier.
-pytest_plugins = ["tests.support.accounts"]
+# Fixtures shared by the tiers: users in each state, staff of the job admin, the metrics token,
+# the task signals heard.
+pytest_plugins = [
+    "tests.support.accounts",
+    "tests.support.admin",
+    "tests.support.metrics",
+    "tests.support.task_signals",
+]
 
 # aiosmtpd logs every SMTP command at INFO.
 logging.getLogger("mail.log").setLevel(logging.WARNING)

@@ -11,7 +11,7 @@ from jobs.selectors import broker_queue_stats
 from tests.support.checks import assert_exactly_one_email_each
 from tests.support.factories import enqueue_confirmation, make_job, make_user
 from tests.support.http import Client
-from tests.unit.jobs.test_metrics import TOKEN, scrape
+from tests.support.metrics import TOKEN, scrape
 
 pytestmark = pytest.mark.reliability
 

@@ -1,6 +1,7 @@
 """Accounts helpers and fixtures (registered by tests/conftest.py): users in each state, a signup helper."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -16,6 +17,11 @@ def signup(client, email, password=PASSWORD, password2=None, **extra):
     """POST the signup form as a visitor would."""
     data = {"email": email, "password1": password, "password2": password if password2 is None else password2}
     return client.post(reverse("accounts:signup"), data, **extra)
+
+
+def post_resend(email, **extra):
+    """POST the resend form for ``email``, as a fresh visitor."""
+    return Client().post(reverse("accounts:resend"), {"email": email}, **extra)
 
 
 def uid(user_or_pk):

@@ -12,9 +12,10 @@ from django.urls import reverse
 
 from accounts.models import User
 from tests.support.accounts import PASSWORD, uid
-from tests.support.http import Client as HttpClient
 
 LIMIT = 3
+
+
 WRONG = "Wrong-Passw0rd-42"
 
 
@@ -169,21 +170,3 @@ def test_below_the_limit_the_right_password_logs_in(active_user):
 def test_authenticate_without_a_request_is_not_refused(active_user):
     """Scripts and the shell call authenticate() with no request: not a visitor's attempt."""
     assert authenticate(username=active_user.email, password=PASSWORD) == active_user
-
-
-@pytest.mark.integration
-def test_a_real_web_server_locks_out_guessing(live_env, processes):
-    User.objects.create_user(email="ada@example.com", password=PASSWORD, is_active=True)
-    web = processes.web({**live_env, "AXES_FAILURE_LIMIT": str(LIMIT)}, workers=2, threads=2)
-
-    def attempt(password):
-        return HttpClient(web.url).post_form(
-            "/accounts/login/", {"username": "ada@example.com", "password": password}
-        )
-
-    wrong = [attempt(WRONG).status for _ in range(LIMIT)]
-    right = attempt(PASSWORD)
-
-    assert wrong == [200] * (LIMIT - 1) + [429]
-    assert right.status == 429 and "Too many failed logins" in right.text
-    assert "sessionid" not in right.headers.get("set-cookie", "")

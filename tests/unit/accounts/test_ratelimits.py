@@ -1,22 +1,22 @@
-"""Rate limits on real Redis: signups per client IP, links per address; "0" turns one off.
+"""Rate limits: signups per client IP, links per address; "0" turns one off.
 
-Resend, password reset and the notice email stay limited while Redis is down.
+Resend, password reset and the notice email stay limited while the cache is down
+(the in-process fallback).
 """
 
 import logging
 
 import pytest
 from django.test import Client, RequestFactory
-from django.urls import reverse
 
 from accounts import ratelimits
 from accounts.models import User
 from accounts.ratelimits import notice_over_limit, parse_rate, resend_over_limit, reset_over_limit
 from jobs.models import Job
-from tests.support.accounts import signup, user_in_state
-from tests.support.publishing import tasks_publishing
+from tests.support.accounts import post_resend, signup, user_in_state
 
 pytestmark = pytest.mark.django_db
+
 
 DEAD_CACHE = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
@@ -34,10 +34,6 @@ def fresh_fallback():
 
 def visitor(ip="192.0.2.1"):
     return RequestFactory().post("/", REMOTE_ADDR=ip)
-
-
-def post_resend(email, **extra):
-    return Client().post(reverse("accounts:resend"), {"email": email}, **extra)
 
 
 def test_second_link_within_the_period_is_a_429_page_and_no_job(settings, inactive_user):
@@ -200,20 +196,6 @@ def test_the_outage_warning_is_logged_once_a_minute_per_limit(settings, caplog):
             notice_over_limit("ada@example.com")
 
     assert len(caplog.records) == 1
-
-
-def test_resend_while_redis_is_stopped_is_still_a_429_after_the_first(settings, inactive_user, redis_server):
-    settings.RATE_LIMIT_RESEND = "1/3m"
-    settings.TASKS = tasks_publishing(background=True)  # the job row is written; the hand-off waits for Redis
-
-    redis_server.stop()
-    try:
-        answers = [post_resend(inactive_user.email).status_code for _ in range(3)]
-    finally:
-        redis_server.start()
-
-    assert answers == [302, 429, 429]
-    assert Job.objects.filter(args__0=inactive_user.pk).count() == 1
 
 
 def test_memory_counter_starts_afresh_in_the_next_window():

@@ -4,21 +4,13 @@ import pytest
 from django.contrib.auth import authenticate
 from django.test import Client
 from django.urls import reverse
-from dramatiq import Message
 
 from accounts.models import User
 from accounts.tasks import send_account_exists_email, send_confirmation_email
-from jobs.enqueue.outbox import publish
 from jobs.models import Job
 from tests.support.accounts import PASSWORD, signup, user_in_state
 
 pytestmark = pytest.mark.django_db
-
-
-def queued_messages(broker, queue="emails"):
-    """(message id, actor, args) of every message waiting in the real Redis queue."""
-    stored = broker.client.hvals(f"{broker.namespace}:{queue}.msgs")
-    return [(m.message_id, m.actor_name, tuple(m.args)) for m in map(Message.decode, stored)]
 
 
 def test_signup_page_has_the_three_fields(client):
@@ -70,34 +62,6 @@ def test_a_tampered_address_cookie_is_not_shown(client):
     page = client.get(reverse("accounts:signup_done"))
 
     assert page.status_code == 200 and "ada@example.com" not in page.text and "your address" in page.text
-
-
-def test_message_goes_to_the_broker_only_when_the_transaction_commits(
-    client, broker, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        signup(client, "ada@example.com")
-
-    job = Job.objects.get()
-    assert job.enqueued_at is None and job.message_id == ""
-    assert queued_messages(broker) == []
-    [callback] = callbacks
-    assert callback.func is publish and callback.args == (job.pk, "emails")
-
-    callback()
-
-    job.refresh_from_db()
-    assert job.enqueued_at is not None
-    assert queued_messages(broker) == [(job.message_id, "run_task", (job.pk,))]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_committed_signup_puts_the_message_on_the_broker(client, broker):
-    signup(client, "ada@example.com")
-
-    job = Job.objects.get()
-    assert job.enqueued_at is not None
-    assert queued_messages(broker) == [(job.message_id, "run_task", (job.pk,))]
 
 
 def test_address_is_stored_lower_case(client):

@@ -6,8 +6,6 @@ Django internals the backend overrides are those it was checked against.
 
 import hashlib
 import inspect
-import subprocess
-import sys
 import threading
 import time
 
@@ -101,77 +99,10 @@ def test_a_writer_held_off_past_the_timeout_gets_database_is_locked(settings):
     assert list(Job.objects.values_list("label", flat=True)) == ["holder@example.com"]
 
 
-# Run in another process: the file lock's state as that process finds it.
-TRY_FILE_LOCK = """
-import fcntl, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
-try:
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    print("free")
-except BlockingIOError:
-    print("busy")
-"""
-HOLD_FILE_LOCK = """
-import fcntl, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
-fcntl.flock(fd, fcntl.LOCK_EX)
-print("held", flush=True)
-sys.stdin.read()
-"""
-
-
-def file_lock_path():
-    return f"{connection.settings_dict['NAME']}.writelock"
-
-
-def other_process_finds_the_file_lock():
-    return subprocess.run(
-        [sys.executable, "-c", TRY_FILE_LOCK, file_lock_path()], capture_output=True, text=True, timeout=30
-    ).stdout.strip()
-
-
-def test_a_transaction_holds_the_file_lock_that_writers_in_other_processes_wait_on():
-    with transaction.atomic():
-        Job.objects.create(label="a@example.com")
-        during = other_process_finds_the_file_lock()
-    after = other_process_finds_the_file_lock()
-
-    assert (during, after) == ("busy", "free")
-
-
-def test_a_writer_waits_for_another_process_and_goes_on_the_moment_that_process_dies():
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_FILE_LOCK, file_lock_path()],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        written = threading.Event()
-
-        def writer():
-            with transaction.atomic():
-                Job.objects.create(label="after@example.com")
-            connection.close()
-            written.set()
-
-        thread = threading.Thread(target=writer)
-        thread.start()
-        waited = not written.wait(0.5)
-        holder.kill()  # as the OOM killer would: the kernel drops the dead process's lock
-        holder.wait(10)
-        thread.join(10)
-    finally:
-        holder.kill()
-        holder.wait(10)
-
-    assert waited and written.is_set()
-    assert Job.objects.filter(label="after@example.com").exists()
-
-
 # What config/db/base.py relies on in Django 5.2.19, by the SHA-256 of its source (first 16 hex digits).
 CHECKED_DJANGO = "5.2.19"
+
+
 DJANGO_INTERNALS = {
     # Overridden: the lock is taken where the transaction begins ...
     (sqlite3_base.DatabaseWrapper, "_start_transaction_under_autocommit"): "7315cfc61c1dde12",

@@ -4,8 +4,6 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
-from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -17,51 +15,16 @@ from jobs.admin import changelist as admin_list
 from jobs.admin import job as jobs_admin
 from jobs.models import Attempt, Job
 from jobs.services import resend_job
-from jobs.worker.actors import run_task
-from jobs.worker.middleware import stamp_alive
-from tests.support.factories import make_job, make_user
+from tests.support.admin import change_url, failed_job, logged_in, messages_of, resend_url, staff, text
+from tests.support.factories import make_job
 
 Status = Job.Status
+
+
 CHANGELIST = "admin:jobs_job_changelist"
+
+
 RESEND_FAILED = "admin:jobs_job_resend_failed"
-
-
-def change_url(job):
-    return reverse("admin:jobs_job_change", args=[job.pk])
-
-
-def resend_url(job_or_pk):
-    return reverse("admin:jobs_job_resend", args=[getattr(job_or_pk, "pk", job_or_pk)])
-
-
-def staff(email, *codenames):
-    user = User.objects.create_user(email=email, password="x", is_staff=True, is_active=True)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="jobs", codename__in=codenames)
-    )
-    return user
-
-
-def logged_in(user, **client_options):
-    client = Client(**client_options)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def viewer(db):
-    return logged_in(staff("viewer@herald.test", "view_job"))
-
-
-@pytest.fixture
-def resender(db):
-    return logged_in(staff("resender@herald.test", "view_job", "resend_job"))
-
-
-def failed_job(email="failed@example.com", **fields):
-    fields.setdefault("finished_at", timezone.now())
-    fields.setdefault("last_error", "Recipient refused (failed@example.com: 550 No such user here)")
-    return make_job(email, status=Status.FAILED, user=make_user(email), **fields)
 
 
 def resent_job(email):
@@ -69,17 +32,6 @@ def resent_job(email):
     job = failed_job(email)
     resend_job(job)
     return job
-
-
-def messages_of(response):
-    return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def text(response):
-    return response.content.decode()
-
-
-# Who may see what ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -152,29 +104,6 @@ def test_nobody_adds_edits_or_deletes_jobs_in_the_admin(db):
     assert job.label == "failed@example.com"
 
 
-# Resend from the detail page -----------------------------------------------------------------
-
-
-def test_resend_button_starts_a_linked_job_on_the_broker(
-    resender, broker, django_capture_on_commit_callbacks
-):
-    job = failed_job()
-    Attempt.objects.create(job=job, number=1, started_at=timezone.now(), outcome=Attempt.Outcome.FAILED)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        response = resender.post(resend_url(job))
-
-    new_job = Job.objects.get(resend_of=job)
-    assert response.status_code == 302 and response.url == change_url(new_job)
-    assert new_job.status == Status.QUEUED
-    assert (new_job.task_path, new_job.args, new_job.label) == (job.task_path, job.args, "failed@example.com")
-    assert new_job.enqueued_at is not None and new_job.message_id
-    assert broker.do_qsize("emails") == 1
-    job.refresh_from_db()
-    assert job.status == Status.FAILED and job.attempts.count() == 1
-    assert any(f"job {new_job.pk}" in message for message in messages_of(response))
-
-
 def test_resend_is_post_only(resender):
     job = failed_job()
 
@@ -229,9 +158,6 @@ def test_resend_of_an_unknown_job_changes_nothing(resender):
         assert response.status_code == 302
         assert any("doesn’t exist" in message for message in messages_of(response))
     assert not Job.objects.exists()
-
-
-# Bulk action and "Resend all failed" -------------------------------------------------------
 
 
 def test_bulk_action_resends_failed_jobs_and_refuses_the_others_row_by_row(resender):
@@ -313,49 +239,6 @@ def test_resend_all_failed_with_nothing_to_resend(resender):
     page = text(resender.get(reverse(RESEND_FAILED)))
 
     assert "There is no failed job to resend." in page and 'id="confirm-resend"' not in page
-
-
-# The list: summary, chart, search, filters, date drill-down, paging ----------------------------
-
-
-def test_summary_shows_counts_outcomes_broker_queue_and_workers(viewer, broker):
-    failed_job("a@example.com")
-    make_job("b@example.com", status=Status.SUCCEEDED, finished_at=timezone.now())
-    make_job("c@example.com", status=Status.QUEUED)
-    make_job("d@example.com", status=Status.QUEUED)
-    broker.enqueue(run_task.message(1).copy(queue_name="emails"))
-    broker.enqueue(run_task.message(2).copy(queue_name="emails"), delay=60_000)
-    stamp_alive(broker)
-
-    page = text(viewer.get(reverse(CHANGELIST)))
-
-    assert (
-        'id="count-queued">2<' in page
-        and 'id="count-failed">1<' in page
-        and 'id="count-succeeded">1<' in page
-    )
-    assert 'id="sent-last-hour">1<' in page and 'id="failed-last-day">1<' in page
-    assert 'id="queue-depth">1<' in page and 'id="delayed">1<' in page
-    assert 'id="workers-alive">1 alive<' in page
-
-
-def test_summary_says_when_no_worker_is_alive(viewer):
-    assert "None alive" in text(viewer.get(reverse(CHANGELIST)))
-
-
-def test_pages_render_while_redis_is_down(viewer, redis_server):
-    job = make_job("a@example.com", status=Status.SUCCEEDED, return_value="250 2.0.0 Ok: queued as 4BC1")
-    redis_server.stop()
-    try:
-        listing = viewer.get(reverse(CHANGELIST))
-        detail = viewer.get(change_url(job))
-    finally:
-        redis_server.start()
-
-    assert listing.status_code == 200 and 'id="broker-unreachable"' in text(listing)
-    assert "Unknown (broker unreachable)" in text(listing)
-    assert 'id="count-succeeded">1<' in text(listing)
-    assert detail.status_code == 200 and "250 2.0.0 Ok: queued as 4BC1" in text(detail)
 
 
 def test_chart_draws_the_last_24_hours(viewer):
@@ -511,9 +394,6 @@ def test_the_list_makes_the_same_queries_for_10_or_40_jobs(viewer):
     assert queries() == with_10
 
 
-# The detail page -------------------------------------------------------------------------------
-
-
 def test_detail_shows_each_attempt_the_last_traceback_and_message_id(viewer):
     job = failed_job(
         message_id="9a3c1f00-0000-4000-8000-000000000000",
@@ -589,8 +469,6 @@ def test_detail_links_resends_both_ways(resender):
     assert f'href="{change_url(new_job)}"' in text(resender.get(change_url(job)))
     assert f'href="{change_url(job)}"' in text(resender.get(change_url(new_job)))
 
-
-# Escaping ---------------------------------------------------------------------------------------
 
 SCRIPT = "<script>alert(1)</script>"
 

@@ -4,17 +4,11 @@ import json
 import logging
 import smtplib
 import sys
-from datetime import timedelta
-
-from django.db import transaction
-from django.utils import timezone
 
 from jobs.logs import JsonFormatter, OutageLog
-from jobs.models import Attempt, Job
+from jobs.models import Attempt
 from jobs.worker import tracking
-from tests.support.factories import enqueue_confirmation, make_job, make_user
-
-FIELDS = {"job_id", "message_id", "attempt", "outcome", "duration_ms", "worker_id", "error_class"}
+from tests.support.factories import make_job
 
 
 def attempt_lines(caplog):
@@ -57,22 +51,6 @@ def test_a_failed_attempt_logs_a_warning_with_the_error_class(db, caplog):
     assert isinstance(record.fields["duration_ms"], int)
 
 
-def test_taking_over_from_a_dead_worker_logs_the_lost_attempt(db, caplog):
-    caplog.set_level(logging.INFO, logger="jobs.attempts")
-    job = make_job()
-    tracking.claim_job(job.pk, worker_id="dead-worker", message_id="msg-1")
-    five_minutes_ago = timezone.now() - timedelta(minutes=5)
-    Job.objects.filter(pk=job.pk).update(claimed_at=five_minutes_ago)
-
-    assert tracking.claim_job(job.pk, worker_id="w2", message_id="msg-2") is not None
-
-    [record] = attempt_lines(caplog)
-    assert (record.fields["outcome"], record.fields["error_class"]) == ("lost", "jobs.errors.WorkerLost")
-    assert record.fields["attempt"] == 1
-    assert record.fields["message_id"] == "msg-1" and record.fields["worker_id"] == "dead-worker"
-    assert record.fields["duration_ms"] >= 5 * 60 * 1000
-
-
 def test_json_formatter_writes_one_object_with_the_fields():
     record = logging.LogRecord("jobs.attempts", logging.WARNING, __file__, 1, "job=%s failed", (7,), None)
     record.fields = {"job_id": 7, "outcome": "failed", "duration_ms": 12}
@@ -96,32 +74,6 @@ def test_json_formatter_keeps_a_traceback_on_the_line():
     entry = json.loads(JsonFormatter().format(record))
 
     assert "ValueError: boom" in entry["exception"]
-
-
-def test_a_real_worker_with_log_format_json_logs_each_attempt_as_json(live_env, processes, smtp_sink):
-    smtp_sink.fail_next(1, "421 4.7.0 Try again later")
-    live_env["LOG_FORMAT"] = "json"
-    worker = processes.worker(live_env)
-    with transaction.atomic():
-        job = enqueue_confirmation(user=make_user("json@example.com"))
-
-    smtp_sink.wait_for(1)
-    worker.wait_until(lambda: len(attempt_entries(worker.output())) == 2, 20, "two attempt lines")
-
-    first, second = attempt_entries(worker.output())
-    message_id = Job.objects.get(pk=job.pk).message_id
-    assert set(first) >= FIELDS and set(second) >= FIELDS
-    assert (first["job_id"], first["attempt"], first["outcome"]) == (job.pk, 1, "retry")
-    assert (second["job_id"], second["attempt"], second["outcome"]) == (job.pk, 2, "succeeded")
-    assert first["message_id"] == second["message_id"] == message_id
-    assert first["error_class"] == "smtplib.SMTPDataError" and second["level"] == "INFO"
-    assert all(isinstance(entry["duration_ms"], int) for entry in (first, second))
-
-
-def attempt_entries(output):
-    """The worker's ``jobs.attempts`` lines, parsed; every one must be JSON."""
-    lines = [line for line in output.splitlines() if '"jobs.attempts"' in line]
-    return [json.loads(line) for line in lines]
 
 
 logger = logging.getLogger("jobs.worker.middleware")

@@ -4,29 +4,15 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.models import Attempt, Job
-from jobs.worker.actors import run_task
-from jobs.worker.middleware import stamp_alive
 from tests.support.factories import make_job, make_user
+from tests.support.metrics import TOKEN, scrape
 
 Status = Job.Status
+
+
 Outcome = Attempt.Outcome
-
-
-TOKEN = "scraper-token-for-tests-0123456789"
-
-
-def scrape(client):
-    response = client.get("/metrics/", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/plain; version=")
-    samples = {}
-    for family in text_string_to_metric_families(response.content.decode()):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
 
 
 def add_attempt(job, number, outcome, duration_ms):
@@ -39,11 +25,6 @@ def add_attempt(job, number, outcome, duration_ms):
         started_at=now - timedelta(milliseconds=duration_ms or 0),
         finished_at=now,
     )
-
-
-@pytest.fixture
-def metrics_on(settings):
-    settings.METRICS_TOKEN = TOKEN
 
 
 def test_off_without_a_token_answers_404(db, client, settings):
@@ -110,33 +91,3 @@ def test_send_duration_histogram_from_recorded_attempts(db, client, metrics_on):
     assert bucket("60.0") == bucket("+Inf") == 4
     assert samples[("herald_job_duration_seconds_count", (("outcome", "succeeded"),))] == 4
     assert samples[("herald_job_duration_seconds_sum", (("outcome", "succeeded"),))] == pytest.approx(47.43)
-
-
-def test_queue_depth_delayed_and_live_workers_from_the_broker(db, client, metrics_on, broker):
-    broker.enqueue(run_task.message(1).copy(queue_name="emails"))
-    broker.enqueue(run_task.message(2).copy(queue_name="emails"))
-    broker.enqueue(run_task.message(3).copy(queue_name="emails"), delay=60_000)
-    broker.enqueue(run_task.message(4))  # a task of the default queue
-    stamp_alive(broker)
-
-    samples = scrape(client)
-
-    assert samples[("herald_broker_up", ())] == 1
-    assert samples[("herald_queue_depth", (("queue", "emails"),))] == 2
-    assert samples[("herald_queue_delayed", (("queue", "emails"),))] == 1
-    assert samples[("herald_queue_dead_letters", (("queue", "emails"),))] == 0
-    assert samples[("herald_queue_depth", (("queue", "default"),))] == 1
-    assert samples[("herald_workers_alive", ())] == 1
-
-
-def test_broker_down_still_serves_the_database_figures(db, client, metrics_on, redis_server):
-    make_job(status=Status.FAILED)
-    redis_server.stop()
-    try:
-        samples = scrape(client)
-    finally:
-        redis_server.start()
-
-    assert samples[("herald_broker_up", ())] == 0
-    assert not any(name.startswith("herald_queue_") for name, _ in samples)
-    assert samples[("herald_jobs", (("status", "failed"),))] == 1

@@ -1,63 +1,21 @@
 """The framework's task signals on Herald's backend: enqueue() sends task_enqueued, the worker started and finished."""
 
 import logging
-import threading
 import uuid
-from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError
-from django.utils import timezone
 
 from jobs import task_signals
 from jobs.backends import DramatiqTaskBackend
-from jobs.enqueue import outbox
-from jobs.errors import WorkerLost
 from jobs.logs import logging_config
 from jobs.models import Job
-from jobs.tasks_api import task_enqueued, task_finished, task_started
 from jobs.worker import tracking
 from tests.support import taskfns
 from tests.support.inprocess import drain
+from tests.support.task_signals import SIGNALS, of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SIGNALS = {"enqueued": task_enqueued, "started": task_started, "finished": task_finished}
-
-
-@pytest.fixture
-def heard():
-    """Each signal sent, in order: its name, sender and what its result said."""
-    events, lock = [], threading.Lock()
-
-    def listener(name):
-        def receive(sender, task_result, **kwargs):
-            with lock:
-                events.append(
-                    SimpleNamespace(
-                        name=name,
-                        sender=sender,
-                        id=task_result.id,
-                        status=str(task_result.status),
-                        worker_ids=list(task_result.worker_ids),
-                        errors=[error.exception_class for error in task_result.errors],
-                        return_value=task_result.return_value if task_result.status == "SUCCESSFUL" else None,
-                    )
-                )
-
-        return receive
-
-    receivers = {name: listener(name) for name in SIGNALS}
-    for name, receiver in receivers.items():
-        SIGNALS[name].connect(receiver)
-    yield events
-    for name, receiver in receivers.items():
-        SIGNALS[name].disconnect(receiver)
-
-
-def of(events, result_id, *names):
-    return [event for event in events if event.id == result_id and event.name in names]
 
 
 def test_enqueue_sends_task_enqueued_with_the_ready_result(heard, broker):
@@ -132,23 +90,6 @@ def test_a_success_recorded_by_the_next_delivery_is_finished_once(
         ("finished", "SUCCESSFUL"),
     ]
     assert events[-1].return_value == 42 and len(calls) == 1
-
-
-def test_a_job_failed_as_poison_is_finished_failed_with_its_lost_attempt(
-    heard, broker, in_process_worker, settings, monkeypatch
-):
-    monkeypatch.setattr(tracking, "MAX_LOST_ATTEMPTS", 1)
-    job = Job.objects.create(task_path=taskfns.add.module_path, args=[1, 2], due_at=timezone.now())
-    tracking.claim_job(job.pk, worker_id="died-running-it", message_id="m-1")
-    stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 1000)
-    Job.objects.filter(pk=job.pk).update(claimed_at=stale)
-
-    outbox.publish(job.pk, "default")
-    drain(broker, in_process_worker)
-
-    [done] = of(heard, str(job.result_id), "started", "finished")
-    assert (done.name, done.status, done.errors) == ("finished", "FAILED", [WorkerLost])
-    assert Job.objects.get(pk=job.pk).status == Job.Status.FAILED
 
 
 def test_a_receiver_that_raises_is_logged_and_changes_nothing_about_the_job(
