@@ -14,5 +14,5 @@ application = get_wsgi_application()
 # that it is part of it. Moved out of the garbage collector's sight, it is not
 # walked again by each full collection, which otherwise stops every request
 # thread of the process for tens of milliseconds at a time.
-get_resolver().url_patterns
+_ = get_resolver().url_patterns
 gc.freeze()

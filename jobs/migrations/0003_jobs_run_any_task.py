@@ -45,7 +45,7 @@ def task_jobs_to_email_jobs(apps, schema_editor):
         attempt.smtp_reply = attempt.return_value if isinstance(attempt.return_value, str) else ""
         attempt.save(update_fields=["smtp_reply"])
     for job in Job.objects.iterator(chunk_size=1000):
-        user_id, recipient = (list(job.args) + [None, ""])[:2]
+        user_id, recipient = [*job.args, None, ""][:2]
         job.kind = KINDS.get(job.task_path, "confirmation")
         job.user_id = user_id if User.objects.filter(pk=user_id).exists() else None
         job.recipient = recipient or ""

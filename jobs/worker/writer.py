@@ -119,7 +119,7 @@ class BatchWriter:
                 self._alone(one)
             return
         self.transactions += 1
-        for one, result in zip(batch, results):
+        for one, result in zip(batch, results, strict=True):
             one.result = result
 
     def _alone(self, one):

@@ -50,10 +50,11 @@ class HeraldProcess:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.log_path = LOG_DIR / f"{name}-{time.strftime('%H%M%S')}-{os.getpid()}.log"
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            args, cwd=PROJECT_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        # The child writes to the log through its own descriptor; this process only reads it.
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                args, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     @property
     def pid(self):
@@ -71,8 +72,6 @@ class HeraldProcess:
         return [int(pid) for pid in text.split()]
 
     def output(self):
-        if not self.log.closed:
-            self.log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
@@ -97,8 +96,6 @@ class HeraldProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.pid, signal.SIGKILL)
             self.process.wait(10)
-        if not self.log.closed:
-            self.log.close()
 
     def kill_group(self):
         """SIGKILL the process and its children, and wait for it."""
@@ -108,8 +105,6 @@ class HeraldProcess:
             except ProcessLookupError:
                 pass
         self.process.wait(30)
-        if not self.log.closed:
-            self.log.close()
 
     def kill_children(self):
         """SIGKILL dramatiq's worker processes (as the OOM killer would), then wait for the group to end."""

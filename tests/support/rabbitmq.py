@@ -93,11 +93,10 @@ class LocalRabbitmq:
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [self.server], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [self.server], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.wait_ready(timeout)
         return self
 

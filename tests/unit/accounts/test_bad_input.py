@@ -128,7 +128,7 @@ def test_control_format_and_separator_characters_in_the_address_create_nothing(c
     assert nothing_created()
 
 
-@pytest.mark.parametrize("character", ODD_CHARACTERS[1:] + ["é", "😀", "\u0301"], ids=repr)
+@pytest.mark.parametrize("character", [*ODD_CHARACTERS[1:], "é", "😀", "\u0301"], ids=repr)
 def test_any_character_but_nul_is_kept_in_a_password(client, character):
     password = f"Correct{character}Horse-9x"
 

@@ -32,8 +32,8 @@ def password_checks(monkeypatch):
     for name in ("encode", "verify"):
         original = getattr(MD5PasswordHasher, name)
 
-        def counted(self, *args, _original=original, **kwargs):
-            calls.append(name)
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(MD5PasswordHasher, name, counted)
