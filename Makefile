@@ -1,10 +1,10 @@
-# Herald: `make run` to try it, `make test` to prove it. Everything else is optional.
+# Herald: `make run` to try it, `make check` while you work, `make test` to prove it. Everything else is optional.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test bench worker system-test-deps postgres-test-deps rabbitmq-test-deps clean
+.PHONY: run check test bench system-test-deps postgres-test-deps rabbitmq-test-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,11 +17,19 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m config.runner
 
-## make test: install what the suite needs and run all of it, on SQLite and then on PostgreSQL,
-## then the reliability suite again with RabbitMQ as the broker.
+## make check: the fast loop, starting no server: lint, formatting, types, and the unit tests
+## (tests/unit on SQLite, Dramatiq's StubBroker and a local-memory cache).
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest tests/unit
+
+## make test: make check, then install what the suite needs and run all of it, on SQLite and
+## then on PostgreSQL, then the reliability suite again with RabbitMQ as the broker.
 ## Every run goes to the end; the target fails if any failed.
 RABBITMQ_TESTS := tests/reliability tests/integration/test_registration_story.py tests/integration/config/test_rabbitmq.py
-test: $(STAMP) system-test-deps postgres-test-deps rabbitmq-test-deps
+test: $(STAMP) check system-test-deps postgres-test-deps rabbitmq-test-deps
 	@status=0; \
 	echo "== test suite on SQLite"; env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest || status=1; \
 	echo "== test suite on PostgreSQL"; env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest --postgres || status=1; \
