@@ -30,9 +30,9 @@ DRAMATIQ_BROKER["MIDDLEWARE"] += [  # noqa: F405
 # WhiteNoise warns on every request when STATIC_ROOT is missing (make run collects static files).
 STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405
 
-# Processes started with HERALD_TEST_SCHEDULES=true know a two-second schedule (tests/scheduled/tasks.py).
+# Processes started with HERALD_TEST_SCHEDULES=true know a two-second schedule (tests/support/scheduled/tasks.py).
 if os.environ.get("HERALD_TEST_SCHEDULES") == "true":
-    INSTALLED_APPS += ["tests.scheduled"]  # noqa: F405
+    INSTALLED_APPS += ["tests.support.scheduled"]  # noqa: F405
 # HERALD_SCHEDULER_LOCK=off: schedulers take no Redis lock and all fire, as two do during a lock
 # hand-over to a holder that was paused past its lock's expiry; the database keeps one run per tick.
 if os.environ.get("HERALD_SCHEDULER_LOCK") == "off":

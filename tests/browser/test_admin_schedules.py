@@ -1,7 +1,7 @@
 """Staff find the schedules from the job list and follow a schedule's last run to its job, in a real browser.
 
 Real parts only: gunicorn serves Herald, ``manage.py crontab`` fires a
-two-second schedule (``tests/scheduled/tasks.py``), ``manage.py rundramatiq``
+two-second schedule (``tests/support/scheduled/tasks.py``), ``manage.py rundramatiq``
 runs its jobs, Redis is a real redis-server and the browser is Debian's
 Chromium driven by Playwright. Screenshots go to ``test-artifacts/``.
 """
@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission
 from accounts.models import User
 from jobs.models import Job, ScheduleRun
 from tests.browser.chromium import ARTIFACTS, headless_chromium
-from tests.scheduled import tasks as scheduled
+from tests.support.scheduled import tasks as scheduled
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 
 from jobs.models import Job, ScheduleRun
-from tests.scheduled import tasks as scheduled
+from tests.support.scheduled import tasks as scheduled
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
 """A task on a two-second schedule, declared as any app declares one: ``@schedule`` on ``@task``.
 
 The jobs app imports this module at start in the processes where
-``tests.scheduled`` is installed (``HERALD_TEST_SCHEDULES``, tests/settings.py),
+``tests.support.scheduled`` is installed (``HERALD_TEST_SCHEDULES``, tests/settings.py),
 so their scheduler fires it; a worker imports it when it runs the job.
 """
 
