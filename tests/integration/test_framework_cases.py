@@ -263,10 +263,6 @@ def test_missing_task_path(worker):
     assert run_unimportable("missing.func").status == Job.Status.FAILED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the failed attempt does not keep the ImportError as its cause yet (UnknownTask is raised from None)",
-)
 def test_task_import_string(worker):
     job = run_unimportable("tests.support.framework_tasks.some_test")
     assert job.status == Job.Status.FAILED
