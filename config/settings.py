@@ -241,6 +241,7 @@ DRAMATIQ_BROKER: dict[str, Any] = {
         "dramatiq.middleware.CurrentMessage",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
         "jobs.worker.middleware.LivenessMiddleware",
+        "jobs.worker.cancels.CancelWatcher",
         "jobs.worker.writer.BatchedWrites",
     ],
 }

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from dramatiq.common import compute_backoff
+from dramatiq.middleware.threading import Interrupt
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from jobs.tasks_api import Task
@@ -30,6 +31,19 @@ LONGEST_HELD_RETRY_MS = 5 * 60 * 1000
 
 class WorkerLost(Exception):
     """The worker process died during the attempt (recorded by the take-over, never raised)."""
+
+
+class JobCancelled(Interrupt):
+    """The job was cancelled: raised into the thread running its task (``jobs.worker.cancels``).
+
+    An ``Interrupt``, as Dramatiq's time limit is: a task's ``except Exception``
+    does not swallow it. Never retried.
+    """
+
+    @staticmethod
+    def reason(by, when):
+        """The error a job cancelled by ``by`` (who asked; may be empty) ``when`` records."""
+        return f"Cancelled by {by} {when}." if by else f"Cancelled {when}."
 
 
 class UnknownTask(Exception):

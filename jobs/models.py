@@ -19,10 +19,11 @@ class Job(models.Model):
         RETRYING = "retrying", "Retrying"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     # Waiting to run: queued (deferred included) or retrying. A job key binds only these.
     PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
-    FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED)
+    FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
     # The id a TaskResult carries: random, so that a result id shown to a visitor (for
     # polling, say) does not lead to the other jobs, as the row number would.
@@ -62,6 +63,10 @@ class Job(models.Model):
     # The worker (its Dramatiq broker_id) holding the claim while running.
     worker_id = models.CharField(max_length=64, blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # A cancel asked of a running job: its worker interrupts the task (jobs.worker.cancels).
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Who cancelled the job (a staff user, a command, code), once a cancel was asked.
+    cancelled_by = models.CharField(max_length=200, blank=True, default="")
 
     created_at = models.DateTimeField(auto_now_add=True)
     # Set once the broker has accepted the message; null means the relay must send it (when due).
@@ -73,7 +78,7 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("resend_job", "Can resend jobs")]
+        permissions = [("resend_job", "Can resend jobs"), ("cancel_job", "Can cancel jobs")]
         indexes = [
             models.Index(fields=["status", "-created_at"], name="job_status_created"),
             models.Index(fields=["-created_at", "-id"], name="job_created"),
@@ -118,8 +123,9 @@ class Attempt(models.Model):
         RETRY = "retry", "Failed, will retry"
         FAILED = "failed", "Failed"
         LOST = "lost", "Worker died"
+        CANCELLED = "cancelled", "Cancelled"
 
-    FAILED_OUTCOMES = (Outcome.RETRY, Outcome.FAILED, Outcome.LOST)
+    FAILED_OUTCOMES = (Outcome.RETRY, Outcome.FAILED, Outcome.LOST, Outcome.CANCELLED)
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()

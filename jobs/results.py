@@ -6,9 +6,15 @@ from types import SimpleNamespace
 
 from django.utils.module_loading import import_string
 
-from jobs.errors import UnknownTask
+from jobs.errors import JobCancelled, UnknownTask
 from jobs.models import Attempt, Job
-from jobs.tasks_api import Task, TaskError, TaskResult, TaskResultStatus, set_return_value
+from jobs.tasks_api import (
+    Task,
+    TaskError,
+    TaskResult,
+    TaskResultStatus,
+    set_return_value,
+)
 
 STATUSES: dict[str, TaskResultStatus] = {
     Job.Status.QUEUED: TaskResultStatus.READY,
@@ -61,7 +67,8 @@ def task_result(
 
     The row is the record: status, timestamps, one error per failed attempt, the workers that
     tried, and the return value. A job waiting for a retry is READY again, as the framework
-    defines it ("ready to be executed again").
+    defines it ("ready to be executed again"). A cancelled job is FAILED, with one error naming
+    the cancellation (:func:`errors_of`).
     """
     task = task or load_task(job.task_path)
     if task.queue_name != job.queue_name or task.run_after != job.run_after or task.backend != backend:
@@ -81,13 +88,23 @@ def task_result(
         args=job.args,
         kwargs=job.kwargs,
         backend=backend,
-        errors=[
-            TaskError(exception_class_path=attempt.error_class, traceback=attempt.traceback)
-            for attempt in attempts
-            if attempt.outcome in Attempt.FAILED_OUTCOMES
-        ],
+        errors=errors_of(job, attempts),
         worker_ids=worker_ids,
     )
     if job.status == Job.Status.SUCCEEDED:
         set_return_value(result, job.return_value)
     return result
+
+
+def errors_of(job: Job, attempts: Sequence[Attempt | SimpleNamespace]) -> list[TaskError]:
+    """One ``TaskError`` per failed attempt; for a job cancelled with no cancelled attempt, one naming the cancel."""
+    errors = [
+        TaskError(exception_class_path=attempt.error_class, traceback=attempt.traceback)
+        for attempt in attempts
+        if attempt.outcome in Attempt.FAILED_OUTCOMES
+    ]
+    if job.status == Status.CANCELLED and not any(a.outcome == Attempt.Outcome.CANCELLED for a in attempts):
+        errors.append(
+            TaskError(exception_class_path=CANCELLED_ERROR_CLASS, traceback=f"JobCancelled: {job.last_error}")
+        )
+    return errors

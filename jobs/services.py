@@ -1,15 +1,22 @@
-"""Resending, pruning and a schedule's run: one function per action, for the admin, ``manage.py jobs``, the scheduler and code."""
+"""Resending, cancelling, pruning and a schedule's run: one function per action, for the admin, ``manage.py jobs``, the scheduler and code."""
 
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from jobs.enqueue.outbox import record_job
+from jobs.errors import JobCancelled
 from jobs.models import Attempt, Job, ScheduleRun
 from jobs.schedules import Schedule
+from jobs.selectors import job_by_id
+from jobs.task_signals import send_finished_of
+from jobs.tasks_api import TaskResult
+from jobs.worker.transitions import transition
 
 logger = logging.getLogger("jobs.services")
 
@@ -136,3 +143,97 @@ def prune_schedule_runs(*, older_than: datetime) -> int:
     one guards nothing.
     """
     return ScheduleRun.objects.filter(scheduled_at__lt=older_than).delete()[0]
+
+
+# Cancel ---------------------------------------------------------------------------------
+
+
+class CancelRefused(Exception):
+    """A cancel that cannot happen: there is no such job, or it has finished already."""
+
+
+def cancel_job(*, job_id: object, by: str = "") -> Job:
+    """Cancel job ``job_id`` (its result id, as ``enqueue()`` gave it, or its row number); the job row now.
+
+    A queued, deferred or retrying job becomes CANCELLED at once and never
+    runs: the claim refuses a cancelled row, so a message already on the
+    broker is acknowledged and skipped. ``task_finished`` is sent after
+    commit. A running job is marked for its worker, which interrupts the
+    task within seconds (``jobs.worker.cancels``) and records the attempt
+    and the job as cancelled; the row returned is still RUNNING, with
+    ``cancel_requested_at`` set. ``by`` says who asked, for the record.
+
+    Raises :class:`CancelRefused` for an unknown id, a finished job, or a
+    running job whose cancel was asked already. One conditional UPDATE
+    decides, so a cancel racing a worker's claim either keeps the job from
+    running or reaches it running.
+    """
+    job = job_by_id(job_id) if isinstance(job_id, int | str) else None
+    if job is None:
+        raise CancelRefused(f"No job with id {job_id}.")
+    now = timezone.now()
+    with transaction.atomic():
+        pending = {"status": Job.PENDING_STATUSES}
+        reason = JobCancelled.reason(by, "before it ran" if job.attempts == 0 else "before its next attempt")
+        if transition(
+            job.pk,
+            Status.CANCELLED,
+            expect=pending,
+            cancel_requested_at=now,
+            cancelled_by=by,
+            finished_at=now,
+            last_error=reason,
+        ):
+            transaction.on_commit(partial(send_finished_of, job.pk))
+        else:
+            running = {"status": Status.RUNNING, "cancel_requested_at": None}
+            asked = transition(
+                job.pk, Status.RUNNING, expect=running, cancel_requested_at=now, cancelled_by=by
+            )
+            if not asked:
+                job.refresh_from_db()
+                raise CancelRefused(cancel_refusal(job) or f"Job {job.pk} could not be cancelled.")
+    job.refresh_from_db()
+    return job
+
+
+def cancel_refusal(job: Job) -> str | None:
+    """Why ``job`` may not be cancelled as it stands, or None if it may."""
+    if job.status == Status.RUNNING and job.cancel_requested_at is not None:
+        return f"Job {job.pk} is being cancelled already: its worker is stopping it."
+    if job.is_final:
+        return f"Job {job.pk} already finished: it is {job.get_status_display().lower()}."
+    return None
+
+
+def cancel_jobs(job_ids, *, by: str = "") -> tuple[list[Job], list[tuple[object, str]]]:
+    """Cancel each of ``job_ids`` in order (see :func:`cancel_job`); ``(cancelled, refused)``.
+
+    ``cancelled``: the job rows (CANCELLED, or RUNNING and being stopped);
+    ``refused``: ``(job id, reason)``. The admin's button and action and
+    ``manage.py jobs cancel`` all cancel through here.
+    """
+    cancelled, refused = [], []
+    for job_id in job_ids:
+        try:
+            cancelled.append(cancel_job(job_id=job_id, by=by))
+        except CancelRefused as exc:
+            refused.append((job_id, str(exc)))
+    return cancelled, refused
+
+
+def cancel_result(result: TaskResult, *, by: str = "") -> Job:
+    """Cancel the job of ``result``, a ``TaskResult`` that ``task.enqueue()`` returned; see :func:`cancel_job`.
+
+    ``result.refresh()`` then reads FAILED once the job is cancelled, with an
+    error whose ``exception_class`` is ``jobs.errors.JobCancelled``.
+    """
+    return cancel_job(job_id=result.id, by=by)
+
+
+def cancel_message(job: Job) -> str:
+    """What a cancel did to ``job`` (a row :func:`cancel_job` returned), in a sentence."""
+    what = f"Job {job.pk} ({f'{job.task_name} {job.label}'.strip()})"
+    if job.status == Status.CANCELLED:
+        return f"{what} cancelled: it will not run."
+    return f"{what} is running: its worker stops it and records it cancelled."

@@ -16,7 +16,7 @@ from jobs.enqueue.outbox import ACTOR_NAME
 from jobs.models import Job
 from jobs.results import load_task, task_result
 from jobs.tasks_api import TaskContext, normalize_json
-from jobs.worker import mail, tracking
+from jobs.worker import cancels, mail, tracking
 from jobs.worker.slots import run_slots
 
 logger = logging.getLogger("jobs.worker.actors")
@@ -48,7 +48,9 @@ def run_task(job_id):
     the job row schedules that retry and the relay sends it. Anything else
     fails the job at once; so does the task's time limit, unless its policy
     counts it transient. A job that lost an attempt to a dying worker runs
-    alone in this process (``jobs.worker.slots``).
+    alone in this process (``jobs.worker.slots``). A job cancelled while it
+    runs is interrupted (``jobs.worker.cancels``), recorded cancelled and
+    acknowledged.
     """
     message = CurrentMessage.get_current_message()
     options = message.options if message else {}
@@ -88,8 +90,13 @@ def _run_and_record(claim, options, *, retries):
         return
     task_signals.send_started(claim, task)
     try:
-        with mail.sending_for_job(claim.job.pk):
+        with mail.sending_for_job(claim.job.pk), cancels.watch.interruptible(claim.job.pk) as watched:
             value = normalize_json(_call(task, claim))
+    except errors.JobCancelled as exc:
+        # Cancelled while running: recorded once, acknowledged, never retried.
+        attempt = tracking.record_cancelled(claim, exc, by=watched.cancelled_by)
+        _send_finished(claim, task, attempt)
+        return
     except BaseException as exc:
         _record_failure(claim, task, exc, retries=retries)
         return
@@ -123,9 +130,17 @@ def _record_failure(claim, task, exc, *, retries):
         return
     delay_ms = policy.delay_ms(retries)
     held = delay_ms <= errors.LONGEST_HELD_RETRY_MS
-    tracking.record_failure(claim, exc, retry_in_ms=delay_ms, held=held)
-    if held:
+    attempt = tracking.record_failure(claim, exc, retry_in_ms=delay_ms, held=held)
+    if attempt.job_status == Job.Status.CANCELLED:
+        _send_finished(claim, task, attempt)  # cancelled as it failed: no retry
+    elif held:
         raise dramatiq.Retry(errors.describe(exc), delay=delay_ms) from exc
+
+
+def _send_finished(claim, task, attempt):
+    """``task_finished`` for a job this attempt ended, unless a take-over holds it now."""
+    if attempt.job_status is not None:
+        task_signals.send_finished(claim, task, attempt, status=attempt.job_status)
 
 
 for _queue in queue_names():

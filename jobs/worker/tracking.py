@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from jobs import errors, logs
 from jobs.models import Attempt, Job
-from jobs.worker import liveness, transitions, writer
-from jobs.worker.transitions import CLAIMED_FIELDS, Increment, claimed_job, insert_attempt, transition
+from jobs.worker import liveness, writer
+from jobs.worker.transitions import CLAIMED_FIELDS, Increment, claimed_job, transition, write_outcome
 
 T = TypeVar("T")
 
@@ -40,7 +40,10 @@ class Claim:
 
 @dataclass(frozen=True)
 class GaveUp:
-    """What :func:`claim_job` returns when its take-over failed the job as poison: finished, FAILED, not run."""
+    """What :func:`claim_job` returns when its take-over finished the job instead of running it.
+
+    Failed as poison, or cancelled (a cancel asked while its dead worker ran it).
+    """
 
     job_id: int
 
@@ -158,24 +161,28 @@ def _take_over_from_dead_worker(
         ],
         ignore_conflicts=True,
     )
-    poison = job.lost_attempts >= MAX_LOST_ATTEMPTS
-    if poison:
+    # Cancelled while its dead worker ran it, or a poison message: the lost attempt ends the job.
+    cancelled = job.cancel_requested_at is not None
+    if cancelled or job.lost_attempts >= MAX_LOST_ATTEMPTS:
         transition(
             job_id,
-            Job.Status.FAILED,
+            Job.Status.CANCELLED if cancelled else Job.Status.FAILED,
             expect={"status": Job.Status.RUNNING},
             attempt_count=Increment(-1),
             worker_id="",
             finished_at=now,
-            last_error=(
+            last_error=errors.JobCancelled.reason(job.cancelled_by, "while its worker ran it")
+            if cancelled
+            else (
                 f"Gave up: the worker process died during {job.lost_attempts} attempts at "
                 "this task. Check the worker logs for a crash while running it."
             ),
         )
+        claimed = GaveUp(job_id)
     logs.log_lost_attempts(
         Attempt.objects.filter(job_id=job_id, outcome=Attempt.Outcome.LOST, finished_at=now), finished_at=now
     )
-    return GaveUp(job_id) if poison else claimed
+    return claimed
 
 
 def is_suspect(job_id: int) -> bool:
@@ -231,6 +238,19 @@ def _record_ran_earlier(job_id: int, return_value: Any) -> None:
         )
 
 
+def record_cancelled(claim: Claim, exc: BaseException, *, by: str = "") -> SimpleNamespace:
+    """Record the attempt that ``exc`` (``JobCancelled``) interrupted, and the job, as cancelled; the attempt."""
+    return with_db_retry(
+        _finish,
+        claim,
+        outcome=Attempt.Outcome.CANCELLED,
+        status=Job.Status.CANCELLED,
+        error_class=f"{type(exc).__module__}.{type(exc).__qualname__}",
+        error_message=errors.JobCancelled.reason(by, "while it ran"),
+        traceback="".join(tb.format_exception(exc, limit=30)),
+    )
+
+
 def record_failure(
     claim: Claim, exc: BaseException, *, retry_in_ms: int | None = None, held: bool = True
 ) -> SimpleNamespace:
@@ -238,7 +258,9 @@ def record_failure(
 
     ``held``: a worker holds the retry as a delayed message. Otherwise the job
     row schedules it: due then, with no message on the broker, and the relay
-    sends it (``jobs.enqueue.outbox.relay_unsent``).
+    sends it (``jobs.enqueue.outbox.relay_unsent``). A job cancelled while this
+    attempt ran is not retried: it is cancelled, and the attempt failed
+    (``attempt.job_status`` says which status the job got).
     """
     fields = {
         "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",
@@ -300,22 +322,6 @@ def _finish(
         error_message=error_message,
         traceback=traceback,
     )
-    writer.write(_write_outcome, attempt, status, job_fields, claim.job.unique_key)
-    logs.log_attempt(attempt, outcome=outcome, duration_ms=duration_ms, error_class=error_class)
+    attempt.job_status = writer.write(write_outcome, attempt, status, job_fields, claim.job.unique_key)
+    logs.log_attempt(attempt, outcome=attempt.outcome, duration_ms=duration_ms, error_class=error_class)
     return attempt
-
-
-def _write_outcome(
-    attempt: SimpleNamespace, status: str, job_fields: dict[str, Any], unique_key: str
-) -> None:
-    # A take-over may already have written this attempt as lost: that record stays.
-    insert_attempt(attempt)
-    # Only the claim holder writes the outcome: if a take-over happened
-    # meanwhile, the new holder's record wins.
-    transitions.transition_keyed(
-        attempt.job_id,
-        status,
-        expect={"worker_id": attempt.worker_id, "status": Job.Status.RUNNING},
-        unique_key=unique_key,
-        **job_fields,
-    )

@@ -1,4 +1,4 @@
-"""The SQL that writes a job's row while it runs: :func:`transition` and the attempt insert.
+"""The SQL that writes a job's row while it runs: :func:`transition`, the attempt insert, the outcome.
 
 Written as SQL because each runs for every task: the ORM would spend more building a statement than the
 database spends running it. Values go through the ORM's adaptation and converters, as if it wrote them.
@@ -12,6 +12,7 @@ from typing import Any, cast
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import Field
 
+from jobs.errors import JobCancelled
 from jobs.models import Attempt, Job
 
 # What a claim loads of the job row: what running the task and its TaskResult need. The rest
@@ -187,3 +188,32 @@ def _insert_sql(vendor):
 def _plain(value):
     """A status or outcome (a str enum) as the plain string a database driver binds."""
     return str(value) if isinstance(value, str) else value
+
+
+def write_outcome(attempt, status, job_fields):
+    """Write how ``attempt`` ended the job (``status``, ``job_fields``), then the attempt; the job's status.
+
+    Only the claim holder writes the outcome: if a take-over happened
+    meanwhile, the new holder's record wins and this returns None. A retry
+    is written only if no cancel was asked meanwhile; otherwise the job is
+    cancelled, the attempt recorded as failed, and CANCELLED returned.
+    """
+    held = {"claimed_by": attempt.worker, "status": Job.Status.RUNNING}
+    if status == Job.Status.RETRYING:
+        if transition(attempt.job_id, status, expect={**held, "cancel_requested_at": None}, **job_fields):
+            written = status
+        else:
+            by = Job.objects.filter(pk=attempt.job_id).values_list("cancelled_by", flat=True).first()
+            cancelled = {**job_fields, "finished_at": attempt.finished_at}
+            cancelled.update(last_error=JobCancelled.reason(by, "while it ran"), due_at=None)
+            cancelled.pop("enqueued_at", None)
+            written = transition(attempt.job_id, Job.Status.CANCELLED, expect=held, **cancelled) and (
+                Job.Status.CANCELLED
+            )
+            if written:
+                attempt.outcome = Attempt.Outcome.FAILED
+    else:
+        written = transition(attempt.job_id, status, expect=held, **job_fields) and status
+    # A take-over may already have written this attempt as lost: that record stays.
+    insert_attempt(attempt)
+    return written or None
