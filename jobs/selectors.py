@@ -255,7 +255,8 @@ def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, 
     Shape::
 
         {"generated_at": ISO 8601 str,
-         "jobs": {"queued": int, "running": int, "retrying": int, "succeeded": int, "failed": int},
+         "jobs": {"queued": int, "running": int, "retrying": int, "succeeded": int, "failed": int,
+                  "cancelled": int},
          "total": int,
          "sent": {"last_hour": int, "last_day": int},
          "failed": {"last_hour": int, "last_day": int},

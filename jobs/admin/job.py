@@ -1,4 +1,4 @@
-"""The job admin: every job of every task, a live summary, why one failed, and resend (see docs/admin.md)."""
+"""The job admin: every job of every task, a live summary, why one failed, resend and cancel (see docs/admin.md)."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -11,6 +11,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from jobs import selectors
+from jobs.admin.cancel import CancelAdminMixin
 from jobs.admin.changelist import JobChangeList, LargeTablePaginator, hourly_chart
 from jobs.admin.schedules import schedule_list_view
 from jobs.models import Job
@@ -43,8 +44,8 @@ class TaskFilter(admin.SimpleListFilter):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
-    """Jobs, read-only, with resend.
+class JobAdmin(CancelAdminMixin, admin.ModelAdmin):
+    """Jobs, read-only, with resend and cancel (``CancelAdminMixin``, needing ``jobs.cancel_job``).
 
     Every resend control (the page's button, the bulk action, "Resend all failed") calls
     ``jobs.services.resend_job`` or ``resend_failed_jobs``. Resending needs ``jobs.resend_job``:
@@ -79,7 +80,7 @@ class JobAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = LargeTablePaginator
-    actions = ["resend_selected_failed_jobs"]
+    actions = ["resend_selected_failed_jobs", "cancel_selected_jobs"]
     change_list_template = "admin/jobs/job/change_list.html"
     change_form_template = "admin/jobs/job/change_form.html"
 
@@ -175,6 +176,7 @@ class JobAdmin(admin.ModelAdmin):
             "resends": job.resends.order_by("id"),
             "can_resend": self.has_resend_permission(request),
             "resend_refusal": refusal(job),
+            **self.cancel_context(request, job),
         }
 
     def resend_view(self, request, object_id):

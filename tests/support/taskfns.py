@@ -145,3 +145,14 @@ def _note(name):
 task_enqueued.connect(_note("task_enqueued"), weak=False)
 task_started.connect(_note("task_started"), weak=False)
 task_finished.connect(_note("task_finished"), weak=False)
+
+
+@task()
+def busy_for(key, seconds):
+    """Counts its runs in the cache under ``key``, then works for ``seconds`` in short steps (Python code)."""
+    cache.add(key, 0)
+    cache.incr(key)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    return "done"

@@ -1,4 +1,4 @@
-"""``manage.py jobs stats | resend | prune | relay``: the admin's job view, at a shell (docs/admin.md)."""
+"""``manage.py jobs stats | resend | cancel | prune | relay``: the admin's job view, at a shell (docs/admin.md)."""
 
 import json
 import re
@@ -17,6 +17,8 @@ from jobs import selectors
 from jobs.enqueue.outbox import relay_sweep
 from jobs.results import parse_result_id
 from jobs.services import (
+    cancel_jobs,
+    cancel_message,
     prune_finished_jobs,
     resend_failed_jobs,
     resend_jobs,
@@ -57,7 +59,10 @@ def job_id(text):
 
 
 class Command(BaseCommand):
-    help = "Jobs: stats, resend failed ones, prune old ones, relay lost ones."
+    help = "Jobs: stats, resend failed ones, cancel some, prune old ones, relay lost ones."
+
+    # Who asked, as the job row records it.
+    CANCELLED_BY = "manage.py jobs cancel"
 
     def add_arguments(self, parser):
         # Argument errors raise CommandError, printed as one line (see run_from_argv).
@@ -78,6 +83,9 @@ class Command(BaseCommand):
         resend.add_argument(
             "--dry-run", action="store_true", help="print what would be resent, resend nothing"
         )
+
+        cancel = commands.add_parser("cancel", help="cancel jobs: queued ones never run, running ones stop")
+        cancel.add_argument("ids", nargs="+", metavar="ID", help="job ids, as enqueue() returned them")
 
         prune = commands.add_parser("prune", help="delete finished jobs (and their attempts) past retention")
         prune.add_argument("--older-than", type=duration, required=True, help="e.g. 30d")
@@ -181,6 +189,15 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(refused)} job(s) refused" + (" (dry run: nothing changed)" if dry_run else "")
             )
+
+    # cancel ------------------------------------------------------------------
+
+    def handle_cancel(self, *, ids, **options):
+        cancelled, refused = cancel_jobs(list(dict.fromkeys(ids)), by=self.CANCELLED_BY)
+        for job in cancelled:
+            self.stdout.write(cancel_message(job))
+        if refused:
+            raise CommandError(" ".join(reason for _, reason in refused))
 
     # prune -------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ def test_stats_prints_the_counts(db):
 
     out, _ = jobs("stats")
 
-    assert "Jobs:    queued 0, running 0, retrying 0, succeeded 1, failed 1 (total 2)" in out
+    assert "Jobs:    queued 0, running 0, retrying 0, succeeded 1, failed 1, cancelled 0 (total 2)" in out
     assert "Sent:    last hour 1, last day 1" in out
     assert "Failed:  last hour 1, last day 1" in out
     assert "Broker:  0 waiting, 0 in progress, 0 delayed, 0 dead-lettered" in out
@@ -55,7 +55,7 @@ def test_stats_json_shape(db, broker):
 
     keys = ["generated_at", "jobs", "total", "sent", "failed", "broker", "workers", "housekeeping"]
     assert list(summary) == keys
-    assert summary["jobs"] == {"queued": 1, "running": 0, "retrying": 0, "succeeded": 0, "failed": 1}
+    assert summary["jobs"] == {"queued": 1, "running": 0, "retrying": 0, "succeeded": 0, "failed": 1, "cancelled": 0}
     assert summary["total"] == 2
     assert summary["sent"] == {"last_hour": 0, "last_day": 0}
     assert summary["failed"] == {"last_hour": 1, "last_day": 1}
@@ -178,3 +178,30 @@ def test_a_refused_resend_exits_non_zero_from_the_command_line(transactional_db)
     assert f"refused job {job.pk}: Job {job.pk} already succeeded" in done.stderr
     assert done.stderr.strip().splitlines()[-1] == "CommandError: 1 job(s) refused"
     assert Job.objects.count() == 1
+
+
+# cancel ---------------------------------------------------------------------------------
+
+
+def test_cancel_cancels_a_queued_job(db):
+    job = make_job("queued@example.com")
+
+    out, _ = jobs("cancel", str(job.pk))
+
+    assert out == f"Job {job.pk} (send_confirmation_email queued@example.com) cancelled: it will not run.\n"
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED and job.cancelled_by == "manage.py jobs cancel"
+
+
+@pytest.mark.parametrize(
+    "status, why",
+    [(None, "No job with id 999999."), (Status.SUCCEEDED, "already finished: it is succeeded.")],
+)
+def test_cancel_of_an_unknown_or_finished_job_exits_non_zero_with_one_line(transactional_db, status, why):
+    job_id = make_job(status=status, finished_at=timezone.now()).pk if status else 999999
+
+    done = run_manage("cancel", str(job_id))
+
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("CommandError: "), done.stderr
+    assert why in done.stderr and "Traceback" not in done.stderr

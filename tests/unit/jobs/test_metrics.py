@@ -67,13 +67,13 @@ def test_jobs_by_status_and_attempts_by_outcome(db, client, metrics_on):
     jobs = {
         dict(labels)["status"]: value for (name, labels), value in samples.items() if name == "herald_jobs"
     }
-    assert jobs == {"queued": 2, "running": 0, "retrying": 0, "succeeded": 1, "failed": 1}
+    assert jobs == {"queued": 2, "running": 0, "retrying": 0, "succeeded": 1, "failed": 1, "cancelled": 0}
     attempts = {
         dict(labels)["outcome"]: value
         for (name, labels), value in samples.items()
         if name == "herald_job_attempts"
     }
-    assert attempts == {"succeeded": 1, "retry": 1, "failed": 1, "lost": 0}
+    assert attempts == {"succeeded": 1, "retry": 1, "failed": 1, "lost": 0, "cancelled": 0}
 
 
 def test_send_duration_histogram_from_recorded_attempts(db, client, metrics_on):

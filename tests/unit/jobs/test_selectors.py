@@ -23,7 +23,7 @@ def finished(email, status, ago):
 
 def test_status_counts_counts_every_status(db):
     for n, status in enumerate(
-        [Status.QUEUED, Status.RUNNING, Status.RETRYING, Status.SUCCEEDED, Status.FAILED]
+        [Status.QUEUED, Status.RUNNING, Status.RETRYING, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED]
     ):
         for i in range(n + 1):
             make_job(f"{status}{i}@example.com", status=status)
@@ -34,6 +34,7 @@ def test_status_counts_counts_every_status(db):
         "retrying": 3,
         "succeeded": 4,
         "failed": 5,
+        "cancelled": 6,
     }
 
 

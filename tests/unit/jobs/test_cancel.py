@@ -1,0 +1,170 @@
+"""The cancel service's state rules: what may be cancelled, what it becomes, and what the claim then refuses."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from jobs import services
+from jobs.errors import JobCancelled
+from jobs.models import Attempt, Job
+from jobs.tasks_api import TaskResultStatus, task_finished
+from jobs.worker import tracking
+from jobs.worker.cancels import CancelWatch
+from tests.jobs import taskfns
+from tests.jobs.factories import make_job
+
+Status = Job.Status
+
+
+def test_a_queued_job_is_cancelled_at_once_and_reads_failed_with_one_cancel_error(db):
+    result = taskfns.add.enqueue(1, 2)
+
+    job = services.cancel_job(job_id=result.id, by="ops")
+
+    assert job.status == Status.CANCELLED and job.finished_at is not None
+    assert job.cancelled_by == "ops" and job.last_error == "Cancelled by ops before it ran."
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert [error.exception_class for error in result.errors] == [JobCancelled]
+
+
+def test_a_retrying_job_is_cancelled_before_its_next_attempt(db):
+    job = make_job(status=Status.RETRYING, attempts=1)
+
+    cancelled = services.cancel_job(job_id=job.pk, by="ops")
+
+    assert cancelled.status == Status.CANCELLED
+    assert cancelled.last_error == "Cancelled by ops before its next attempt."
+
+
+def test_the_claim_refuses_a_cancelled_job(db):
+    job = make_job(status=Status.QUEUED)
+    services.cancel_job(job_id=job.pk)
+
+    assert tracking.claim_job(job.pk, worker_id="w1", message_id="m", first_hand=True) is None
+    assert tracking.claim_job(job.pk, worker_id="w1", message_id="m") is None
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED and job.attempts == 0 and job.claimed_by == ""
+
+
+def test_a_running_job_is_marked_for_its_worker_and_keeps_running_until_it_stops(db):
+    job = make_job(status=Status.RUNNING, claimed_by="w1", claimed_at=timezone.now(), attempts=1)
+
+    marked = services.cancel_job(job_id=job.pk, by="ops")
+
+    assert marked.status == Status.RUNNING and marked.cancel_requested_at is not None
+    assert marked.cancelled_by == "ops"
+    with pytest.raises(services.CancelRefused, match="being cancelled already"):
+        services.cancel_job(job_id=job.pk)
+
+
+@pytest.mark.parametrize("status", [Status.SUCCEEDED, Status.FAILED, Status.CANCELLED])
+def test_a_finished_job_is_refused_and_left_as_it_was(db, status):
+    job = make_job(status=status, finished_at=timezone.now(), last_error="as it was")
+
+    with pytest.raises(services.CancelRefused, match=f"already finished: it is {status.label.lower()}"):
+        services.cancel_job(job_id=job.pk, by="ops")
+
+    job.refresh_from_db()
+    assert (job.status, job.last_error, job.cancel_requested_at) == (status, "as it was", None)
+
+
+@pytest.mark.parametrize("job_id", [987654, "987654", "nine", "", None, 2**80])
+def test_an_unknown_or_malformed_id_is_refused(db, job_id):
+    with pytest.raises(services.CancelRefused, match="No job with id"):
+        services.cancel_job(job_id=job_id)
+
+
+def test_task_finished_is_sent_after_commit_for_a_job_cancelled_before_it_ran(
+    db, django_capture_on_commit_callbacks
+):
+    seen = []
+
+    def note(sender, task_result, **kwargs):
+        seen.append((task_result.status, [e.exception_class for e in task_result.errors]))
+
+    task_finished.connect(note)
+    try:
+        result = taskfns.add.enqueue(2, 2)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.cancel_job(job_id=result.id)
+            assert seen == []
+    finally:
+        task_finished.disconnect(note)
+    assert seen == [(TaskResultStatus.FAILED, [JobCancelled])]
+
+
+def test_cancel_jobs_reports_each_row(db):
+    queued = make_job("a@example.com")
+    done = make_job("b@example.com", status=Status.SUCCEEDED, finished_at=timezone.now())
+
+    cancelled, refused = services.cancel_jobs([queued.pk, done.pk, 424242], by="ops")
+
+    assert [job.pk for job in cancelled] == [queued.pk]
+    assert [job_id for job_id, _ in refused] == [done.pk, 424242]
+    assert "already finished" in refused[0][1] and "No job with id 424242" in refused[1][1]
+
+
+def test_cancel_result_takes_the_task_result_that_enqueue_returned(db):
+    result = taskfns.add.enqueue(3, 4)
+
+    services.cancel_result(result, by="code")
+
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED and len(result.errors) == 1
+
+
+def test_a_retry_recorded_after_a_cancel_was_asked_cancels_the_job_instead(db):
+    job = make_job(status=Status.QUEUED)
+    claim = tracking.claim_job(job.pk, worker_id="w1", message_id="m", first_hand=True)
+    services.cancel_job(job_id=job.pk, by="ops")
+
+    attempt = tracking.record_failure(claim, ConnectionError("reset"), retry_in_ms=100)
+
+    job.refresh_from_db()
+    assert attempt.job_status == Status.CANCELLED and job.status == Status.CANCELLED
+    assert job.last_error == "Cancelled by ops while it ran."
+    assert list(Attempt.objects.filter(job=job).values_list("outcome", flat=True)) == [Attempt.Outcome.FAILED]
+
+
+def test_a_cancelled_job_whose_worker_died_is_ended_by_the_take_over_not_run_again(db):
+    long_ago = timezone.now() - timedelta(minutes=5)
+    job = make_job(status=Status.RUNNING, claimed_by="", claimed_at=long_ago, attempts=1)
+    services.cancel_job(job_id=job.pk, by="ops")
+
+    claim = tracking.claim_job(job.pk, worker_id="w2", message_id="m2")
+
+    job.refresh_from_db()
+    assert isinstance(claim, tracking.GaveUp)
+    assert job.status == Status.CANCELLED and job.attempts == 1
+    assert list(job.attempt_set.values_list("outcome", flat=True)) == [Attempt.Outcome.LOST]
+
+
+def test_the_watch_interrupts_the_thread_running_a_cancelled_job_once(db):
+    job = make_job(status=Status.RUNNING, claimed_by="w1", claimed_at=timezone.now(), attempts=1)
+    watch = CancelWatch()
+    entered, outcome = threading.Event(), []
+
+    def run():
+        try:
+            with watch.interruptible(job.pk):
+                entered.set()
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    time.sleep(0.01)
+            outcome.append("ran to the end")
+        except JobCancelled:
+            outcome.append("interrupted")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    entered.wait(5)
+    assert watch.interrupt_cancelled() == []  # not cancelled: left alone
+    services.cancel_job(job_id=job.pk)
+    assert watch.interrupt_cancelled() == [job.pk]
+    thread.join(5)
+    assert outcome == ["interrupted"] and watch.running == {}
+    assert watch.interrupt_cancelled() == []
