@@ -1,0 +1,99 @@
+"""Cancel against real ``rundramatiq`` processes, on Redis (and RabbitMQ with ``--broker rabbitmq``).
+
+A job cancelled before it runs never runs, whether its message waits on the
+broker or is a delayed message a worker holds; a running job is interrupted
+within 2 s, recorded cancelled with its attempt, and not started again.
+"""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from jobs import services
+from jobs.errors import JobCancelled
+from jobs.models import Attempt, Job
+from jobs.selectors import broker_queue_stats
+from jobs.tasks_api import TaskResultStatus
+from tests.jobs import taskfns
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.reliability
+
+Status = Job.Status
+# The bound the cancel promises for a running job.
+STOPS_WITHIN_S = 2.0
+
+
+def status_of(result_id):
+    return Job.objects.get(pk=result_id).status
+
+
+def skipped(worker, job_id):
+    """The worker got job ``job_id``'s message and acknowledged it without running it."""
+    return f"job={job_id} skipped" in worker.output()
+
+
+def nothing_on_the_broker():
+    queues = broker_queue_stats()
+    return (queues["queue_depth"], queues["delayed"], queues["in_progress"] or 0) == (0, 0, 0)
+
+
+def test_a_job_already_on_the_broker_is_skipped(live_env, processes):
+    result = taskfns.busy_for.enqueue("on-broker", 0)
+    assert Job.objects.get(pk=result.id).enqueued_at is not None  # its message waits on the broker
+
+    services.cancel_job(job_id=result.id, by="test")
+    worker = processes.worker(live_env)
+
+    wait_until(lambda: skipped(worker, result.id), 30, "the worker skipped the cancelled job's message")
+    wait_until(nothing_on_the_broker, 10, "the message acknowledged")
+    job = Job.objects.get(pk=result.id)
+    assert job.status == Status.CANCELLED and job.attempts == 0 and cache.get("on-broker") is None
+
+
+def test_a_deferred_job_cancelled_never_runs(live_env, processes):
+    worker = processes.worker(live_env)
+    run_after = timezone.now() + timedelta(seconds=3)
+    result = taskfns.busy_for.using(run_after=run_after).enqueue("deferred", 0)
+    wait_until(lambda: broker_queue_stats()["delayed"] == 1, 10, "the delayed message on the broker")
+
+    services.cancel_job(job_id=result.id, by="test")
+
+    wait_until(lambda: skipped(worker, result.id), 30, "the worker skipped it once due")
+    assert timezone.now() >= run_after
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+    assert [error.exception_class for error in result.errors] == [JobCancelled]
+    assert not Attempt.objects.filter(job_id=result.id).exists() and cache.get("deferred") is None
+
+
+def test_a_running_job_stops_within_two_seconds_and_is_not_started_again(live_env, processes):
+    worker = processes.worker(live_env)
+    result = taskfns.busy_for.enqueue("running", 60)
+    wait_until(lambda: cache.get("running") == 1, 30, "the task started")
+
+    asked = time.monotonic()
+    services.cancel_job(job_id=result.id, by="test")
+    wait_until(lambda: status_of(result.id) == Status.CANCELLED, 10, "the job recorded cancelled")
+    stopped_s = time.monotonic() - asked
+    print(f"recorded cancelled {stopped_s:.2f} s after the cancel")
+    assert stopped_s < STOPS_WITHIN_S
+
+    wait_until(nothing_on_the_broker, 10, "the message acknowledged, no retry waiting")
+    [attempt] = Attempt.objects.filter(job_id=result.id)
+    assert (
+        attempt.outcome == Attempt.Outcome.CANCELLED
+        and attempt.error_message == "Cancelled by test while it ran."
+    )
+    assert attempt.duration_ms is not None and attempt.duration_ms < 60_000
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED and len(result.errors) == 1
+
+    # The worker goes on with other jobs, and the cancelled one never starts again.
+    after = taskfns.add.enqueue(2, 3)
+    wait_until(lambda: status_of(after.id) == Status.SUCCEEDED, 30, "the next job ran")
+    assert cache.get("running") == 1 and Job.objects.get(pk=result.id).attempts == 1
+    assert worker.alive()
