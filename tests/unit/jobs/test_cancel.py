@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from jobs import services
@@ -15,6 +16,8 @@ from jobs.worker import tracking
 from jobs.worker.cancels import CancelWatch
 from tests.jobs import taskfns
 from tests.jobs.factories import make_job
+from tests.support.inprocess import drain
+from tests.support.waiting import wait_until
 
 Status = Job.Status
 
@@ -168,3 +171,23 @@ def test_the_watch_interrupts_the_thread_running_a_cancelled_job_once(db):
     thread.join(5)
     assert outcome == ["interrupted"] and watch.running == {}
     assert watch.interrupt_cancelled() == []
+
+
+def test_a_job_cancelled_while_running_sends_task_finished_once_failed_with_the_cancel(
+    in_process_worker, broker
+):
+    seen = []
+
+    def note(sender, task_result, **kwargs):
+        seen.append((task_result.status, [e.exception_class for e in task_result.errors]))
+
+    task_finished.connect(note)
+    try:
+        result = taskfns.busy_for.enqueue("signalled", 30)
+        wait_until(lambda: cache.get("signalled") == 1, 10, "the task started")
+        services.cancel_job(job_id=result.id)
+        wait_until(lambda: seen, 10, "task_finished sent")
+        drain(broker, in_process_worker)
+    finally:
+        task_finished.disconnect(note)
+    assert seen == [(TaskResultStatus.FAILED, [JobCancelled])]
