@@ -53,7 +53,7 @@ def send_finished(
 
 
 def send_finished_of(job_id: int) -> None:
-    """``task_finished`` for job ``job_id`` as its row stands (finished by a delivery that did not run it)."""
+    """``task_finished`` for job ``job_id`` as its row stands (finished by a delivery that did not run it, or a cancel)."""
 
     def result() -> TaskResult | None:
         job = Job.objects.get(pk=job_id)
