@@ -41,7 +41,7 @@ class JobCancelled(Interrupt):
     """
 
     @staticmethod
-    def reason(by, when):
+    def reason(by: str, when: str) -> str:
         """The error a job cancelled by ``by`` (who asked; may be empty) ``when`` records."""
         return f"Cancelled by {by} {when}." if by else f"Cancelled {when}."
 

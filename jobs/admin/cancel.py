@@ -7,13 +7,17 @@ posts (with the CSRF token) to a URL wrapped in ``admin_site.admin_view``;
 nothing cancels on a GET.
 """
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from jobs.models import Job
 from jobs.services import cancel_jobs, cancel_message, cancel_refusal
 
 # A bulk cancel of more jobs than this is refused (one request must end before the web server's timeout).
@@ -25,10 +29,10 @@ MAX_ROW_MESSAGES = 20
 class CancelAdminMixin:
     """For ``JobAdmin``: the cancel permission, URL, view and action."""
 
-    def has_cancel_permission(self, request):
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.cancel_{self.opts.model_name}")
 
-    def cancelled_by(self, request):
+    def cancelled_by(self, request: HttpRequest) -> str:
         return f"{request.user.get_username()} (admin)"
 
     def get_urls(self):
@@ -39,11 +43,11 @@ class CancelAdminMixin:
             *super().get_urls(),
         ]
 
-    def cancel_context(self, request, job):
+    def cancel_context(self, request: HttpRequest, job: Job) -> dict[str, Any]:
         """What the job page needs for its cancel button."""
         return {"can_cancel": self.has_cancel_permission(request), "cancel_refusal": cancel_refusal(job)}
 
-    def cancel_view(self, request, object_id):
+    def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
         """POST: cancel one job; back to its page, saying what happened."""
         if not (self.has_view_permission(request) and self.has_cancel_permission(request)):
             raise PermissionDenied
@@ -59,7 +63,7 @@ class CancelAdminMixin:
         return HttpResponseRedirect(self.job_url(job))
 
     @admin.action(description="Cancel selected jobs", permissions=["cancel"])
-    def cancel_selected_jobs(self, request, queryset):
+    def cancel_selected_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         selected = list(queryset.order_by("pk").values_list("pk", flat=True)[: MAX_BULK_CANCEL + 1])
         if len(selected) > MAX_BULK_CANCEL:
             self.message_user(
@@ -69,7 +73,9 @@ class CancelAdminMixin:
         self.report_cancels(request, *cancel_jobs(selected, by=self.cancelled_by(request)))
         return None
 
-    def report_cancels(self, request, cancelled, refused):
+    def report_cancels(
+        self, request: HttpRequest, cancelled: list[Job], refused: list[tuple[object, str]]
+    ) -> None:
         """One message per cancelled or refused job (up to a limit), then a total."""
         for job in cancelled[:MAX_ROW_MESSAGES]:
             self.message_user(request, cancel_message(job), messages.SUCCESS)

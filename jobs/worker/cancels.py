@@ -37,7 +37,7 @@ LAND_WITHIN_S = 1.0
 class Watched:
     """One job running in one thread, while it may be interrupted (``with watch.interruptible(job_id)``)."""
 
-    def __init__(self, watch, job_id):
+    def __init__(self, watch: "CancelWatch", job_id: int) -> None:
         self.watch, self.job_id = watch, job_id
         self.thread_id = threading.get_ident()
         self.interrupted = False
@@ -66,7 +66,7 @@ class Watched:
         return False
 
 
-def wait_for_interrupt():
+def wait_for_interrupt() -> None:
     """Run Python code until an interrupt already sent to this thread lands (it raises), within a bound."""
     deadline = time.monotonic() + LAND_WITHIN_S
     while time.monotonic() < deadline:
@@ -87,7 +87,7 @@ class CancelWatch:
         """A context for running job ``job_id``'s task: a cancel raises ``JobCancelled`` in it."""
         return Watched(self, job_id)
 
-    def forget(self, job_id):
+    def forget(self, job_id: int) -> None:
         with self.lock:
             self.running.pop(job_id, None)
 
@@ -115,14 +115,14 @@ class CancelWatch:
             logger.info("job=%s cancelled while running: interrupting its task", job_id)
         return interrupted
 
-    def start(self):
+    def start(self) -> None:
         if self.thread is not None and self.thread.is_alive():
             return  # one watch thread per process, however many workers it runs
         self.stopping.clear()
         self.thread = threading.Thread(target=self._run, name="herald-cancel-watch", daemon=True)
         self.thread.start()
 
-    def stop(self):
+    def stop(self) -> None:
         self.stopping.set()
         if self.thread is not None:
             self.thread.join(timeout=10)

@@ -190,7 +190,7 @@ def _plain(value):
     return str(value) if isinstance(value, str) else value
 
 
-def write_outcome(attempt, status, job_fields):
+def write_outcome(attempt: Any, status: str, job_fields: dict[str, Any]) -> str | None:
     """Write how ``attempt`` ended the job (``status``, ``job_fields``), then the attempt; the job's status.
 
     Only the claim holder writes the outcome: if a take-over happened

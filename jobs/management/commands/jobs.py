@@ -192,7 +192,7 @@ class Command(BaseCommand):
 
     # cancel ------------------------------------------------------------------
 
-    def handle_cancel(self, *, ids, **options):
+    def handle_cancel(self, *, ids: list[str], **options) -> None:
         cancelled, refused = cancel_jobs(list(dict.fromkeys(ids)), by=self.CANCELLED_BY)
         for job in cancelled:
             self.stdout.write(cancel_message(job))
