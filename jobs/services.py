@@ -177,7 +177,7 @@ def cancel_job(*, job_id: object, by: str = "") -> Job:
         reason = JobCancelled.reason(by, "before it ran" if job.attempts == 0 else "before its next attempt")
         if transition(
             job.pk,
-            Status.CANCELLED,
+            Job.Status.CANCELLED,
             expect=pending,
             cancel_requested_at=now,
             cancelled_by=by,
@@ -186,9 +186,9 @@ def cancel_job(*, job_id: object, by: str = "") -> Job:
         ):
             transaction.on_commit(partial(send_finished_of, job.pk))
         else:
-            running = {"status": Status.RUNNING, "cancel_requested_at": None}
+            running = {"status": Job.Status.RUNNING, "cancel_requested_at": None}
             asked = transition(
-                job.pk, Status.RUNNING, expect=running, cancel_requested_at=now, cancelled_by=by
+                job.pk, Job.Status.RUNNING, expect=running, cancel_requested_at=now, cancelled_by=by
             )
             if not asked:
                 job.refresh_from_db()
@@ -199,7 +199,7 @@ def cancel_job(*, job_id: object, by: str = "") -> Job:
 
 def cancel_refusal(job: Job) -> str | None:
     """Why ``job`` may not be cancelled as it stands, or None if it may."""
-    if job.status == Status.RUNNING and job.cancel_requested_at is not None:
+    if job.status == Job.Status.RUNNING and job.cancel_requested_at is not None:
         return f"Job {job.pk} is being cancelled already: its worker is stopping it."
     if job.is_final:
         return f"Job {job.pk} already finished: it is {job.get_status_display().lower()}."
@@ -234,6 +234,6 @@ def cancel_result(result: TaskResult, *, by: str = "") -> Job:
 def cancel_message(job: Job) -> str:
     """What a cancel did to ``job`` (a row :func:`cancel_job` returned), in a sentence."""
     what = f"Job {job.pk} ({f'{job.task_name} {job.label}'.strip()})"
-    if job.status == Status.CANCELLED:
+    if job.status == Job.Status.CANCELLED:
         return f"{what} cancelled: it will not run."
     return f"{what} is running: its worker stops it and records it cancelled."

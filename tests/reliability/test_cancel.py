@@ -22,7 +22,6 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability
 
-Status = Job.Status
 # The bound the cancel promises for a running job.
 STOPS_WITHIN_S = 2.0
 
@@ -51,7 +50,7 @@ def test_a_job_already_on_the_broker_is_skipped(live_env, processes):
     wait_until(lambda: skipped(worker, result.id), 30, "the worker skipped the cancelled job's message")
     wait_until(nothing_on_the_broker, 10, "the message acknowledged")
     job = Job.objects.get(pk=result.id)
-    assert job.status == Status.CANCELLED and job.attempts == 0 and cache.get("on-broker") is None
+    assert job.status == Job.Status.CANCELLED and job.attempts == 0 and cache.get("on-broker") is None
 
 
 def test_a_deferred_job_cancelled_never_runs(live_env, processes):
@@ -77,7 +76,7 @@ def test_a_running_job_stops_within_two_seconds_and_is_not_started_again(live_en
 
     asked = time.monotonic()
     services.cancel_job(job_id=result.id, by="test")
-    wait_until(lambda: status_of(result.id) == Status.CANCELLED, 10, "the job recorded cancelled")
+    wait_until(lambda: status_of(result.id) == Job.Status.CANCELLED, 10, "the job recorded cancelled")
     stopped_s = time.monotonic() - asked
     print(f"recorded cancelled {stopped_s:.2f} s after the cancel")
     assert stopped_s < STOPS_WITHIN_S
@@ -94,6 +93,6 @@ def test_a_running_job_stops_within_two_seconds_and_is_not_started_again(live_en
 
     # The worker goes on with other jobs, and the cancelled one never starts again.
     after = taskfns.add.enqueue(2, 3)
-    wait_until(lambda: status_of(after.id) == Status.SUCCEEDED, 30, "the next job ran")
+    wait_until(lambda: status_of(after.id) == Job.Status.SUCCEEDED, 30, "the next job ran")
     assert cache.get("running") == 1 and Job.objects.get(pk=result.id).attempts == 1
     assert worker.alive()

@@ -8,8 +8,6 @@ from jobs.models import Job
 from tests.jobs.factories import make_job
 from tests.jobs.test_admin import CHANGELIST, change_url, logged_in, messages_of, staff, text
 
-Status = Job.Status
-
 
 def cancel_url(job_or_pk):
     return reverse("admin:jobs_job_cancel", args=[getattr(job_or_pk, "pk", job_or_pk)])
@@ -36,7 +34,7 @@ def test_staff_without_the_cancel_permission_see_no_control_and_a_post_is_refuse
     assert viewer.post(cancel_url(job)).status_code == 403
     viewer.post(reverse(CHANGELIST), {"action": "cancel_selected_jobs", "_selected_action": [job.pk]})
     job.refresh_from_db()
-    assert job.status == Status.QUEUED
+    assert job.status == Job.Status.QUEUED
 
 
 def test_the_button_cancels_a_queued_job_and_says_so(canceller):
@@ -47,7 +45,7 @@ def test_the_button_cancels_a_queued_job_and_says_so(canceller):
 
     assert response.status_code == 302 and response.url == change_url(job)
     job.refresh_from_db()
-    assert job.status == Status.CANCELLED and job.cancelled_by == "canceller@herald.test (admin)"
+    assert job.status == Job.Status.CANCELLED and job.cancelled_by == "canceller@herald.test (admin)"
     assert messages_of(response) == [
         f"Job {job.pk} (send_confirmation_email queued@example.com) cancelled: it will not run."
     ]
@@ -60,7 +58,7 @@ def test_cancel_is_post_only(canceller):
 
     assert canceller.get(cancel_url(job)).status_code == 405
     job.refresh_from_db()
-    assert job.status == Status.QUEUED
+    assert job.status == Job.Status.QUEUED
 
 
 def test_cancel_without_a_csrf_token_is_refused(db):
@@ -69,7 +67,7 @@ def test_cancel_without_a_csrf_token_is_refused(db):
 
     assert client.post(cancel_url(job)).status_code == 403
     job.refresh_from_db()
-    assert job.status == Status.QUEUED
+    assert job.status == Job.Status.QUEUED
 
 
 def test_cancel_of_an_unknown_job_changes_nothing(canceller):
@@ -81,8 +79,8 @@ def test_cancel_of_an_unknown_job_changes_nothing(canceller):
 
 def test_the_action_reports_each_row(canceller):
     queued = make_job("a@example.com")
-    running = make_job("b@example.com", status=Status.RUNNING, claimed_by="w1", claimed_at=timezone.now())
-    done = make_job("c@example.com", status=Status.SUCCEEDED, finished_at=timezone.now())
+    running = make_job("b@example.com", status=Job.Status.RUNNING, claimed_by="w1", claimed_at=timezone.now())
+    done = make_job("c@example.com", status=Job.Status.SUCCEEDED, finished_at=timezone.now())
 
     response = canceller.post(
         reverse(CHANGELIST),
@@ -98,15 +96,15 @@ def test_the_action_reports_each_row(canceller):
     ]
     statuses = dict(Job.objects.values_list("pk", "status"))
     assert [statuses[queued.pk], statuses[running.pk], statuses[done.pk]] == [
-        Status.CANCELLED,
-        Status.RUNNING,
-        Status.SUCCEEDED,
+        Job.Status.CANCELLED,
+        Job.Status.RUNNING,
+        Job.Status.SUCCEEDED,
     ]
 
 
 def test_the_list_filters_and_counts_cancelled_jobs(canceller):
-    cancelled = make_job("a@example.com", status=Status.CANCELLED, finished_at=timezone.now())
-    make_job("b@example.com", status=Status.SUCCEEDED, finished_at=timezone.now())
+    cancelled = make_job("a@example.com", status=Job.Status.CANCELLED, finished_at=timezone.now())
+    make_job("b@example.com", status=Job.Status.SUCCEEDED, finished_at=timezone.now())
 
     response = canceller.get(reverse(CHANGELIST), {"status__exact": "cancelled"})
 

@@ -19,15 +19,13 @@ from tests.jobs.factories import make_job
 from tests.support.inprocess import drain
 from tests.support.waiting import wait_until
 
-Status = Job.Status
-
 
 def test_a_queued_job_is_cancelled_at_once_and_reads_failed_with_one_cancel_error(db):
     result = taskfns.add.enqueue(1, 2)
 
     job = services.cancel_job(job_id=result.id, by="ops")
 
-    assert job.status == Status.CANCELLED and job.finished_at is not None
+    assert job.status == Job.Status.CANCELLED and job.finished_at is not None
     assert job.cancelled_by == "ops" and job.last_error == "Cancelled by ops before it ran."
     result.refresh()
     assert result.status == TaskResultStatus.FAILED
@@ -35,36 +33,36 @@ def test_a_queued_job_is_cancelled_at_once_and_reads_failed_with_one_cancel_erro
 
 
 def test_a_retrying_job_is_cancelled_before_its_next_attempt(db):
-    job = make_job(status=Status.RETRYING, attempts=1)
+    job = make_job(status=Job.Status.RETRYING, attempts=1)
 
     cancelled = services.cancel_job(job_id=job.pk, by="ops")
 
-    assert cancelled.status == Status.CANCELLED
+    assert cancelled.status == Job.Status.CANCELLED
     assert cancelled.last_error == "Cancelled by ops before its next attempt."
 
 
 def test_the_claim_refuses_a_cancelled_job(db):
-    job = make_job(status=Status.QUEUED)
+    job = make_job(status=Job.Status.QUEUED)
     services.cancel_job(job_id=job.pk)
 
     assert tracking.claim_job(job.pk, worker_id="w1", message_id="m", first_hand=True) is None
     assert tracking.claim_job(job.pk, worker_id="w1", message_id="m") is None
     job.refresh_from_db()
-    assert job.status == Status.CANCELLED and job.attempts == 0 and job.claimed_by == ""
+    assert job.status == Job.Status.CANCELLED and job.attempts == 0 and job.claimed_by == ""
 
 
 def test_a_running_job_is_marked_for_its_worker_and_keeps_running_until_it_stops(db):
-    job = make_job(status=Status.RUNNING, claimed_by="w1", claimed_at=timezone.now(), attempts=1)
+    job = make_job(status=Job.Status.RUNNING, claimed_by="w1", claimed_at=timezone.now(), attempts=1)
 
     marked = services.cancel_job(job_id=job.pk, by="ops")
 
-    assert marked.status == Status.RUNNING and marked.cancel_requested_at is not None
+    assert marked.status == Job.Status.RUNNING and marked.cancel_requested_at is not None
     assert marked.cancelled_by == "ops"
     with pytest.raises(services.CancelRefused, match="being cancelled already"):
         services.cancel_job(job_id=job.pk)
 
 
-@pytest.mark.parametrize("status", [Status.SUCCEEDED, Status.FAILED, Status.CANCELLED])
+@pytest.mark.parametrize("status", [Job.Status.SUCCEEDED, Job.Status.FAILED, Job.Status.CANCELLED])
 def test_a_finished_job_is_refused_and_left_as_it_was(db, status):
     job = make_job(status=status, finished_at=timezone.now(), last_error="as it was")
 
@@ -102,7 +100,7 @@ def test_task_finished_is_sent_after_commit_for_a_job_cancelled_before_it_ran(
 
 def test_cancel_jobs_reports_each_row(db):
     queued = make_job("a@example.com")
-    done = make_job("b@example.com", status=Status.SUCCEEDED, finished_at=timezone.now())
+    done = make_job("b@example.com", status=Job.Status.SUCCEEDED, finished_at=timezone.now())
 
     cancelled, refused = services.cancel_jobs([queued.pk, done.pk, 424242], by="ops")
 
@@ -121,33 +119,33 @@ def test_cancel_result_takes_the_task_result_that_enqueue_returned(db):
 
 
 def test_a_retry_recorded_after_a_cancel_was_asked_cancels_the_job_instead(db):
-    job = make_job(status=Status.QUEUED)
+    job = make_job(status=Job.Status.QUEUED)
     claim = tracking.claim_job(job.pk, worker_id="w1", message_id="m", first_hand=True)
     services.cancel_job(job_id=job.pk, by="ops")
 
     attempt = tracking.record_failure(claim, ConnectionError("reset"), retry_in_ms=100)
 
     job.refresh_from_db()
-    assert attempt.job_status == Status.CANCELLED and job.status == Status.CANCELLED
+    assert attempt.job_status == Job.Status.CANCELLED and job.status == Job.Status.CANCELLED
     assert job.last_error == "Cancelled by ops while it ran."
     assert list(Attempt.objects.filter(job=job).values_list("outcome", flat=True)) == [Attempt.Outcome.FAILED]
 
 
 def test_a_cancelled_job_whose_worker_died_is_ended_by_the_take_over_not_run_again(db):
     long_ago = timezone.now() - timedelta(minutes=5)
-    job = make_job(status=Status.RUNNING, claimed_by="", claimed_at=long_ago, attempts=1)
+    job = make_job(status=Job.Status.RUNNING, claimed_by="", claimed_at=long_ago, attempts=1)
     services.cancel_job(job_id=job.pk, by="ops")
 
     claim = tracking.claim_job(job.pk, worker_id="w2", message_id="m2")
 
     job.refresh_from_db()
     assert isinstance(claim, tracking.GaveUp)
-    assert job.status == Status.CANCELLED and job.attempts == 1
+    assert job.status == Job.Status.CANCELLED and job.attempts == 1
     assert list(job.attempt_set.values_list("outcome", flat=True)) == [Attempt.Outcome.LOST]
 
 
 def test_the_watch_interrupts_the_thread_running_a_cancelled_job_once(db):
-    job = make_job(status=Status.RUNNING, claimed_by="w1", claimed_at=timezone.now(), attempts=1)
+    job = make_job(status=Job.Status.RUNNING, claimed_by="w1", claimed_at=timezone.now(), attempts=1)
     watch = CancelWatch()
     entered, outcome = threading.Event(), []
 
