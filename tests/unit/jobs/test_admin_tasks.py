@@ -36,7 +36,14 @@ def test_the_summary_and_chart_follow_the_task_filter(admin_client, two_tasks):
     assert whole["summary"]["jobs"][Status.SUCCEEDED] == 4 and whole["summary"]["jobs"][Status.FAILED] == 1
     one = admin_client.get(f"/admin/jobs/job/?task={ADD}").context
     assert one["summary_task"] == ADD
-    assert one["summary"]["jobs"] == {"queued": 1, "running": 0, "retrying": 0, "succeeded": 3, "failed": 0}
+    assert one["summary"]["jobs"] == {
+        "queued": 1,
+        "running": 0,
+        "retrying": 0,
+        "succeeded": 3,
+        "failed": 0,
+        "cancelled": 0,
+    }
     assert one["summary"]["sent"]["last_hour"] == 3 and one["summary"]["failed"]["last_hour"] == 0
     assert sum(bucket["sent"] for bucket in selectors.hourly_outcomes(task=ADD)) == 3
 
