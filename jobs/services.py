@@ -94,7 +94,7 @@ def resend_failed_jobs(
 
 
 def prune_finished_jobs(*, older_than: datetime, dry_run: bool = False, batch_size: int = 1000) -> int:
-    """Delete succeeded and failed jobs (and attempts) finished before ``older_than``.
+    """Delete succeeded, failed and cancelled jobs (and attempts) finished before ``older_than``.
 
     Queued, running and retrying jobs are never deleted. Deletes in batches of
     short transactions, so a large prune neither holds memory nor locks the
