@@ -18,6 +18,7 @@ from jobs.models import Attempt, Job
 from jobs.selectors import broker_queue_stats
 from jobs.tasks_api import TaskResultStatus
 from tests.jobs import taskfns
+from tests.jobs.test_commands import run_manage
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability
@@ -55,11 +56,13 @@ def test_a_job_already_on_the_broker_is_skipped(live_env, processes):
 
 def test_a_deferred_job_cancelled_never_runs(live_env, processes):
     worker = processes.worker(live_env)
-    run_after = timezone.now() + timedelta(seconds=3)
+    run_after = timezone.now() + timedelta(seconds=10)  # longer than manage.py takes to start
     result = taskfns.busy_for.using(run_after=run_after).enqueue("deferred", 0)
     wait_until(lambda: broker_queue_stats()["delayed"] == 1, 10, "the delayed message on the broker")
 
-    services.cancel_job(job_id=result.id, by="test")
+    done = run_manage("cancel", str(result.id), env=live_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Job {result.id} (busy_for deferred) cancelled: it will not run.\n"
 
     wait_until(lambda: skipped(worker, result.id), 30, "the worker skipped it once due")
     assert timezone.now() >= run_after
