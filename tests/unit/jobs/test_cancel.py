@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 from jobs import services
@@ -189,3 +190,35 @@ def test_a_job_cancelled_while_running_sends_task_finished_once_failed_with_the_
     finally:
         task_finished.disconnect(note)
     assert seen == [(TaskResultStatus.FAILED, [JobCancelled])]
+
+
+def test_a_cancel_racing_a_claim_either_keeps_the_job_from_running_or_reaches_it_running(transactional_db):
+    job_ids = [make_job(f"race{n}@example.com").pk for n in range(40)]
+    start, claimed = threading.Barrier(2), {}
+
+    def claim_all():
+        start.wait()
+        for job_id in job_ids:
+            claimed[job_id] = tracking.claim_job(job_id, worker_id="w1", message_id="m") is not None
+        connection.close()
+
+    def cancel_all():
+        start.wait()
+        for job_id in reversed(job_ids):  # the two meet somewhere in the middle
+            services.cancel_job(job_id=job_id, by="race")
+        connection.close()
+
+    threads = [threading.Thread(target=claim_all), threading.Thread(target=cancel_all)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    rows = {row.pk: row for row in Job.objects.filter(pk__in=job_ids)}
+    print(f"{sum(claimed.values())} of {len(job_ids)} reached running first")
+    for job_id in job_ids:
+        row = rows[job_id]
+        if claimed[job_id]:  # reached running: marked for its worker, never cancelled under it
+            assert (row.status, row.attempts) == (Job.Status.RUNNING, 1) and row.cancel_requested_at
+        else:  # kept from running
+            assert (row.status, row.attempts) == (Job.Status.CANCELLED, 0)
