@@ -22,7 +22,23 @@ STATUSES: dict[str, TaskResultStatus] = {
     Job.Status.RUNNING: TaskResultStatus.RUNNING,
     Job.Status.SUCCEEDED: TaskResultStatus.SUCCESSFUL,
     Job.Status.FAILED: TaskResultStatus.FAILED,
+    # The framework has no cancelled status: a cancelled job reads FAILED, with an error naming the cancel.
+    Job.Status.CANCELLED: TaskResultStatus.FAILED,
 }
+CANCELLED_ERROR_CLASS = f"{JobCancelled.__module__}.{JobCancelled.__qualname__}"
+
+
+def job_of(result_id: object) -> Job:
+    """The job whose ``TaskResult.id`` is ``result_id`` (as ``enqueue()`` gave it, or its text).
+
+    The one place that turns a result id into a job row: ``get_result``, the
+    cancel service and ``manage.py jobs cancel`` all look a job up here.
+    Raises ``TaskResultDoesNotExist`` for an id that names no job, or is no id at all.
+    """
+    try:
+        return Job.objects.get(pk=int(result_id))  # type: ignore[call-overload]
+    except (ValueError, TypeError, OverflowError, Job.DoesNotExist):
+        raise TaskResultDoesNotExist(result_id) from None
 
 
 def parse_result_id(value: object) -> uuid.UUID | None:
@@ -103,7 +119,9 @@ def errors_of(job: Job, attempts: Sequence[Attempt | SimpleNamespace]) -> list[T
         for attempt in attempts
         if attempt.outcome in Attempt.FAILED_OUTCOMES
     ]
-    if job.status == Status.CANCELLED and not any(a.outcome == Attempt.Outcome.CANCELLED for a in attempts):
+    if job.status == Job.Status.CANCELLED and not any(
+        a.outcome == Attempt.Outcome.CANCELLED for a in attempts
+    ):
         errors.append(
             TaskError(exception_class_path=CANCELLED_ERROR_CLASS, traceback=f"JobCancelled: {job.last_error}")
         )

@@ -174,7 +174,9 @@ def cancel_job(*, job_id: object, by: str = "") -> Job:
     now = timezone.now()
     with transaction.atomic():
         pending = {"status": Job.PENDING_STATUSES}
-        reason = JobCancelled.reason(by, "before it ran" if job.attempts == 0 else "before its next attempt")
+        reason = JobCancelled.reason(
+            by, "before it ran" if job.attempt_count == 0 else "before its next attempt"
+        )
         if transition(
             job.pk,
             Job.Status.CANCELLED,
@@ -206,7 +208,7 @@ def cancel_refusal(job: Job) -> str | None:
     return None
 
 
-def cancel_jobs(job_ids, *, by: str = "") -> tuple[list[Job], list[tuple[object, str]]]:
+def cancel_jobs(job_ids: Iterable[object], *, by: str = "") -> tuple[list[Job], list[tuple[object, str]]]:
     """Cancel each of ``job_ids`` in order (see :func:`cancel_job`); ``(cancelled, refused)``.
 
     ``cancelled``: the job rows (CANCELLED, or RUNNING and being stopped);

@@ -1,11 +1,4 @@
-"""Cancel in the job admin: the job page's button and the "Cancel selected jobs" action.
-
-Both call ``jobs.services.cancel_jobs``, as ``manage.py jobs cancel`` does.
-Cancelling needs ``jobs.cancel_job`` ("Can cancel jobs"): staff without it
-see neither control, and a POST from them is refused with 403. The button
-posts (with the CSRF token) to a URL wrapped in ``admin_site.admin_view``;
-nothing cancels on a GET.
-"""
+"""Cancel in the job admin: the job page's button and the "Cancel selected jobs" action."""
 
 from typing import Any
 
@@ -26,8 +19,15 @@ MAX_BULK_CANCEL = 1000
 MAX_ROW_MESSAGES = 20
 
 
-class CancelAdminMixin:
-    """For ``JobAdmin``: the cancel permission, URL, view and action."""
+class CancelAdminMixin(admin.ModelAdmin):
+    """For ``JobAdmin``: the cancel permission, URL, view and action.
+
+    Both controls call ``jobs.services.cancel_jobs``, as ``manage.py jobs
+    cancel`` does. Cancelling needs ``jobs.cancel_job``: staff without it see
+    neither control, and a POST from them is refused with 403. The button posts
+    (with the CSRF token) to a URL wrapped in ``admin_site.admin_view``; nothing
+    cancels on a GET.
+    """
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.cancel_{self.opts.model_name}")
@@ -60,7 +60,9 @@ class CancelAdminMixin:
                 reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
             )
         self.report_cancels(request, *cancel_jobs([job.pk], by=self.cancelled_by(request)))
-        return HttpResponseRedirect(self.job_url(job))
+        return HttpResponseRedirect(
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[job.pk])
+        )
 
     @admin.action(description="Cancel selected jobs", permissions=["cancel"])
     def cancel_selected_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:

@@ -44,7 +44,7 @@ class TaskFilter(admin.SimpleListFilter):
 
 
 @admin.register(Job)
-class JobAdmin(CancelAdminMixin, admin.ModelAdmin):
+class JobAdmin(CancelAdminMixin):
     """Jobs, read-only, with resend and cancel (``CancelAdminMixin``, needing ``jobs.cancel_job``).
 
     Every resend control (the page's button, the bulk action, "Resend all failed") calls

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0003_jobs_run_any_task"),
+        ("jobs", "0007_schedule_runs"),
     ]
 
     operations = [

@@ -94,7 +94,7 @@ def _run_and_record(claim, options, *, retries):
             value = normalize_json(_call(task, claim))
     except errors.JobCancelled as exc:
         # Cancelled while running: recorded once, acknowledged, never retried.
-        attempt = tracking.record_cancelled(claim, exc, by=watched.cancelled_by)
+        attempt = tracking.record_failure(claim, exc, cancelled_by=watched.cancelled_by)
         _send_finished(claim, task, attempt)
         return
     except BaseException as exc:

@@ -1,20 +1,4 @@
-"""Stopping a running job that was cancelled: each worker process watches the jobs it runs.
-
-A cancel asked of a running job (``jobs.services.cancel_job``) sets its row's
-``cancel_requested_at``. In every worker process one watcher thread reads,
-every ``POLL_EVERY_S`` while the process runs jobs, which of those jobs were
-cancelled (one primary-key query; none when idle), and raises
-``jobs.errors.JobCancelled`` into the thread running each, once, with
-Dramatiq's ``raise_thread_exception`` (what its time limit uses). The actor
-records the attempt and the job as cancelled and acknowledges the message:
-no retry, no second run.
-
-Why a poll of the rows rather than a Redis channel: the row is what the
-cancel writes anyway, it is there on either broker, and a poll cannot miss a
-cancel the way a subscriber that was reconnecting would. The exception lands
-when the thread next runs Python code: a task blocked in one long C call (a
-socket read, one long ``time.sleep``) stops when that call returns.
-"""
+"""The cancel watch: each worker process interrupts the running jobs that were cancelled (docs/tasks.md#cancel)."""
 
 import logging
 import threading
@@ -26,6 +10,7 @@ from dramatiq.middleware import Middleware
 from dramatiq.middleware.threading import raise_thread_exception
 
 from jobs.errors import JobCancelled
+from jobs.logs import OutageLog
 
 logger = logging.getLogger("jobs.worker.cancels")
 
@@ -75,7 +60,20 @@ def wait_for_interrupt() -> None:
 
 
 class CancelWatch:
-    """The jobs this process runs, and the thread that interrupts the cancelled ones."""
+    """The jobs this process runs, and the thread that interrupts the cancelled ones.
+
+    A cancel asked of a running job (``jobs.services.cancel_job``) sets its
+    row's ``cancel_requested_at``. Every ``POLL_EVERY_S``, while the process
+    runs jobs, the watch reads which of them were cancelled (one primary-key
+    query; none when idle) and raises ``JobCancelled`` into the thread running
+    each, once, with Dramatiq's ``raise_thread_exception`` (what its time limit
+    uses). Why a poll of the rows rather than a Redis channel: the row is what
+    the cancel writes anyway, it is there on either broker, and a poll cannot
+    miss a cancel the way a subscriber that was reconnecting would. The
+    exception lands when the thread next runs Python code: a task blocked in
+    one long C call (a socket read, one long ``time.sleep``) stops when that
+    call returns.
+    """
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -129,15 +127,13 @@ class CancelWatch:
             self.thread = None
 
     def _run(self):
-        failing = False
+        outage = OutageLog(logger)  # once per outage, not twice a second
         while not self.stopping.wait(POLL_EVERY_S):
             try:
                 self.interrupt_cancelled()
-                failing = False
-            except Exception:
-                if not failing:  # once per outage, not twice a second
-                    logger.warning("reading cancelled jobs failed; trying again", exc_info=True)
-                failing = True
+                outage.worked("cancel watch")
+            except Exception as exc:
+                outage.failed("cancel watch", exc)
                 connections[DEFAULT_DB_ALIAS].close_if_unusable_or_obsolete()
         connections[DEFAULT_DB_ALIAS].close()
 

@@ -40,10 +40,7 @@ class Claim:
 
 @dataclass(frozen=True)
 class GaveUp:
-    """What :func:`claim_job` returns when its take-over finished the job instead of running it.
-
-    Failed as poison, or cancelled (a cancel asked while its dead worker ran it).
-    """
+    """What :func:`claim_job` returns when its take-over ended the job unrun: FAILED as poison, or CANCELLED."""
 
     job_id: int
 
@@ -238,29 +235,21 @@ def _record_ran_earlier(job_id: int, return_value: Any) -> None:
         )
 
 
-def record_cancelled(claim: Claim, exc: BaseException, *, by: str = "") -> SimpleNamespace:
-    """Record the attempt that ``exc`` (``JobCancelled``) interrupted, and the job, as cancelled; the attempt."""
-    return with_db_retry(
-        _finish,
-        claim,
-        outcome=Attempt.Outcome.CANCELLED,
-        status=Job.Status.CANCELLED,
-        error_class=f"{type(exc).__module__}.{type(exc).__qualname__}",
-        error_message=errors.JobCancelled.reason(by, "while it ran"),
-        traceback="".join(tb.format_exception(exc, limit=30)),
-    )
-
-
 def record_failure(
-    claim: Claim, exc: BaseException, *, retry_in_ms: int | None = None, held: bool = True
+    claim: Claim,
+    exc: BaseException,
+    *,
+    retry_in_ms: int | None = None,
+    held: bool = True,
+    cancelled_by: str = "",
 ) -> SimpleNamespace:
     """Record a failed attempt: the job is retrying in ``retry_in_ms``, or (None) failed; the attempt written.
 
     ``held``: a worker holds the retry as a delayed message. Otherwise the job
     row schedules it: due then, with no message on the broker, and the relay
-    sends it (``jobs.enqueue.outbox.relay_unsent``). A job cancelled while this
-    attempt ran is not retried: it is cancelled, and the attempt failed
-    (``attempt.job_status`` says which status the job got).
+    sends it (``jobs.enqueue.outbox.relay_unsent``). An attempt a cancel
+    interrupted (``exc`` a ``JobCancelled``; ``cancelled_by`` who asked) ends the job
+    cancelled; so does a retry after a cancel was asked (``attempt.job_status``: the job's status).
     """
     fields = {
         "error_class": f"{type(exc).__module__}.{type(exc).__qualname__}",
@@ -268,6 +257,11 @@ def record_failure(
         "smtp_reply": errors.smtp_reply(exc),
         "traceback": "".join(tb.format_exception(exc, limit=30)),
     }
+    if isinstance(exc, errors.JobCancelled):
+        fields["error_message"] = errors.JobCancelled.reason(cancelled_by, "while it ran")
+        return with_db_retry(
+            _finish, claim, outcome=Attempt.Outcome.CANCELLED, status=Job.Status.CANCELLED, **fields
+        )
     if retry_in_ms is None:
         return with_db_retry(
             _finish, claim, outcome=Attempt.Outcome.FAILED, status=Job.Status.FAILED, **fields

@@ -198,14 +198,14 @@ def write_outcome(attempt: Any, status: str, job_fields: dict[str, Any]) -> str 
     is written only if no cancel was asked meanwhile; otherwise the job is
     cancelled, the attempt recorded as failed, and CANCELLED returned.
     """
-    held = {"claimed_by": attempt.worker, "status": Job.Status.RUNNING}
+    held = {"worker_id": attempt.worker_id, "status": Job.Status.RUNNING}
     if status == Job.Status.RETRYING:
         if transition(attempt.job_id, status, expect={**held, "cancel_requested_at": None}, **job_fields):
             written = status
         else:
             by = Job.objects.filter(pk=attempt.job_id).values_list("cancelled_by", flat=True).first()
             cancelled = {**job_fields, "finished_at": attempt.finished_at}
-            cancelled.update(last_error=JobCancelled.reason(by, "while it ran"), due_at=None)
+            cancelled.update(last_error=JobCancelled.reason(by or "", "while it ran"), due_at=None)
             cancelled.pop("enqueued_at", None)
             written = transition(attempt.job_id, Job.Status.CANCELLED, expect=held, **cancelled) and (
                 Job.Status.CANCELLED

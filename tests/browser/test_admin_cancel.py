@@ -66,6 +66,6 @@ def test_staff_cancel_a_running_job_and_see_it_stop(live_env, processes):
         assert page.inner_text("#count-cancelled") == "1"
 
     job = Job.objects.get(pk=result.id)
-    assert job.status == Job.Status.CANCELLED and job.attempts == 1
+    assert job.status == Job.Status.CANCELLED and job.attempt_count == 1
     assert list(Attempt.objects.filter(job=job).values_list("outcome", flat=True)) == ["cancelled"]
     assert cache.get("browser") == 1

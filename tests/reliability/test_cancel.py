@@ -51,7 +51,7 @@ def test_a_job_already_on_the_broker_is_skipped(live_env, processes):
     wait_until(lambda: skipped(worker, result.id), 30, "the worker skipped the cancelled job's message")
     wait_until(nothing_on_the_broker, 10, "the message acknowledged")
     job = Job.objects.get(pk=result.id)
-    assert job.status == Job.Status.CANCELLED and job.attempts == 0 and cache.get("on-broker") is None
+    assert job.status == Job.Status.CANCELLED and job.attempt_count == 0 and cache.get("on-broker") is None
 
 
 def test_a_deferred_job_cancelled_never_runs(live_env, processes):
@@ -97,5 +97,5 @@ def test_a_running_job_stops_within_two_seconds_and_is_not_started_again(live_en
     # The worker goes on with other jobs, and the cancelled one never starts again.
     after = taskfns.add.enqueue(2, 3)
     wait_until(lambda: status_of(after.id) == Job.Status.SUCCEEDED, 30, "the next job ran")
-    assert cache.get("running") == 1 and Job.objects.get(pk=result.id).attempts == 1
+    assert cache.get("running") == 1 and Job.objects.get(pk=result.id).attempt_count == 1
     assert worker.alive()

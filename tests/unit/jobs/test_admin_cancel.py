@@ -79,7 +79,7 @@ def test_cancel_of_an_unknown_job_changes_nothing(canceller):
 
 def test_the_action_reports_each_row(canceller):
     queued = make_job("a@example.com")
-    running = make_job("b@example.com", status=Job.Status.RUNNING, claimed_by="w1", claimed_at=timezone.now())
+    running = make_job("b@example.com", status=Job.Status.RUNNING, worker_id="w1", claimed_at=timezone.now())
     done = make_job("c@example.com", status=Job.Status.SUCCEEDED, finished_at=timezone.now())
 
     response = canceller.post(

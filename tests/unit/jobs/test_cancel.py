@@ -34,7 +34,7 @@ def test_a_queued_job_is_cancelled_at_once_and_reads_failed_with_one_cancel_erro
 
 
 def test_a_retrying_job_is_cancelled_before_its_next_attempt(db):
-    job = make_job(status=Job.Status.RETRYING, attempts=1)
+    job = make_job(status=Job.Status.RETRYING, attempt_count=1)
 
     cancelled = services.cancel_job(job_id=job.pk, by="ops")
 
@@ -49,11 +49,11 @@ def test_the_claim_refuses_a_cancelled_job(db):
     assert tracking.claim_job(job.pk, worker_id="w1", message_id="m", first_hand=True) is None
     assert tracking.claim_job(job.pk, worker_id="w1", message_id="m") is None
     job.refresh_from_db()
-    assert job.status == Job.Status.CANCELLED and job.attempts == 0 and job.claimed_by == ""
+    assert job.status == Job.Status.CANCELLED and job.attempt_count == 0 and job.worker_id == ""
 
 
 def test_a_running_job_is_marked_for_its_worker_and_keeps_running_until_it_stops(db):
-    job = make_job(status=Job.Status.RUNNING, claimed_by="w1", claimed_at=timezone.now(), attempts=1)
+    job = make_job(status=Job.Status.RUNNING, worker_id="w1", claimed_at=timezone.now(), attempt_count=1)
 
     marked = services.cancel_job(job_id=job.pk, by="ops")
 
@@ -134,19 +134,19 @@ def test_a_retry_recorded_after_a_cancel_was_asked_cancels_the_job_instead(db):
 
 def test_a_cancelled_job_whose_worker_died_is_ended_by_the_take_over_not_run_again(db):
     long_ago = timezone.now() - timedelta(minutes=5)
-    job = make_job(status=Job.Status.RUNNING, claimed_by="", claimed_at=long_ago, attempts=1)
+    job = make_job(status=Job.Status.RUNNING, worker_id="", claimed_at=long_ago, attempt_count=1)
     services.cancel_job(job_id=job.pk, by="ops")
 
     claim = tracking.claim_job(job.pk, worker_id="w2", message_id="m2")
 
     job.refresh_from_db()
     assert isinstance(claim, tracking.GaveUp)
-    assert job.status == Job.Status.CANCELLED and job.attempts == 1
-    assert list(job.attempt_set.values_list("outcome", flat=True)) == [Attempt.Outcome.LOST]
+    assert job.status == Job.Status.CANCELLED and job.attempt_count == 1
+    assert list(job.attempts.values_list("outcome", flat=True)) == [Attempt.Outcome.LOST]
 
 
 def test_the_watch_interrupts_the_thread_running_a_cancelled_job_once(db):
-    job = make_job(status=Job.Status.RUNNING, claimed_by="w1", claimed_at=timezone.now(), attempts=1)
+    job = make_job(status=Job.Status.RUNNING, worker_id="w1", claimed_at=timezone.now(), attempt_count=1)
     watch = CancelWatch()
     entered, outcome = threading.Event(), []
 
@@ -219,6 +219,6 @@ def test_a_cancel_racing_a_claim_either_keeps_the_job_from_running_or_reaches_it
     for job_id in job_ids:
         row = rows[job_id]
         if claimed[job_id]:  # reached running: marked for its worker, never cancelled under it
-            assert (row.status, row.attempts) == (Job.Status.RUNNING, 1) and row.cancel_requested_at
+            assert (row.status, row.attempt_count) == (Job.Status.RUNNING, 1) and row.cancel_requested_at
         else:  # kept from running
-            assert (row.status, row.attempts) == (Job.Status.CANCELLED, 0)
+            assert (row.status, row.attempt_count) == (Job.Status.CANCELLED, 0)
