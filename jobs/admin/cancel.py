@@ -19,8 +19,8 @@ MAX_BULK_CANCEL = 1000
 MAX_ROW_MESSAGES = 20
 
 
-class CancelAdminMixin(admin.ModelAdmin):
-    """For ``JobAdmin``: the cancel permission, URL, view and action.
+class CancelAdmin(admin.ModelAdmin):
+    """The cancel part of ``JobAdmin`` (its base): the permission, URL, view and action.
 
     Both controls call ``jobs.services.cancel_jobs``, as ``manage.py jobs
     cancel`` does. Cancelling needs ``jobs.cancel_job``: staff without it see

@@ -11,7 +11,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from jobs import selectors
-from jobs.admin.cancel import CancelAdminMixin
+from jobs.admin.cancel import CancelAdmin
 from jobs.admin.changelist import JobChangeList, LargeTablePaginator, hourly_chart
 from jobs.admin.schedules import schedule_list_view
 from jobs.models import Job
@@ -44,8 +44,8 @@ class TaskFilter(admin.SimpleListFilter):
 
 
 @admin.register(Job)
-class JobAdmin(CancelAdminMixin):
-    """Jobs, read-only, with resend and cancel (``CancelAdminMixin``, needing ``jobs.cancel_job``).
+class JobAdmin(CancelAdmin):
+    """Jobs, read-only, with resend and cancel (``CancelAdmin``, needing ``jobs.cancel_job``).
 
     Every resend control (the page's button, the bulk action, "Resend all failed") calls
     ``jobs.services.resend_job`` or ``resend_failed_jobs``. Resending needs ``jobs.resend_job``:
