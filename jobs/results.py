@@ -28,19 +28,6 @@ STATUSES: dict[str, TaskResultStatus] = {
 CANCELLED_ERROR_CLASS = f"{JobCancelled.__module__}.{JobCancelled.__qualname__}"
 
 
-def job_of(result_id: object) -> Job:
-    """The job whose ``TaskResult.id`` is ``result_id`` (as ``enqueue()`` gave it, or its text).
-
-    The one place that turns a result id into a job row: ``get_result``, the
-    cancel service and ``manage.py jobs cancel`` all look a job up here.
-    Raises ``TaskResultDoesNotExist`` for an id that names no job, or is no id at all.
-    """
-    try:
-        return Job.objects.get(pk=int(result_id))  # type: ignore[call-overload]
-    except (ValueError, TypeError, OverflowError, Job.DoesNotExist):
-        raise TaskResultDoesNotExist(result_id) from None
-
-
 def parse_result_id(value: object) -> uuid.UUID | None:
     """The UUID that ``value`` (a result id, as text or a UUID) spells, or None when it spells none.
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0007_schedule_runs"),
+        ("jobs", "0008_job_time_limit"),
     ]
 
     operations = [

@@ -190,17 +190,19 @@ def _plain(value):
     return str(value) if isinstance(value, str) else value
 
 
-def write_outcome(attempt: Any, status: str, job_fields: dict[str, Any]) -> str | None:
+def write_outcome(attempt: Any, status: str, job_fields: dict[str, Any], unique_key: str = "") -> str | None:
     """Write how ``attempt`` ended the job (``status``, ``job_fields``), then the attempt; the job's status.
 
     Only the claim holder writes the outcome: if a take-over happened
     meanwhile, the new holder's record wins and this returns None. A retry
-    is written only if no cancel was asked meanwhile; otherwise the job is
-    cancelled, the attempt recorded as failed, and CANCELLED returned.
+    is written only if no cancel was asked meanwhile (and through
+    :func:`transition_keyed`, for the job's key ``unique_key``); otherwise the
+    job is cancelled, the attempt recorded as failed, and CANCELLED returned.
     """
     held = {"worker_id": attempt.worker_id, "status": Job.Status.RUNNING}
     if status == Job.Status.RETRYING:
-        if transition(attempt.job_id, status, expect={**held, "cancel_requested_at": None}, **job_fields):
+        retry = {**held, "cancel_requested_at": None}
+        if transition_keyed(attempt.job_id, status, expect=retry, unique_key=unique_key, **job_fields):
             written = status
         else:
             by = Job.objects.filter(pk=attempt.job_id).values_list("cancelled_by", flat=True).first()

@@ -37,19 +37,20 @@ def test_staff_cancel_a_running_job_and_see_it_stop(live_env, processes):
     make_canceller()
     result = taskfns.busy_for.enqueue("browser", 120)
     wait_until(lambda: cache.get("browser") == 1, 30, "the task started")
+    job = Job.objects.get(result_id=result.id)
     ARTIFACTS.mkdir(exist_ok=True)
 
     with headless_chromium() as browser:
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(f"{web.url}/admin/login/?next=/admin/jobs/job/{result.id}/change/")
+        page.goto(f"{web.url}/admin/login/?next=/admin/jobs/job/{job.pk}/change/")
         page.fill("#id_username", STAFF_EMAIL)
         page.fill("#id_password", STAFF_PASSWORD)
         page.click("input[type=submit]")
-        page.wait_for_url(re.compile(rf"/admin/jobs/job/{result.id}/change/$"))
+        page.wait_for_url(re.compile(rf"/admin/jobs/job/{job.pk}/change/$"))
         assert page.inner_text("#job-status") == "Running"
 
         page.click("#cancel-job")
-        page.wait_for_url(re.compile(rf"/admin/jobs/job/{result.id}/change/$"))
+        page.wait_for_url(re.compile(rf"/admin/jobs/job/{job.pk}/change/$"))
         assert "is running: its worker stops it" in page.inner_text(".messagelist")
         waited = wait_for_text(page, "#job-status", "Cancelled", timeout=10)
         print(f"the page read Cancelled {waited:.1f} s after the click's answer")
@@ -65,7 +66,7 @@ def test_staff_cancel_a_running_job_and_see_it_stop(live_env, processes):
         assert rows.count() == 1 and "busy_for" in rows.first.inner_text()
         assert page.inner_text("#count-cancelled") == "1"
 
-    job = Job.objects.get(pk=result.id)
+    job.refresh_from_db()
     assert job.status == Job.Status.CANCELLED and job.attempt_count == 1
     assert list(Attempt.objects.filter(job=job).values_list("outcome", flat=True)) == ["cancelled"]
     assert cache.get("browser") == 1

@@ -27,8 +27,12 @@ pytestmark = pytest.mark.reliability
 STOPS_WITHIN_S = 2.0
 
 
-def status_of(result_id):
-    return Job.objects.get(pk=result_id).status
+def row_of(result):
+    return Job.objects.get(result_id=result.id)
+
+
+def status_of(result):
+    return row_of(result).status
 
 
 def skipped(worker, job_id):
@@ -43,14 +47,16 @@ def nothing_on_the_broker():
 
 def test_a_job_already_on_the_broker_is_skipped(live_env, processes):
     result = taskfns.busy_for.enqueue("on-broker", 0)
-    assert Job.objects.get(pk=result.id).enqueued_at is not None  # its message waits on the broker
+    assert row_of(result).enqueued_at is not None  # its message waits on the broker
 
     services.cancel_job(job_id=result.id, by="test")
     worker = processes.worker(live_env)
 
-    wait_until(lambda: skipped(worker, result.id), 30, "the worker skipped the cancelled job's message")
+    wait_until(
+        lambda: skipped(worker, row_of(result).pk), 30, "the worker skipped the cancelled job's message"
+    )
     wait_until(nothing_on_the_broker, 10, "the message acknowledged")
-    job = Job.objects.get(pk=result.id)
+    job = row_of(result)
     assert job.status == Job.Status.CANCELLED and job.attempt_count == 0 and cache.get("on-broker") is None
 
 
@@ -58,18 +64,18 @@ def test_a_deferred_job_cancelled_never_runs(live_env, processes):
     worker = processes.worker(live_env)
     run_after = timezone.now() + timedelta(seconds=10)  # longer than manage.py takes to start
     result = taskfns.busy_for.using(run_after=run_after).enqueue("deferred", 0)
-    assert Job.objects.get(pk=result.id).enqueued_at is not None  # a delayed message, fetched by the worker
+    assert row_of(result).enqueued_at is not None  # a delayed message, fetched by the worker
 
     done = run_manage("cancel", str(result.id), env=live_env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == f"Job {result.id} (busy_for deferred) cancelled: it will not run.\n"
+    assert done.stdout == f"Job {row_of(result).pk} (busy_for deferred) cancelled: it will not run.\n"
 
-    wait_until(lambda: skipped(worker, result.id), 30, "the worker skipped it once due")
+    wait_until(lambda: skipped(worker, row_of(result).pk), 30, "the worker skipped it once due")
     assert timezone.now() >= run_after
     result.refresh()
     assert result.status == TaskResultStatus.FAILED
     assert [error.exception_class for error in result.errors] == [JobCancelled]
-    assert not Attempt.objects.filter(job_id=result.id).exists() and cache.get("deferred") is None
+    assert not Attempt.objects.filter(job__result_id=result.id).exists() and cache.get("deferred") is None
 
 
 def test_a_running_job_stops_within_two_seconds_and_is_not_started_again(live_env, processes):
@@ -79,13 +85,13 @@ def test_a_running_job_stops_within_two_seconds_and_is_not_started_again(live_en
 
     asked = time.monotonic()
     services.cancel_job(job_id=result.id, by="test")
-    wait_until(lambda: status_of(result.id) == Job.Status.CANCELLED, 10, "the job recorded cancelled")
+    wait_until(lambda: status_of(result) == Job.Status.CANCELLED, 10, "the job recorded cancelled")
     stopped_s = time.monotonic() - asked
     print(f"recorded cancelled {stopped_s:.2f} s after the cancel")
     assert stopped_s < STOPS_WITHIN_S
 
     wait_until(nothing_on_the_broker, 10, "the message acknowledged, no retry waiting")
-    [attempt] = Attempt.objects.filter(job_id=result.id)
+    [attempt] = Attempt.objects.filter(job__result_id=result.id)
     assert (
         attempt.outcome == Attempt.Outcome.CANCELLED
         and attempt.error_message == "Cancelled by test while it ran."
@@ -96,6 +102,6 @@ def test_a_running_job_stops_within_two_seconds_and_is_not_started_again(live_en
 
     # The worker goes on with other jobs, and the cancelled one never starts again.
     after = taskfns.add.enqueue(2, 3)
-    wait_until(lambda: status_of(after.id) == Job.Status.SUCCEEDED, 30, "the next job ran")
-    assert cache.get("running") == 1 and Job.objects.get(pk=result.id).attempt_count == 1
+    wait_until(lambda: status_of(after) == Job.Status.SUCCEEDED, 30, "the next job ran")
+    assert cache.get("running") == 1 and row_of(result).attempt_count == 1
     assert worker.alive()

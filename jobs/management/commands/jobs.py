@@ -85,7 +85,13 @@ class Command(BaseCommand):
         )
 
         cancel = commands.add_parser("cancel", help="cancel jobs: queued ones never run, running ones stop")
-        cancel.add_argument("ids", nargs="+", metavar="ID", help="job ids, as enqueue() returned them")
+        cancel.add_argument(
+            "ids",
+            nargs="+",
+            type=job_id,
+            metavar="ID",
+            help="jobs: row numbers or result ids (as enqueue() gave)",
+        )
 
         prune = commands.add_parser("prune", help="delete finished jobs (and their attempts) past retention")
         prune.add_argument("--older-than", type=duration, required=True, help="e.g. 30d")
@@ -192,7 +198,7 @@ class Command(BaseCommand):
 
     # cancel ------------------------------------------------------------------
 
-    def handle_cancel(self, *, ids: list[str], **options) -> None:
+    def handle_cancel(self, *, ids: list[int | str], **options) -> None:
         cancelled, refused = cancel_jobs(list(dict.fromkeys(ids)), by=self.CANCELLED_BY)
         for job in cancelled:
             self.stdout.write(cancel_message(job))
