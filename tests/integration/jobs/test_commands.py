@@ -55,7 +55,14 @@ def test_stats_json_shape(db, broker):
 
     keys = ["generated_at", "jobs", "total", "sent", "failed", "broker", "workers", "housekeeping"]
     assert list(summary) == keys
-    assert summary["jobs"] == {"queued": 1, "running": 0, "retrying": 0, "succeeded": 0, "failed": 1, "cancelled": 0}
+    assert summary["jobs"] == {
+        "queued": 1,
+        "running": 0,
+        "retrying": 0,
+        "succeeded": 0,
+        "failed": 1,
+        "cancelled": 0,
+    }
     assert summary["total"] == 2
     assert summary["sent"] == {"last_hour": 0, "last_day": 0}
     assert summary["failed"] == {"last_hour": 1, "last_day": 1}
