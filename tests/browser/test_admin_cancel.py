@@ -15,7 +15,7 @@ from accounts.models import User
 from jobs.models import Attempt, Job
 from tests.browser.chromium import ARTIFACTS, headless_chromium
 from tests.browser.test_admin_resend import wait_for_text
-from tests.jobs import taskfns
+from tests.support import taskfns
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

@@ -17,8 +17,8 @@ from jobs.errors import JobCancelled
 from jobs.models import Attempt, Job
 from jobs.selectors import broker_queue_stats
 from jobs.tasks_api import TaskResultStatus
-from tests.jobs import taskfns
-from tests.jobs.test_commands import run_manage
+from tests.integration.jobs.test_commands import run_manage
+from tests.support import taskfns
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability

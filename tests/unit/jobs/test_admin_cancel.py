@@ -5,8 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import Job
-from tests.jobs.factories import make_job
-from tests.jobs.test_admin import CHANGELIST, change_url, logged_in, messages_of, staff, text
+from tests.support.admin import change_url, logged_in, messages_of, staff, text
+from tests.support.factories import make_job
+from tests.unit.jobs.test_admin import CHANGELIST
 
 
 def cancel_url(job_or_pk):

@@ -15,8 +15,8 @@ from jobs.models import Attempt, Job
 from jobs.tasks_api import TaskResultStatus, task_finished
 from jobs.worker import tracking
 from jobs.worker.cancels import CancelWatch
-from tests.jobs import taskfns
-from tests.jobs.factories import make_job
+from tests.support import taskfns
+from tests.support.factories import make_job
 from tests.support.inprocess import drain
 from tests.support.waiting import wait_until
 
