@@ -20,7 +20,7 @@ def give_each_job_a_result_id(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0007_schedule_runs"),
+        ("jobs", "0005_schedule_runs"),
     ]
 
     operations = [

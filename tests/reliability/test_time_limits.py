@@ -18,7 +18,7 @@ TIME_LIMIT_ERROR = "dramatiq.middleware.time_limit.TimeLimitExceeded"
 
 
 def finished(result_id):
-    return Job.objects.get(pk=result_id).status in Job.FINAL_STATUSES
+    return Job.objects.get(result_id=result_id).status in Job.FINAL_STATUSES
 
 
 def test_a_task_past_the_default_limit_is_interrupted_and_failed_without_a_retry(live_env, processes):
@@ -29,7 +29,7 @@ def test_a_task_past_the_default_limit_is_interrupted_and_failed_without_a_retry
     wait_until(lambda: finished(result.id), 30, "the task ended")
     time.sleep(1)  # a retry, were there one, would be under way
 
-    job = Job.objects.get(pk=result.id)
+    job = Job.objects.get(result_id=result.id)
     [attempt] = Attempt.objects.filter(job=job)
     print(f"interrupted after {attempt.duration_ms} ms of a 3000 ms limit")
     assert job.status == Job.Status.FAILED and job.attempt_count == 1
@@ -50,7 +50,7 @@ def test_a_task_within_its_own_limit_runs_to_the_end_and_is_never_taken_over(liv
     result = taskfns.run_for_within_its_own_limit.enqueue(16)
     wait_until(lambda: finished(result.id), 60, "the task ended")
 
-    job = Job.objects.get(pk=result.id)
+    job = Job.objects.get(result_id=result.id)
     outcomes = list(Attempt.objects.filter(job=job).values_list("outcome", flat=True))
     assert job.status == Job.Status.SUCCEEDED and job.return_value >= 16
     assert outcomes == [Attempt.Outcome.SUCCEEDED]
