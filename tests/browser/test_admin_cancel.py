@@ -35,7 +35,7 @@ def test_staff_cancel_a_running_job_and_see_it_stop(live_env, processes):
     web = processes.web(live_env)
     processes.worker(live_env)
     make_canceller()
-    result = taskfns.busy_for.enqueue("browser", 120)
+    result = taskfns.counted_busy_for.enqueue("browser", 120)
     wait_until(lambda: cache.get("browser") == 1, 30, "the task started")
     job = Job.objects.get(result_id=result.id)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -63,7 +63,7 @@ def test_staff_cancel_a_running_job_and_see_it_stop(live_env, processes):
 
         page.goto(f"{web.url}/admin/jobs/job/?status__exact=cancelled")
         rows = page.locator("#result_list tbody tr")
-        assert rows.count() == 1 and "busy_for" in rows.first.inner_text()
+        assert rows.count() == 1 and "counted_busy_for" in rows.first.inner_text()
         assert page.inner_text("#count-cancelled") == "1"
 
     job.refresh_from_db()

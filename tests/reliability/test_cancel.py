@@ -46,7 +46,7 @@ def nothing_on_the_broker():
 
 
 def test_a_job_already_on_the_broker_is_skipped(live_env, processes):
-    result = taskfns.busy_for.enqueue("on-broker", 0)
+    result = taskfns.counted_busy_for.enqueue("on-broker", 0)
     assert row_of(result).enqueued_at is not None  # its message waits on the broker
 
     services.cancel_job(job_id=result.id, by="test")
@@ -63,12 +63,12 @@ def test_a_job_already_on_the_broker_is_skipped(live_env, processes):
 def test_a_deferred_job_cancelled_never_runs(live_env, processes):
     worker = processes.worker(live_env)
     run_after = timezone.now() + timedelta(seconds=10)  # longer than manage.py takes to start
-    result = taskfns.busy_for.using(run_after=run_after).enqueue("deferred", 0)
+    result = taskfns.counted_busy_for.using(run_after=run_after).enqueue("deferred", 0)
     assert row_of(result).enqueued_at is not None  # a delayed message, fetched by the worker
 
     done = run_manage("cancel", str(result.id), env=live_env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == f"Job {row_of(result).pk} (busy_for deferred) cancelled: it will not run.\n"
+    assert done.stdout == f"Job {row_of(result).pk} (counted_busy_for deferred) cancelled: it will not run.\n"
 
     wait_until(lambda: skipped(worker, row_of(result).pk), 30, "the worker skipped it once due")
     assert timezone.now() >= run_after
@@ -80,7 +80,7 @@ def test_a_deferred_job_cancelled_never_runs(live_env, processes):
 
 def test_a_running_job_stops_within_two_seconds_and_is_not_started_again(live_env, processes):
     worker = processes.worker(live_env)
-    result = taskfns.busy_for.enqueue("running", 60)
+    result = taskfns.counted_busy_for.enqueue("running", 60)
     wait_until(lambda: cache.get("running") == 1, 30, "the task started")
 
     asked = time.monotonic()

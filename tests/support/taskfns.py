@@ -148,7 +148,7 @@ task_finished.connect(_note("task_finished"), weak=False)
 
 
 @task()
-def busy_for(key, seconds):
+def counted_busy_for(key, seconds):
     """Counts its runs in the cache under ``key``, then works for ``seconds`` in short steps (Python code)."""
     cache.add(key, 0)
     cache.incr(key)

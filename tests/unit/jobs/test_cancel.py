@@ -182,7 +182,7 @@ def test_a_job_cancelled_while_running_sends_task_finished_once_failed_with_the_
 
     task_finished.connect(note)
     try:
-        result = taskfns.busy_for.enqueue("signalled", 30)
+        result = taskfns.counted_busy_for.enqueue("signalled", 30)
         wait_until(lambda: cache.get("signalled") == 1, 10, "the task started")
         services.cancel_job(job_id=result.id)
         wait_until(lambda: seen, 10, "task_finished sent")
