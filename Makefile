@@ -36,10 +36,12 @@ test: $(STAMP) check system-test-deps postgres-test-deps rabbitmq-test-deps
 	echo "== reliability suite on RabbitMQ"; env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest --broker rabbitmq $(RABBITMQ_TESTS) || status=1; \
 	exit $$status
 
-## make bench: the benchmark (real processes; prints tables, writes bench/results.json and
+## make bench: the benchmark (real processes; prints tables, writes bench/results.json,
+## bench/admin.json: every job admin page with a million rows, on SQLite and PostgreSQL, and
 ## bench/scaling.json: each broker and database, 1, 2 and 4 worker processes, the SMTP ceiling).
 bench: $(STAMP) postgres-test-deps rabbitmq-test-deps
 	$(PY) -m bench
+	$(PY) -m bench.admin
 	$(PY) -m bench.scaling
 	$(PY) -m bench.tasks
 

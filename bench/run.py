@@ -26,9 +26,7 @@ SIZES = {
         "low_rate_signups": 150,
         "burst": 2000,
         "burst_rounds": 3,
-        "admin_rows": 1_000_000,
         "hash_repeat": 40,
-        "admin_repeat": 3,
     },
     "tiny": {
         "clients": 8,
@@ -39,9 +37,7 @@ SIZES = {
         "low_rate_signups": 10,
         "burst": 40,
         "burst_rounds": 2,
-        "admin_rows": 5_000,
         "hash_repeat": 2,
-        "admin_repeat": 1,
     },
 }
 SMTP_DELAY_S = 2.0
@@ -89,14 +85,6 @@ def benchmark(stack, size):
     results["cases"].update(herald_signups(stack, web, sizes, timeline))
     results["cases"].update(synchronous_signups(stack, sizes, timeline))
     results["cases"].update(bursts(stack, web, sizes, timeline))
-    results["cases"]["admin"] = timeline.run(
-        "admin at scale",
-        cases.admin_pages,
-        stack,
-        web,
-        rows=sizes["admin_rows"],
-        repeat=sizes["admin_repeat"],
-    )
     results["timeline_s"] = {**timeline.parts, "total": timeline.total}
     return results
 

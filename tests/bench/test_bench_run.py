@@ -81,9 +81,4 @@ def test_tiny_benchmark_measures_every_case(tmp_path):
     assert results["derived"]["tracked_over_bare"] > 0
     assert results["derived"]["records_agree"] is True
     assert all(isinstance(target["met"], bool) for target in results["derived"]["targets"].values())
-    admin = out["admin"]
-    assert admin["rows"] > 0
-    for page in admin["pages"].values():
-        assert page["status"] == 200 and page["median_ms"] > 0, page
-    assert admin["summary_counts"]["median_ms"] > 0
-    assert "Herald / bare actor (medians)" in run.stdout and "Admin with" in run.stdout
+    assert "Herald / bare actor (medians)" in run.stdout
