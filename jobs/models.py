@@ -80,10 +80,16 @@ class Job(models.Model):
         ordering = ["-created_at", "-id"]
         permissions = [("resend_job", "Can resend jobs"), ("cancel_job", "Can cancel jobs")]
         indexes = [
-            models.Index(fields=["status", "-created_at"], name="job_status_created"),
+            # The job list's order (newest first) after each of its filters: status, task, both.
+            models.Index(fields=["status", "-created_at", "-id"], name="job_status_created"),
             models.Index(fields=["-created_at", "-id"], name="job_created"),
+            models.Index(fields=["task_path", "-created_at", "-id"], name="job_task_created"),
+            models.Index(
+                fields=["task_path", "status", "-created_at", "-id"], name="job_task_status_created"
+            ),
             models.Index(fields=["task_path", "status", "finished_at"], name="job_task_status"),
-            models.Index(fields=["label"], name="job_label"),
+            # The pattern operator class lets PostgreSQL's LIKE 'prefix%' walk it (SQLite ignores it).
+            models.Index(fields=["label"], name="job_label", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["message_id"], name="job_message_id"),
             models.Index(fields=["status", "finished_at"], name="job_status_finished"),
         ]

@@ -102,10 +102,11 @@ class JobChangeList(ChangeList):
         return timezone.localtime(first), timezone.localtime(last)
 
     def _has_rows(self, start, end):
+        # Ordered by the date, so that PostgreSQL walks the index from ``start``
+        # rather than scanning the table in the hope of an early match.
         field = self.date_hierarchy
-        return (
-            self.undated_queryset.order_by().filter(**{f"{field}__gte": start, f"{field}__lt": end}).exists()
-        )
+        rows = self.undated_queryset.filter(**{f"{field}__gte": start, f"{field}__lt": end})
+        return rows.order_by(field).values_list(field, flat=True).first() is not None
 
     def _link(self, year=None, month=None, day=None):
         parts = {"year": year, "month": month, "day": day}
