@@ -4,27 +4,31 @@ Jobs, the broker's queues and live workers, each computed once here.
 """
 
 import time
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 import dramatiq
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q
 from django.utils import timezone
 from redis import Redis
 from redis.exceptions import RedisError
 
 from jobs.backends import queue_names
 from jobs.brokers import BROKER_ERRORS, HeraldBroker
+from jobs.counts import CHART_HOURS as CHART_HOURS
+from jobs.counts import attempt_durations as attempt_durations
+from jobs.counts import attempt_outcome_counts as attempt_outcome_counts
+from jobs.counts import finished_between as finished_between
+from jobs.counts import finished_counts, status_counts
+from jobs.counts import hourly_outcomes as hourly_outcomes
 from jobs.housekeeping import UNKNOWN_SUMMARY, housekeeping_summary
-from jobs.models import Attempt, Job, ScheduleRun
+from jobs.models import Job, ScheduleRun
 from jobs.results import parse_result_id
 from jobs.schedules import declared_schedules
 from jobs.tasks_api import Task
 from jobs.worker.liveness import broker_liveness_key, fresh_worker_stamps, probe_client
 
-CHART_HOURS = 24
 # Longer search terms cannot be an address or a message id (254 is an address's limit).
 MAX_SEARCH_LENGTH = 254
 # Above every character: ``prefix <= value < prefix + PREFIX_END`` is "starts with prefix".
@@ -79,95 +83,17 @@ def job_by_id(job_id: int | str) -> Job | None:
     return None if result_id is None else Job.objects.filter(result_id=result_id).first()
 
 
-def _jobs(task: str | None) -> QuerySet[Job]:
-    """Every job, or the jobs of the task at dotted path ``task``."""
-    return Job.objects.filter(task_path=task) if task else Job.objects.all()
-
-
-def status_counts(task: str | None = None) -> dict[str, int]:
-    """``{status: number of jobs}`` for every status, zeros included; of one task's jobs with ``task``.
-
-    Succeeded jobs are most of the table, so they are counted as the total
-    (a bare COUNT, which SQLite answers without decoding a row) less the
-    other statuses (each a range of the status index, or of the task's
-    (task, status) index). The counts are read one after the other, not in
-    one snapshot: under a burst of writes they may be off by the few jobs
-    that changed meanwhile.
-    """
-    counts = dict.fromkeys(Job.Status.values, 0)
-    for status in counts:
-        if status != Job.Status.SUCCEEDED or task:
-            counts[status] = _jobs(task).filter(status=status).count()
-    if not task:
-        counts[Job.Status.SUCCEEDED] = max(Job.objects.count() - sum(counts.values()), 0)
-    return counts
-
-
-def attempt_outcome_counts() -> dict[str, int]:
-    """``{outcome: number of attempts}`` for the outcomes there are."""
-    return dict(Attempt.objects.order_by().values_list("outcome").annotate(n=Count("id")))
-
-
-def attempt_durations(bounds_ms: Iterable[int]) -> list[dict[str, Any]]:
-    """Per outcome of the finished attempts: ``{"outcome", "total", "sum_ms", "at_most": {bound: count}}``.
-
-    One query: for each bound in ``bounds_ms``, how many attempts took at most that long.
-    """
-    counts = {f"le_{ms}": Count("id", filter=Q(duration_ms__lte=ms)) for ms in bounds_ms}
-    rows = (
-        Attempt.objects.order_by()
-        .filter(duration_ms__isnull=False)
-        .values("outcome")
-        .annotate(total=Count("id"), sum_ms=Sum("duration_ms"), **counts)
-    )
-    return [
-        {
-            "outcome": row["outcome"],
-            "total": row["total"],
-            "sum_ms": row["sum_ms"] or 0,
-            "at_most": {ms: row[f"le_{ms}"] for ms in bounds_ms},
-        }
-        for row in rows
-    ]
-
-
-def finished_between(
-    status: str, start: datetime, end: datetime | None = None, task: str | None = None
-) -> int:
-    """How many jobs (of ``task``, or all) reached ``status`` (succeeded or failed) in [start, end)."""
-    jobs = _jobs(task).filter(status=status, finished_at__gte=start)
-    if end is not None:
-        jobs = jobs.filter(finished_at__lt=end)
-    return jobs.count()
-
-
-def hourly_outcomes(
-    *, hours: int = CHART_HOURS, now: datetime | None = None, task: str | None = None
-) -> list[dict[str, Any]]:
-    """Jobs sent and failed in each of the last ``hours`` clock hours, oldest first.
-
-    Each item is ``{"start": datetime, "sent": int, "failed": int}``; the last
-    one is the current, unfinished hour.
-    """
-    now = now or timezone.now()
-    current = now.replace(minute=0, second=0, microsecond=0)
-    buckets = []
-    for n in range(hours - 1, -1, -1):
-        start = current - timedelta(hours=n)
-        end = start + timedelta(hours=1)
-        buckets.append(
-            {
-                "start": start,
-                "sent": finished_between(Job.Status.SUCCEEDED, start, end, task),
-                "failed": finished_between(Job.Status.FAILED, start, end, task),
-            }
-        )
-    return buckets
-
-
 def task_paths() -> list[str]:
-    """The task of every job in the table, once each (read from the (task, status) index)."""
-    return list(Job.objects.order_by("task_path").values_list("task_path", flat=True).distinct())
+    """The task of every job in the table, once each: one probe of the task index per task.
+
+    A loose index scan: ``SELECT DISTINCT`` would read every row on
+    PostgreSQL, which has no skip scan.
+    """
+    paths: list[str] = []
+    jobs = Job.objects.order_by("task_path").values_list("task_path", flat=True)
+    while (path := (jobs.filter(task_path__gt=paths[-1]) if paths else jobs).first()) is not None:
+        paths.append(path)
+    return paths
 
 
 def unfinished_jobs(task: Task, *, first_arg: Any, at_least: int) -> bool:
@@ -245,12 +171,15 @@ def _age(now: float, timestamp: float) -> float:
     return round(max(now - timestamp, 0.0), 1)
 
 
-def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, Any]:
+def stats(
+    *, now: datetime | None = None, task: str | None = None, count_limit: int | None = None
+) -> dict[str, Any]:
     """The job summary the admin and ``manage.py jobs stats --json`` show: one function, the same numbers.
 
     Each count is a range of one of ``Job``'s indexes, or the table's bare
-    ``COUNT(*)`` (:func:`status_counts`), so it stays fast with millions of
-    jobs; the broker's half never raises (:func:`broker_queue_stats`).
+    ``COUNT(*)`` (:func:`status_counts`); with ``count_limit`` (the admin's)
+    each status count stops past it, so it stays fast with millions of jobs.
+    The broker's half never raises (:func:`broker_queue_stats`).
 
     Shape::
 
@@ -267,21 +196,24 @@ def stats(*, now: datetime | None = None, task: str | None = None) -> dict[str, 
          "housekeeping": {"last_run_at": str|None, "last_run_s": float|None, "overdue": bool|None}}
     """
     now = now or timezone.now()
-    counts = status_counts(task)
+    counts = status_counts(task, limit=count_limit)
     hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
+    finished = finished_counts(
+        {
+            "sent_hour": (Job.Status.SUCCEEDED, hour_ago, None),
+            "sent_day": (Job.Status.SUCCEEDED, day_ago, None),
+            "failed_hour": (Job.Status.FAILED, hour_ago, None),
+            "failed_day": (Job.Status.FAILED, day_ago, None),
+        },
+        task,
+    )
     workers = live_workers()
     return {
         "generated_at": now.isoformat(),
         "jobs": counts,
         "total": sum(counts.values()),
-        "sent": {
-            "last_hour": finished_between(Job.Status.SUCCEEDED, hour_ago, task=task),
-            "last_day": finished_between(Job.Status.SUCCEEDED, day_ago, task=task),
-        },
-        "failed": {
-            "last_hour": finished_between(Job.Status.FAILED, hour_ago, task=task),
-            "last_day": finished_between(Job.Status.FAILED, day_ago, task=task),
-        },
+        "sent": {"last_hour": finished["sent_hour"], "last_day": finished["sent_day"]},
+        "failed": {"last_hour": finished["failed_hour"], "last_day": finished["failed_day"]},
         "broker": broker_queue_stats(),
         "workers": {"alive": None if workers is None else len(workers), "processes": workers or []},
         "housekeeping": housekeeping_summary(now.timestamp())

@@ -1,6 +1,7 @@
 """The job admin: every job of every task, a live summary, why one failed, resend and cancel (see docs/admin.md)."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
@@ -8,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from jobs import selectors
@@ -111,6 +113,15 @@ class JobAdmin(CancelAdmin):
 
     # Columns ---------------------------------------------------------------
 
+    def action_checkbox(self, job):
+        """Django's row checkbox, written out: the form widget renders a template per row."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            job.pk,
+            _("Select this object for an action - {}").format(job),
+        )
+
     @admin.display(description="task")
     def task_name(self, job):
         return format_html('<span title="{}">{}</span>', job.task_path, job.task_name)
@@ -155,7 +166,8 @@ class JobAdmin(CancelAdmin):
         if self.has_view_or_change_permission(request):  # else Django answers 403 without reading a thing
             task = request.GET.get(TaskFilter.parameter_name) or None  # the summary follows the task filter
             context.update(
-                summary=selectors.stats(task=task),
+                summary=selectors.stats(task=task, count_limit=LargeTablePaginator.count_limit),
+                count_limit=LargeTablePaginator.count_limit,
                 summary_task=task,
                 chart=hourly_chart(selectors.hourly_outcomes(task=task)),
                 can_resend=self.has_resend_permission(request),
