@@ -32,12 +32,14 @@ def pages(rows):
     """``{name: path}``: the list, each filter and status, the date drill-down, both searches, a job, schedules."""
     from django.utils import timezone
 
-    from bench.seed import TASK_MIX, seed_address, seed_result_id
+    from bench.seed import STATUS_MIX, TASK_MIX, seed_address, seed_result_id
     from jobs.models import Job
 
     common, rare = TASK_MIX[0][0], TASK_MIX[-1][0]
     today = timezone.localdate()
     last_failed = next(n for n in range(rows - 1, -1, -1) if n % 100 == 0)  # bench.seed's first failed slot
+    # A deep page: page 100, or the last page of the failed jobs when there are fewer.
+    deep = min(100, max(1, rows * STATUS_MIX[0][1] // 100 // 100))
     out = {"list": CHANGELIST}
     out.update({f"status {status}": f"{CHANGELIST}?status__exact={status}" for status in Job.Status.values})
     out.update(
@@ -49,7 +51,7 @@ def pages(rows):
             "date: month": f"{CHANGELIST}?created_at__year={today.year}&created_at__month={today.month}",
             "date: day": f"{CHANGELIST}?created_at__day={today.day}&created_at__month={today.month}"
             f"&created_at__year={today.year}",
-            "status failed, page 100": f"{CHANGELIST}?status__exact=failed&p=100",
+            f"status failed, page {deep}": f"{CHANGELIST}?status__exact=failed&p={deep}",
             "search by address": f"{CHANGELIST}?q={seed_address(rows * 3 // 4)}",
             "search by result id": f"{CHANGELIST}?q={seed_result_id(rows * 3 // 4)}",
             "job page (failed, 4 attempts)": f"{CHANGELIST}{last_failed + 1}/change/",
