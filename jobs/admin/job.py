@@ -69,7 +69,7 @@ class JobAdmin(CancelAdmin):
     ]
     list_display_links = ["id", "task_name"]
     list_filter = ["status", TaskFilter, "created_at"]
-    list_per_page = 100
+    list_per_page = 50
     search_fields = ["label", "message_id"]
     search_help_text = (
         "The beginning of a job's first text argument (for an email, the address), a Dramatiq message id, "
