@@ -24,7 +24,7 @@ from accounts.forms import (
     ResetSetPasswordForm,
     SignupForm,
 )
-from accounts.ratelimits import notice_over_limit, resend_over_limit, reset_over_limit, signup_over_limit
+from accounts.ratelimits import may_email, signup_over_limit
 
 # Logging in after confirming or resetting: the account just proved its mailbox.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -71,9 +71,11 @@ def signup(request):
             return rate_limited(request)
         if form.is_valid():
             email = form.cleaned_data["email"]
-            # Over the address's email budget, signup still answers the same and sends nothing.
+            # Over an email budget, signup still answers the same and sends nothing.
             services.register_user(
-                email=email, password=form.cleaned_data["password1"], may_email=not notice_over_limit(email)
+                email=email,
+                password=form.cleaned_data["password1"],
+                may_email=may_email(request, "signup", email),
             )
             return redirect_with_address("accounts:signup_done", email)
     return render(request, "accounts/signup.html", {"form": form})
@@ -123,9 +125,8 @@ def resend(request):
     form = ResendForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        if resend_over_limit(request, email):
-            return rate_limited(request)
-        services.request_new_link(email=email)
+        if may_email(request, "resend", email):
+            services.request_new_link(email=email)
         return redirect_with_address("accounts:resend_done", email)
     return render(request, "accounts/resend.html", {"form": form})
 
@@ -144,8 +145,9 @@ def welcome(request):
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's "forgot your password" page; the email goes out as a tracked job.
 
-    Rate-limited per address and per client IP; known and unknown addresses
-    get the same answer (and the same 429 past the limit).
+    Within the email budgets per client and per mailbox
+    (``accounts.ratelimits.may_email``); known and unknown addresses, within
+    the budgets or over them, get the same answer.
     """
 
     form_class = PasswordResetRequestForm
@@ -153,9 +155,8 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]
-        if reset_over_limit(self.request, email):
-            return rate_limited(self.request)
-        services.request_password_reset(email=email)
+        if may_email(self.request, "reset", email):
+            services.request_password_reset(email=email)
         return redirect_with_address("accounts:password_reset_done", email)
 
 
@@ -192,5 +193,5 @@ class LogoutView(auth_views.LogoutView):
 
 
 def rate_limited(request, exception=None):
-    """The 429 page: too many signups from this address, or links for this email."""
+    """The 429 page: too many signups from this client."""
     return render(request, "429.html", status=429)
