@@ -3,6 +3,8 @@
 Every form that takes an address answers the same whether the address has an account or not.
 """
 
+from urllib.parse import unquote, urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -186,6 +188,18 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def get_redirect_url(self):
+        """``next`` as Django checks it, unless it names this page: then the default page.
+
+        Why: Django redirects a logged-in visitor of the login page to
+        ``next``, and raises ValueError ("Redirection loop") when that is the
+        login page itself, a 500 anyone could send as a link.
+        """
+        url = super().get_redirect_url()
+        if url and unquote(urlsplit(url).path) == self.request.path:
+            return ""
+        return url
 
 
 class LogoutView(auth_views.LogoutView):
