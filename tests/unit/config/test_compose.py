@@ -18,6 +18,7 @@ from django.test import RequestFactory
 from django.urls import resolve
 
 from config.client_ip import client_network
+from config.runner import SCHEDULER
 from tests.support.compose import (
     COMPOSE,
     COMPOSE_TEXT,
@@ -84,9 +85,8 @@ def test_workers_scale_out():
 
 def test_the_scheduler_runs_the_maintenance_schedule_and_may_have_replicas():
     scheduler = SERVICES["scheduler"]
-    assert scheduler["command"][:3] == ["python", "manage.py", "crontab"]
-    # The jobs app loads the schedule; no worker runs dramatiq-crontab's heartbeat actor.
-    assert {"--no-task-loading", "--no-heartbeat"} <= set(scheduler["command"])
+    # dramatiq-crontab's scheduler, keeping its lock through Redis restarts (jobs/management/commands).
+    assert scheduler["command"] == ["python", "manage.py", *SCHEDULER]
     assert (
         "ports" not in scheduler and "container_name" not in scheduler
     )  # the Redis lock lets any number run
