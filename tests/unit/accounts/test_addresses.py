@@ -133,18 +133,20 @@ def test_a_look_alike_neither_locks_out_nor_logs_into_an_account(settings):
     assert "_auth_user_id" not in client.session
 
 
-def test_a_look_alike_does_not_multiply_the_reset_budget(settings, active_user):
+def test_a_look_alike_does_not_multiply_the_reset_budget(settings, mailoutbox):
+    """Seen on PostgreSQL: 6 reset emails to one mailbox in seconds, with a limit of 3 an hour."""
     settings.RATE_LIMIT_RESET = "3/h"
     user_in_state("tina@example.com", active=True)
     spellings = ["tina@example.com", "t\u0131na@example.com", "TINA@example.com", "t\u0130na@example.com"]
 
-    for n in range(6):
+    for n in range(8):
         Client(REMOTE_ADDR=f"192.0.2.{n}").post(
             reverse("accounts:password_reset"), {"email": spellings[n % len(spellings)]}
         )
+        for job in Job.objects.filter(status=Job.Status.QUEUED):  # a worker sends as they come
+            run_task(job.pk)
 
-    assert Job.objects.filter(label="tina@example.com").count() <= 3
-    assert set(Job.objects.values_list("label", flat=True)) == {"tina@example.com"}
+    assert [message.to for message in mailoutbox] == [["tina@example.com"]] * 3
 
 
 def test_an_international_domain_is_stored_and_mailed_as_idna_2008(mailoutbox):
