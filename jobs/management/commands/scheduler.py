@@ -15,13 +15,14 @@ app's ``maintenance`` module, loaded when Django starts); no heartbeat actor.
 
 import logging
 
-import redis
 from dramatiq_crontab import conf, scheduler
 from dramatiq_crontab.management.commands.crontab import Command as CrontabCommand
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.lock import Lock
+
+from jobs.brokers.clients import redis_client
 
 logger = logging.getLogger("jobs.maintenance")
 
@@ -59,7 +60,7 @@ def scheduler_lock():
     """
     options = conf.get_settings()
     wait_s = options.LOCK_REFRESH_INTERVAL
-    client = redis.Redis.from_url(options.REDIS_URL, socket_timeout=wait_s, socket_connect_timeout=wait_s)
+    client = redis_client(options.REDIS_URL, timeout_s=wait_s, name="herald-scheduler")
     return client.lock(
         LOCK_NAME,
         lock_class=ReclaimingLock,

@@ -16,9 +16,9 @@ from django.urls import reverse
 
 from accounts.addresses import NON_ASCII_LOCAL_PART, canonical_address, domain_to_ascii, mailbox_key
 from accounts.models import User
-from jobs.actors import run_task
 from jobs.models import Job
-from tests.accounts.conftest import PASSWORD, signup, user_in_state
+from jobs.worker.actors import run_task
+from tests.support.accounts import PASSWORD, signup, user_in_state
 
 pytestmark = pytest.mark.django_db
 
