@@ -1,23 +1,6 @@
 """One spelling per mailbox: the canonical form an address is stored, looked up and counted in.
 
-The canonical address is ASCII from end to end, so that the database compares
-it byte for byte (lookups are exact matches; PostgreSQL's ``UPPER()`` and
-``iexact`` never come into it) and the mail server receives exactly what is
-stored:
-
-- the local part (before the ``@``) must be ASCII as typed, and is
-  lower-cased. Why refuse the rest: look-alikes such as ``ı`` (dotless i) or
-  ``ſ`` (long s) fold to ``i`` and ``s`` in some case mappings and not in
-  others, so whether ``tına@`` and ``tina@`` are one account would depend on
-  the database; and sending to a non-ASCII mailbox needs SMTPUTF8, which
-  Herald does not speak.
-- the domain is processed as IDNA 2008 asks (UTS 46, non-transitional:
-  :func:`domain_to_ascii`) and kept in its ASCII form (``xn--`` labels).
-  ``straße.de`` stays ``xn--strae-oqa.de``; IDNA 2003, Python's ``idna``
-  codec, would send to ``strasse.de``, another domain.
-
-An address that cannot be put in this form is a form error
-(:class:`~django.core.exceptions.ValidationError`).
+Why an ASCII local part and IDNA 2008, and what was seen without them: docs/security.md#one-address-one-spelling.
 """
 
 import unicodedata
@@ -47,13 +30,20 @@ RTL = frozenset(("R", "AL"))
 RTL_OR_ARABIC_DIGIT = RTL | {"AN"}
 
 
-def canonical_address(value):
-    """The canonical form of an address ``EmailField`` accepted (see the module docstring).
+def canonical_address(value: str) -> str:
+    """The canonical form of an address ``EmailField`` accepted: ASCII from end to end.
 
-    Refused: control, format and separator characters anywhere (line breaks
-    are header injection; U+2028 and zero-width characters are invisible), a
-    non-ASCII local part, a domain that IDNA 2008 cannot encode, and an
-    address longer than ``EMAIL_MAX_LENGTH`` once encoded.
+    The local part (before the ``@``) as typed, lower-cased; the domain as
+    :func:`domain_to_ascii` encodes it (``xn--`` labels). The database then
+    compares it byte for byte (lookups are exact matches, never ``iexact``)
+    and the mail server receives exactly what is stored.
+
+    Raises :class:`ValidationError` for control, format and separator
+    characters anywhere (line breaks are header injection; U+2028 and
+    zero-width characters are invisible), a non-ASCII local part (``ı`` and
+    ``ſ`` fold to ``i`` and ``s`` in some databases' case mappings and not in
+    others), a domain that IDNA 2008 cannot encode, and an address longer than
+    ``EMAIL_MAX_LENGTH`` once encoded.
     """
     value = value.strip()
     if any(unicodedata.category(ch)[0] in "CZ" for ch in value):
@@ -69,7 +59,7 @@ def canonical_address(value):
     return address
 
 
-def mailbox_key(address):
+def mailbox_key(address: str) -> str:
     """The mailbox a canonical address delivers to, for email budgets only: ``box+tag@d`` is ``box@d``.
 
     RFC 5233 sub-addresses reach one inbox, so they share its budget. Not an
@@ -79,7 +69,7 @@ def mailbox_key(address):
     return f"{local.partition('+')[0] or local}@{domain}"
 
 
-def domain_to_ascii(domain):
+def domain_to_ascii(domain: str) -> str:
     """The ASCII form of ``domain`` under IDNA 2008 (UTS 46 non-transitional processing), lower-case.
 
     Mapping: NFKC and case folding, keeping the deviation characters ``ß`` and

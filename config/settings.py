@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_dramatiq",
-    "dramatiq_crontab",  # manage.py crontab: the scheduler of housekeeping and @schedule tasks
+    "dramatiq_crontab",  # manage.py scheduler (jobs): the scheduler of housekeeping and @schedule tasks
     "django_tasks",
     "axes",
     "accounts",
@@ -273,7 +273,7 @@ if BROKER_URL.startswith(("amqp://", "amqps://")):
 elif BROKER_URL:
     raise ImproperlyConfigured("BROKER_URL must be an amqp:// or amqps:// URL (unset: Redis, REDIS_URL).")
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
-# The scheduler's lock: however many `manage.py crontab` run, one runs the schedules (jobs.schedules).
+# The scheduler's lock: however many `manage.py scheduler` run, one runs the schedules (jobs.schedules).
 DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
 
 # Django's tasks framework (django.tasks; the django-tasks backport on Django 5.2):

@@ -1,22 +1,13 @@
-"""``manage.py scheduler``: dramatiq-crontab's scheduler of the maintenance actors, through Redis restarts.
+"""``manage.py scheduler``: dramatiq-crontab's scheduler, keeping its Redis lock through Redis restarts.
 
-dramatiq-crontab's own command (``manage.py crontab``) holds a Redis lock
-(``DRAMATIQ_CRONTAB``) so that one scheduler sends the schedule, and exits
-the moment it cannot extend it. A Redis restarted without its data (or
-after the lock's time-out) has lost the lock, so that scheduler exited and
-nothing was scheduled until someone restarted it. This one takes the lock
-again when Redis has lost it, and waits out a Redis that does not answer;
-it lets go only when another scheduler holds the lock (then it exits, as a
-standby would: its supervisor restarts it, and it waits for the lock).
-
-The schedule itself is dramatiq-crontab's (``jobs.maintenance`` and every
-app's ``maintenance`` module, loaded when Django starts); no heartbeat actor.
+Why not ``manage.py crontab``, and what happens during an outage: docs/deployment.md#scheduled-maintenance.
 """
 
 import logging
 
 from dramatiq_crontab import conf, scheduler
 from dramatiq_crontab.management.commands.crontab import Command as CrontabCommand
+from dramatiq_crontab.utils import FakeLock
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -52,13 +43,17 @@ class ReclaimingLock(Lock):
             return False
 
 
-def scheduler_lock():
+def scheduler_lock() -> Lock | FakeLock:
     """The lock of ``DRAMATIQ_CRONTAB``'s Redis, as dramatiq-crontab builds it, reclaiming.
 
     Its connection gives up within the lock's refresh interval, so that a
     frozen Redis cannot hold the scheduler's thread past the next refresh.
+    With no ``REDIS_URL`` there, no lock: dramatiq-crontab's ``FakeLock``, as
+    its own command does.
     """
     options = conf.get_settings()
+    if not options.REDIS_URL:
+        return FakeLock()
     wait_s = options.LOCK_REFRESH_INTERVAL
     client = redis_client(options.REDIS_URL, timeout_s=wait_s, name="herald-scheduler")
     return client.lock(
@@ -71,14 +66,22 @@ def scheduler_lock():
 
 
 class Command(CrontabCommand):
-    help = "Run the maintenance schedule (dramatiq-crontab), holding its Redis lock through Redis restarts."
+    """dramatiq-crontab's ``crontab`` command with :class:`ReclaimingLock`.
+
+    It exits only when another scheduler holds the lock (as a standby, which
+    its supervisor restarts to wait for the lock) or Redis does not answer at
+    the start.
+    """
+
+    help = "Run the schedules (dramatiq-crontab), holding the scheduler's Redis lock through Redis restarts."
 
     def add_arguments(self, parser):
         pass  # none of crontab's: Django loads the schedule, and no worker runs a heartbeat actor
 
     def handle(self, *args, **options):
         lock = scheduler_lock()
-        self.stdout.write("Acquiring lock…")
+        if not isinstance(lock, FakeLock):
+            self.stdout.write("Acquiring lock…")
         try:
             with lock:
                 self.launch_scheduler(lock, scheduler)
