@@ -1,44 +1,12 @@
 """Signup, confirm, resend, login and password-reset forms."""
 
-import unicodedata
-
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm, SetPasswordMixin
 from django.core.exceptions import ValidationError
 
+from accounts.addresses import EMAIL_MAX_LENGTH, canonical_address
 from accounts.services import set_password_from_reset
-
-# RFC 5321 limits a forward path to 256 octets, so an address to 254 characters.
-EMAIL_MAX_LENGTH = 254
-
-
-INVALID_ADDRESS = "Enter a valid email address."
-
-
-def clean_address(value):
-    """The one spelling of an address that ``EmailField`` accepted: one account per mailbox.
-
-    Refused: control, format and separator characters anywhere (line breaks
-    are header injection; U+2028 and zero-width characters pass Django's
-    validator but are invisible look-alikes), a domain that IDNA cannot
-    encode (the email could never be sent), and an address that grows past
-    ``EMAIL_MAX_LENGTH`` once normalised. The domain takes its IDNA form, so
-    full-width letters fold to ASCII and name the same mailbox as the
-    address typed plainly; the whole address is lower-cased.
-    """
-    value = value.strip()
-    if any(unicodedata.category(ch)[0] in "CZ" for ch in value):
-        raise ValidationError(INVALID_ADDRESS, code="invalid")
-    local, _, domain = value.rpartition("@")
-    try:
-        domain = domain.encode("idna").decode("idna")
-    except UnicodeError:
-        raise ValidationError(INVALID_ADDRESS, code="invalid") from None
-    address = f"{local}@{domain.removesuffix('.')}".lower()
-    if len(address) > EMAIL_MAX_LENGTH:
-        raise ValidationError(INVALID_ADDRESS, code="invalid")
-    return address
 
 
 class SignupForm(SetPasswordMixin, forms.Form):
@@ -54,7 +22,7 @@ class SignupForm(SetPasswordMixin, forms.Form):
     password1, password2 = SetPasswordMixin.create_password_fields()
 
     def clean_email(self):
-        return clean_address(self.cleaned_data["email"])
+        return canonical_address(self.cleaned_data["email"])
 
     def clean(self):
         super().clean()
@@ -70,7 +38,7 @@ class ResendForm(forms.Form):
     )
 
     def clean_email(self):
-        return clean_address(self.cleaned_data["email"])
+        return canonical_address(self.cleaned_data["email"])
 
 
 class ConfirmForm(SetPasswordMixin, forms.Form):
@@ -103,7 +71,7 @@ class PasswordResetRequestForm(PasswordResetForm):
     """
 
     def clean_email(self):
-        return clean_address(self.cleaned_data["email"])
+        return canonical_address(self.cleaned_data["email"])
 
 
 class ResetSetPasswordForm(SetPasswordForm):
@@ -134,6 +102,6 @@ class LoginForm(AuthenticationForm):
         """The address as signup stored it, so that any spelling signup accepted logs in."""
         username = self.cleaned_data["username"]
         try:
-            return clean_address(username)
+            return canonical_address(username)
         except ValidationError:
             return username  # not an address: the login fails with the generic message

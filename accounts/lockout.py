@@ -8,13 +8,13 @@ from axes.helpers import get_cool_off
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 
-from accounts.forms import clean_address
+from accounts.addresses import canonical_address
 
 
 def login_username(request, credentials):
     """The address an attempt is counted under (``AXES_USERNAME_CALLABLE``).
 
-    Spelled as the login form logs in with it (``accounts.forms.clean_address``), so
+    Spelled as the login form logs in with it (``accounts.addresses.canonical_address``), so
     ``Ada@Example.COM`` and ``ada@example.com`` share one count.
 
     From the credentials ``authenticate()`` got, else from the POSTed form
@@ -27,7 +27,7 @@ def login_username(request, credentials):
     if not username:
         return None
     try:
-        return clean_address(username)
+        return canonical_address(username)
     except ValidationError:
         return username
 

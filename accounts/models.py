@@ -1,8 +1,11 @@
 """The user model: the email address is the login; there is no username."""
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from accounts.addresses import canonical_address
 
 
 class UserManager(BaseUserManager["User"]):
@@ -11,7 +14,11 @@ class UserManager(BaseUserManager["User"]):
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        try:
+            email = canonical_address(email)
+        except ValidationError as error:
+            raise ValueError(f"Not an address Herald can store: {email!r} ({error.messages[0]})") from None
+        user = self.model(email=email, **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -28,7 +35,12 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra_fields)
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=email)
+        """The account of ``email``, matched exactly on its canonical form (``accounts.addresses``)."""
+        try:
+            email = canonical_address(email)
+        except ValidationError:
+            pass  # not an address: an exact match on the text as given finds no account
+        return self.get(email=email)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -53,6 +65,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.email
 
     def clean(self):
-        """Lower-case the address as signup does, so forms (the admin's too) cannot add a case twin."""
+        """Store the address in its canonical form as signup does: forms (the admin's too) add no twin."""
         super().clean()
-        self.email = type(self).objects.normalize_email(self.email).lower()
+        try:
+            self.email = canonical_address(self.email)
+        except ValidationError as error:
+            raise ValidationError({"email": error.messages}) from None

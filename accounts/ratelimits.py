@@ -1,6 +1,6 @@
 """Rate limits on the pages that create accounts or send email (django-ratelimit, counters in Django's cache).
 
-What each limit counts, and how they hold while the cache is down: docs/security.md#flooding.
+What each limit counts, and how they hold while the cache is slow or down: docs/security.md#flooding.
 """
 
 import logging
@@ -9,11 +9,11 @@ import threading
 import time
 
 from django.conf import settings
-from django.http import HttpRequest
 from django_ratelimit.core import is_ratelimited
 from redis.exceptions import RedisError
 
-from config.client_ip import client_ip
+from accounts.addresses import mailbox_key
+from config.client_ip import client_network
 
 logger = logging.getLogger("accounts.ratelimits")
 
@@ -75,67 +75,66 @@ def warn_cache_unreachable(group, exc, action):
         logger.warning("rate limit %s: cache unreachable (%s); %s", group, exc, action)
 
 
-def over_limit(request, *, group, rate, address=None, fail_safe):
+def over_limit(request, *, group, rate, key=None, fail_safe):
     """True when this request is over ``rate`` in ``group``; it counts as one hit.
 
-    Counted per ``address`` when one is given, else per client IP. A
-    ``fail_safe`` limit counts in memory while the cache is unreachable; any
-    other is not checked then.
+    Counted per ``key`` when one is given (a mailbox), else per client
+    (``config.client_ip.client_network``: an IPv6 client is its network). A
+    ``fail_safe`` limit counts in memory while the cache is unreachable or
+    slow (``RATE_LIMIT_CACHE_TIMEOUT_S``); any other is not checked then.
     """
     parsed = parse_rate(rate)
     if parsed is None:
         return False
-    key = "ip" if address is None else (lambda group, request: address)
+    value = client_network(request) if key is None else key
     try:
-        return is_ratelimited(request, group=group, key=key, rate=rate.strip(), increment=True)
+        return is_ratelimited(
+            request, group=group, key=lambda group, request: value, rate=rate.strip(), increment=True
+        )
     except (RedisError, OSError) as exc:
         if not fail_safe:
             warn_cache_unreachable(group, exc, "not checked")
             return False
         warn_cache_unreachable(group, exc, "counting in this process instead")
-        value = client_ip(request) if address is None else address
         return fallback_counter.over_limit(group, value, *parsed)
 
 
 def signup_over_limit(request):
-    """True when this client IP has signed up more than ``RATE_LIMIT_SIGNUP`` allows.
+    """True when this client has signed up more than ``RATE_LIMIT_SIGNUP`` allows (a 429 page).
 
-    Fails open: while the cache is unreachable signups are not limited. A
-    signup sends email only to the address it names (at most
-    ``RATE_LIMIT_NOTICE`` per address, fail safe), and refusing every
-    newcomer during a Redis outage would take the site's front door down.
+    Fails open: while the cache is unreachable signups are not limited. The
+    emails a signup sends stay within their budgets (:func:`may_email`, fail
+    safe), and refusing every newcomer during a Redis outage would take the
+    site's front door down.
     """
     return over_limit(request, group="signup", rate=settings.RATE_LIMIT_SIGNUP, fail_safe=False)
 
 
-def resend_over_limit(request, email):
-    """True when ``email`` has asked for links more often than ``RATE_LIMIT_RESEND`` allows (fail safe)."""
-    return over_limit(request, group="resend", rate=settings.RATE_LIMIT_RESEND, address=email, fail_safe=True)
+# The per-mailbox budget of each kind of email a visitor can have sent.
+MAILBOX_RATES = {
+    "signup": "RATE_LIMIT_NOTICE",  # a confirmation, or the "account already exists" notice
+    "resend": "RATE_LIMIT_RESEND",
+    "reset": "RATE_LIMIT_RESET",
+}
 
 
-def reset_over_limit(request, email):
-    """True when this password reset request is over a limit (fail safe).
+def may_email(request, kind, address):
+    """True when this request may have an email of ``kind`` sent to ``address``; it counts against two budgets.
 
-    Two limits: ``RATE_LIMIT_RESET_IP`` per client IP (one visitor trying many
-    addresses) and ``RATE_LIMIT_RESET`` per address (many visitors flooding
-    one inbox). A request already over the IP limit does not count against
-    the address.
+    - per client, every kind together: ``RATE_LIMIT_CLIENT_EMAILS`` (one
+      visitor asking for emails to many addresses);
+    - per mailbox, per kind (``MAILBOX_RATES``): many visitors flooding one
+      inbox. The mailbox is the address with its RFC 5233 sub-address
+      dropped (``box+tag@`` is ``box@``, :func:`accounts.addresses.mailbox_key`).
+
+    A request already over its client's budget does not count against the
+    mailbox, so one visitor cannot spend someone else's budget past its own.
+    Counted for every address, with an account or not: the caller answers
+    the same either way and, over a budget, sends nothing. Fail safe.
     """
-    return over_limit(
-        request, group="reset-ip", rate=settings.RATE_LIMIT_RESET_IP, fail_safe=True
-    ) or over_limit(request, group="reset", rate=settings.RATE_LIMIT_RESET, address=email, fail_safe=True)
-
-
-def notice_over_limit(email):
-    """True when signups have emailed ``email`` more often than ``RATE_LIMIT_NOTICE`` allows.
-
-    One budget for every email a signup sends (a confirmation, or the
-    "account already exists" notice), so that the limit itself does not tell
-    which one it was. Counted per address only, whoever asks, so it needs no
-    request; fail safe.
-    """
-    # django-ratelimit reads a request only for its method (any, here) and the
-    # key; the key is the address, so an empty request is all it needs.
-    return over_limit(
-        HttpRequest(), group="notice", rate=settings.RATE_LIMIT_NOTICE, address=email, fail_safe=True
+    if over_limit(request, group="emails-client", rate=settings.RATE_LIMIT_CLIENT_EMAILS, fail_safe=True):
+        return False
+    rate = getattr(settings, MAILBOX_RATES[kind])
+    return not over_limit(
+        request, group=f"{kind}-mailbox", rate=rate, key=mailbox_key(address), fail_safe=True
     )

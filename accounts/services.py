@@ -1,6 +1,7 @@
 """The registration flow: sign up, confirm the address, new links, password reset, expiry.
 
-Views call these functions and nothing else; who owns an account, and why: docs/security.md.
+Views call these functions and nothing else. Addresses come in canonical form (``accounts.addresses``, as the
+forms clean them) and are matched exactly. Who owns an account, and why: docs/security.md.
 """
 
 from datetime import datetime, timedelta
@@ -9,13 +10,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
 from accounts.models import User, UserManager
-from accounts.tasks import send_account_exists_email, send_confirmation_email, send_password_reset_email
+from accounts.tasks import (
+    send_account_exists_email,
+    send_confirmation_email,
+    send_requested_confirmation,
+    send_requested_password_reset,
+)
 from accounts.tokens import activation_token
 from jobs.selectors import unfinished_jobs
 from jobs.tasks_api import Task, TaskResult
@@ -56,6 +61,14 @@ def _email(task: Task, user: User) -> TaskResult | None:
     return task.enqueue(user.pk, user.email)
 
 
+def _email_address(task: Task, address: str) -> TaskResult | None:
+    """Enqueue ``task`` for ``address``, as :func:`_email` does for an account (one transaction)."""
+    with transaction.atomic():
+        if unfinished_jobs(task, first_arg=address, at_least=MAX_UNSENT_PER_KIND):
+            return None
+        return task.enqueue(address)
+
+
 def register_user(*, email: str, password: str, may_email: bool = True) -> User | None:
     """Sign ``email`` up; every signup sends one email, and the caller answers the same.
 
@@ -81,12 +94,10 @@ def register_user(*, email: str, password: str, may_email: bool = True) -> User 
 
 
 def _register(email: str, hashed: str, may_email: bool) -> User:
-    user = _users().filter(email__iexact=email).first()
+    user = _users().filter(email=email).first()
     task = send_confirmation_email
     if user is None:
-        user = get_user_model()(
-            email=_users().normalize_email(email).lower(), is_active=False, password=hashed
-        )
+        user = get_user_model()(email=email, is_active=False, password=hashed)
         user.save()
     elif not never_confirmed(user):
         task = send_account_exists_email
@@ -96,31 +107,24 @@ def _register(email: str, hashed: str, may_email: bool) -> User:
 
 
 def request_new_link(*, email: str) -> TaskResult | None:
-    """Send a new confirmation email if ``email`` belongs to a never confirmed account.
+    """Queue a new confirmation email for ``email``; the task sends it if a never confirmed account has it.
 
-    Returns the task's result or None; callers answer the same either way. An account
-    that was confirmed and then deactivated by staff gets no link: it must
-    not be able to reactivate itself.
+    The same work for every address (one job, up to ``MAX_UNSENT_PER_KIND``
+    waiting), with an account or not: neither the answer nor its time tells
+    which addresses have accounts. An account that was confirmed and then
+    deactivated by staff gets no link (``accounts.selectors``). Returns the
+    task's result, or None.
     """
-    with transaction.atomic():
-        user = _users().filter(email__iexact=email, is_active=False, activated_at__isnull=True).first()
-        if user is None:
-            return None
-        return _email(send_confirmation_email, user)
+    return _email_address(send_requested_confirmation, email)
 
 
 def request_password_reset(*, email: str) -> TaskResult | None:
-    """Send a password-reset email if ``email`` has an active or a never confirmed account.
+    """Queue a password-reset email for ``email``; the task sends it if an account that may reset has it.
 
-    Returns the task's result or None; callers answer the same either way. A never
-    confirmed account may reset: following the link proves the mailbox, as
-    the confirmation link does. An account deactivated by staff may not.
+    The same work for every address, as :func:`request_new_link`. Returns
+    the task's result, or None.
     """
-    with transaction.atomic():
-        user = _users().filter(Q(is_active=True) | Q(activated_at__isnull=True), email__iexact=email).first()
-        if user is None:
-            return None
-        return _email(send_password_reset_email, user)
+    return _email_address(send_requested_password_reset, email)
 
 
 def user_from_uidb64(uidb64: str) -> User | None:

@@ -3,6 +3,8 @@
 Every form that takes an address answers the same whether the address has an account or not.
 """
 
+from urllib.parse import unquote, urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -24,7 +26,7 @@ from accounts.forms import (
     ResetSetPasswordForm,
     SignupForm,
 )
-from accounts.ratelimits import notice_over_limit, resend_over_limit, reset_over_limit, signup_over_limit
+from accounts.ratelimits import may_email, signup_over_limit
 
 # Logging in after confirming or resetting: the account just proved its mailbox.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -71,9 +73,11 @@ def signup(request):
             return rate_limited(request)
         if form.is_valid():
             email = form.cleaned_data["email"]
-            # Over the address's email budget, signup still answers the same and sends nothing.
+            # Over an email budget, signup still answers the same and sends nothing.
             services.register_user(
-                email=email, password=form.cleaned_data["password1"], may_email=not notice_over_limit(email)
+                email=email,
+                password=form.cleaned_data["password1"],
+                may_email=may_email(request, "signup", email),
             )
             return redirect_with_address("accounts:signup_done", email)
     return render(request, "accounts/signup.html", {"form": form})
@@ -123,9 +127,8 @@ def resend(request):
     form = ResendForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        if resend_over_limit(request, email):
-            return rate_limited(request)
-        services.request_new_link(email=email)
+        if may_email(request, "resend", email):
+            services.request_new_link(email=email)
         return redirect_with_address("accounts:resend_done", email)
     return render(request, "accounts/resend.html", {"form": form})
 
@@ -144,8 +147,9 @@ def welcome(request):
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's "forgot your password" page; the email goes out as a tracked job.
 
-    Rate-limited per address and per client IP; known and unknown addresses
-    get the same answer (and the same 429 past the limit).
+    Within the email budgets per client and per mailbox
+    (``accounts.ratelimits.may_email``); known and unknown addresses, within
+    the budgets or over them, get the same answer.
     """
 
     form_class = PasswordResetRequestForm
@@ -153,9 +157,8 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]
-        if reset_over_limit(self.request, email):
-            return rate_limited(self.request)
-        services.request_password_reset(email=email)
+        if may_email(self.request, "reset", email):
+            services.request_password_reset(email=email)
         return redirect_with_address("accounts:password_reset_done", email)
 
 
@@ -186,11 +189,23 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
+    def get_redirect_url(self):
+        """``next`` as Django checks it, unless it names this page: then the default page.
+
+        Why: Django redirects a logged-in visitor of the login page to
+        ``next``, and raises ValueError ("Redirection loop") when that is the
+        login page itself, a 500 anyone could send as a link.
+        """
+        url = super().get_redirect_url()
+        if url and unquote(urlsplit(url).path) == self.request.path:
+            return ""
+        return url
+
 
 class LogoutView(auth_views.LogoutView):
     template_name = "accounts/logged_out.html"
 
 
 def rate_limited(request, exception=None):
-    """The 429 page: too many signups from this address, or links for this email."""
+    """The 429 page: too many signups from this client."""
     return render(request, "429.html", status=429)

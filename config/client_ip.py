@@ -1,7 +1,9 @@
 """The client's IP address, as far as this deployment can know it (``TRUSTED_PROXY_COUNT``).
 
-Why the N-th address from the right: docs/security.md#client-ip-behind-proxies.
+Why the N-th address from the right, and why an IPv6 client is its /64: docs/security.md#client-ip-behind-proxies.
 """
+
+import ipaddress
 
 from django.conf import settings
 from ipware import get_client_ip
@@ -34,3 +36,24 @@ def client_ip(request):
         strict=False,
     )
     return ip or remote_addr
+
+
+def client_network(request):
+    """The client as the login lockout and every rate limit count it: one key per subscriber.
+
+    An IPv4 address is itself (an IPv4-mapped IPv6 address too); an IPv6
+    address is its network of ``CLIENT_IPV6_PREFIX`` bits (64 by default),
+    named by the network's first address (``2001:db8:1:2::``), so it stays a
+    valid IP address for django-axes' records.
+    """
+    text = client_ip(request)
+    try:
+        address = ipaddress.ip_address(text.partition("%")[0])  # without an IPv6 zone ("%eth0")
+    except ValueError:
+        return text  # REMOTE_ADDR as a server set it, not an address (a Unix socket's peer)
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    if address.version == 4:
+        return str(address)
+    network = ipaddress.IPv6Network((address, settings.CLIENT_IPV6_PREFIX), strict=False)
+    return str(network.network_address)

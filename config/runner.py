@@ -1,7 +1,8 @@
 """``make run``: everything Herald needs on one machine, in one terminal.
 
 Writes the checkout's ``.env``, migrates, starts redis-server (unless ``REDIS_URL`` is set), a worker, the
-scheduler (housekeeping and scheduled tasks) and the web server, prints the URL, and stops them all on Ctrl-C.
+scheduler (housekeeping and scheduled tasks) and the web server, prints the URL, restarts any of them that
+exits (and says so), and stops them all on Ctrl-C.
 """
 
 import os
@@ -17,9 +18,9 @@ from config.localredis import LocalRedis, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
-# The scheduler: the jobs app loads the schedules (every app's tasks and maintenance modules),
-# so dramatiq-crontab has no tasks modules to look for; no heartbeat (no worker runs its actor).
-SCHEDULER = ["crontab", "--no-task-loading", "--no-heartbeat"]
+# The scheduler (jobs/management/commands/scheduler.py): dramatiq-crontab's, which keeps its Redis lock
+# through a Redis restart. The jobs app loads the schedules, and no worker runs a heartbeat actor.
+SCHEDULER = ["scheduler"]
 
 
 def local_defaults():
@@ -56,6 +57,82 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+# Waits before restarting a child that keeps exiting soon after it started (a crash loop);
+# one that ran longer than QUICK_EXIT_S is restarted after the first.
+RESTART_DELAYS_S = (1, 2, 5, 10, 30)
+QUICK_EXIT_S = 30
+
+
+class Child:
+    """One process ``make run`` keeps running: restarted, and announced, whenever it exits."""
+
+    def __init__(self, name, args, *, cwd=BASE_DIR):
+        self.name = name
+        self.args = args
+        self.cwd = cwd
+        self.process = None
+        self.started_at = 0.0
+        self.restart_at = None
+        self.quick_exits = 0
+
+    def start(self):
+        self.process = subprocess.Popen(self.args, cwd=self.cwd)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+        return self
+
+    def check(self, now):
+        """Notice an exit and schedule the restart; restart once its time has come."""
+        if self.restart_at is None:
+            code = self.process.poll()
+            if code is None:
+                return
+            self.quick_exits = self.quick_exits + 1 if now - self.started_at < QUICK_EXIT_S else 0
+            delay = RESTART_DELAYS_S[min(max(self.quick_exits - 1, 0), len(RESTART_DELAYS_S) - 1)]
+            self.restart_at = now + delay
+            print(f"* {self.name} exited with {code}; restarting it in {delay} s", flush=True)
+        elif now >= self.restart_at:
+            self.start()
+            print(f"* {self.name} restarted (pid {self.process.pid})", flush=True)
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout):
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def supervise(children, poll_s=0.5):
+    """Start ``children`` and keep them running until Ctrl-C or SIGTERM; then stop them all.
+
+    Why restart rather than stop everything: one child going away (the
+    scheduler losing Redis, a worker killed for memory) took the web server
+    down with it.
+    """
+    try:
+        for child in children:
+            child.start()
+        signal.signal(signal.SIGTERM, _interrupt)
+        while True:
+            time.sleep(poll_s)
+            now = time.monotonic()
+            for child in children:
+                child.check(now)
+    except KeyboardInterrupt:
+        print("\n* stopping", flush=True)
+    finally:
+        for child in children:
+            child.stop()
+        for child in children:
+            child.wait(30)
+
+
 def main():
     local_defaults()
     if os.environ.get("REDIS_URL"):
@@ -64,57 +141,30 @@ def main():
     else:
         redis_server = start_redis()
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
-    children = []
     try:
         subprocess.run([*manage, "migrate", "--noinput"], check=True, cwd=BASE_DIR)
         subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], check=True, cwd=BASE_DIR)
         threads = os.environ.get("WORKER_THREADS", "8")
-        children.append(
-            subprocess.Popen([*manage, "rundramatiq", "--processes", "1", "--threads", threads], cwd=BASE_DIR)
-        )
-        children.append(subprocess.Popen([*manage, *SCHEDULER], cwd=BASE_DIR))
         bind = f"127.0.0.1:{os.environ['PORT']}"
-        children.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "config.wsgi",
-                    "--bind",
-                    bind,
-                    "--workers",
-                    "2",
-                    "--threads",
-                    "8",
-                    "--access-logfile",
-                    "-",
-                ],
-                cwd=BASE_DIR,
-            )
-        )
+        web = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", bind]
+        web += ["--workers", "2", "--threads", "8", "--access-logfile", "-"]
+        children = [
+            Child("worker", [*manage, "rundramatiq", "--processes", "1", "--threads", threads]),
+            Child("scheduler", [*manage, *SCHEDULER]),
+            Child("web server", web),
+        ]
         print(
             f"\n  Herald is running at {os.environ['SITE_URL']}/\n"
             f"  Sign up at {os.environ['SITE_URL']}/accounts/signup/ ; the admin is at /admin/\n"
             "  (create a staff account with: .venv/bin/python manage.py createsuperuser)\n"
-            "  Emails are printed here by the worker unless EMAIL_URL is set. Ctrl-C stops everything.\n",
+            "  Emails are printed here by the worker unless EMAIL_URL is set. A process that exits is\n"
+            "  restarted. Ctrl-C stops everything.\n",
             flush=True,
         )
-        signal.signal(signal.SIGTERM, _interrupt)
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        print("* a child process exited; stopping the rest", flush=True)
+        supervise(children)
     except KeyboardInterrupt:
         print("\n* stopping", flush=True)
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(30)
-            except subprocess.TimeoutExpired:
-                child.kill()
         if redis_server is not None:
             redis_server.stop()
 

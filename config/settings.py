@@ -55,7 +55,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_dramatiq",
-    "dramatiq_crontab",  # manage.py crontab: the scheduler of housekeeping and @schedule tasks
+    "dramatiq_crontab",  # manage.py scheduler (jobs): the scheduler of housekeeping and @schedule tasks
     "django_tasks",
     "axes",
     "accounts",
@@ -157,7 +157,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
-AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_network"  # an IPv6 client is its /64
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # Refused attempts do not push the end of a lockout further away: an owner who
 # keeps trying is back in AXES_COOLOFF_MINUTES after the attacker stopped.
@@ -169,13 +169,19 @@ AXES_RESET_ON_SUCCESS = False
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False  # no banner at the start of every process and command
 
-# Rate limits in django-ratelimit's "count/period" form; "0" turns one off.
-RATE_LIMIT_SIGNUP = env("RATE_LIMIT_SIGNUP", default="20/m")
-RATE_LIMIT_RESEND = env("RATE_LIMIT_RESEND", default="1/3m")
-RATE_LIMIT_RESET = env("RATE_LIMIT_RESET", default="3/h")  # reset emails per address
-RATE_LIMIT_RESET_IP = env("RATE_LIMIT_RESET_IP", default="20/h")  # reset requests per client IP
-# Emails a signup sends per address (a confirmation, or the "someone tried to sign up" notice).
-RATE_LIMIT_NOTICE = env("RATE_LIMIT_NOTICE", default="3/h")
+# Rate limits in django-ratelimit's "count/period" form; "0" turns one off (accounts/ratelimits.py).
+RATE_LIMIT_SIGNUP = env("RATE_LIMIT_SIGNUP", default="20/m")  # signups per client (429 past it)
+# Email budgets: over one, the page answers as usual and sends nothing. Per client, every
+# kind together; per mailbox (box+tag@ is box@), per kind.
+RATE_LIMIT_CLIENT_EMAILS = env("RATE_LIMIT_CLIENT_EMAILS", default="5/h")
+RATE_LIMIT_NOTICE = env("RATE_LIMIT_NOTICE", default="3/h")  # signup: a confirmation or the "exists" notice
+RATE_LIMIT_RESEND = env("RATE_LIMIT_RESEND", default="1/3m")  # new confirmation links
+RATE_LIMIT_RESET = env("RATE_LIMIT_RESET", default="3/h")  # password reset links
+# An IPv6 client is its network of this many bits, for the login lockout and every limit
+# (one subscriber gets a /64); an IPv4 client is its address.
+CLIENT_IPV6_PREFIX = env.int("CLIENT_IPV6_PREFIX", default=64)
+if not 1 <= CLIENT_IPV6_PREFIX <= 128:
+    raise ImproperlyConfigured("CLIENT_IPV6_PREFIX must be a prefix length from 1 to 128 (default 64).")
 
 # --------------------------------------------------------------------------
 # Redis: broker, cache, worker liveness
@@ -184,6 +190,10 @@ REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
 # Longest wait for one Redis call (broker, cache); longer than the consumers' 1 s blocking wait.
 REDIS_SOCKET_TIMEOUT_S = 10
+
+# The rate limits' counters give up on Redis this soon: a stopped or frozen Redis costs a
+# request at most this per check, and the limits fall back (accounts/ratelimits.py).
+RATE_LIMIT_CACHE_TIMEOUT_S = 0.25
 
 CACHES = {
     "default": {
@@ -194,9 +204,18 @@ CACHES = {
             "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
             "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
         },
-    }
+    },
+    "ratelimits": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "herald",
+        "OPTIONS": {
+            "socket_timeout": RATE_LIMIT_CACHE_TIMEOUT_S,
+            "socket_connect_timeout": RATE_LIMIT_CACHE_TIMEOUT_S,
+        },
+    },
 }
-RATELIMIT_USE_CACHE = "default"
+RATELIMIT_USE_CACHE = "ratelimits"
 # How many reverse proxies, each appending to X-Forwarded-For, stand in front
 # of the web server; 0: clients connect directly (config/client_ip.py).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -254,7 +273,7 @@ if BROKER_URL.startswith(("amqp://", "amqps://")):
 elif BROKER_URL:
     raise ImproperlyConfigured("BROKER_URL must be an amqp:// or amqps:// URL (unset: Redis, REDIS_URL).")
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
-# The scheduler's lock: however many `manage.py crontab` run, one runs the schedules (jobs.schedules).
+# The scheduler's lock: however many `manage.py scheduler` run, one runs the schedules (jobs.schedules).
 DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
 
 # Django's tasks framework (django.tasks; the django-tasks backport on Django 5.2):

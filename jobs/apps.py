@@ -19,7 +19,7 @@ class JobsConfig(AppConfig):
 
     def ready(self):
         # Every app's scheduled work, in every process: workers run it and
-        # ``manage.py crontab`` fires it. The ``maintenance`` modules (jobs,
+        # ``manage.py scheduler`` fires it. The ``maintenance`` modules (jobs,
         # accounts) and the ``tasks`` modules, where ``@schedule`` sits next to ``@task``.
         # django_dramatiq set the broker up when its app was created, before any app is ready.
         autodiscover_modules("maintenance")

@@ -1,4 +1,4 @@
-"""The declared schedules on dramatiq-crontab's scheduler, which ``manage.py crontab`` runs."""
+"""The declared schedules on dramatiq-crontab's scheduler, which ``manage.py scheduler`` runs."""
 
 import logging
 
@@ -19,7 +19,7 @@ def add_schedules_to_scheduler() -> None:
     """Put every declared schedule on dramatiq-crontab's scheduler (again: an entry is replaced, not doubled).
 
     Called by the jobs app when Django starts, in every process; only
-    ``manage.py crontab`` starts the scheduler, so only there do they fire.
+    ``manage.py scheduler`` starts the scheduler, so only there do they fire.
     """
     for declared in declared_schedules():
         scheduler.add_job(

@@ -29,7 +29,7 @@ TEST_ENV = {
     "RATE_LIMIT_SIGNUP": "0",
     "RATE_LIMIT_RESEND": "0",
     "RATE_LIMIT_RESET": "0",
-    "RATE_LIMIT_RESET_IP": "0",
+    "RATE_LIMIT_CLIENT_EMAILS": "0",
     "RATE_LIMIT_NOTICE": "0",
     "EMAIL_URL": "consolemail://",
     # manage.py run by tests must not read or create the checkout's own .env.

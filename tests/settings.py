@@ -50,4 +50,7 @@ if os.environ.get("TESTS_WITHOUT_SERVERS") == "true":
         for path in DRAMATIQ_BROKER["MIDDLEWARE"]  # noqa: F405
         if path != "jobs.worker.middleware.LivenessMiddleware"
     ]
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "herald"}}
+    CACHES = {
+        alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "KEY_PREFIX": "herald"}
+        for alias in ("default", "ratelimits")
+    }

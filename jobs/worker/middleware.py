@@ -68,7 +68,7 @@ def warn_if_housekeeping_overdue():
     if status.overdue and housekeeping.first_to_warn():
         logger.warning(
             "No housekeeping (pruning old jobs, expiring unconfirmed accounts) ran for over %d h: "
-            "is the scheduler (manage.py crontab) running?",
+            "is the scheduler (manage.py scheduler) running?",
             housekeeping.OVERDUE_AFTER_S // 3600,
         )
 

@@ -1,6 +1,6 @@
 """Staff find the schedules from the job list and follow a schedule's last run to its job, in a real browser.
 
-Real parts only: gunicorn serves Herald, ``manage.py crontab`` fires a
+Real parts only: gunicorn serves Herald, ``manage.py scheduler`` fires a
 two-second schedule (``tests/support/scheduled/tasks.py``), ``manage.py rundramatiq``
 runs its jobs, Redis is a real redis-server and the browser is Debian's
 Chromium driven by Playwright. Screenshots go to ``test-artifacts/``.

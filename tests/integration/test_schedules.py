@@ -1,6 +1,6 @@
 """Two real schedulers fire the same two-second schedule: one job per tick, run by a real worker, shown in the admin.
 
-Real parts: two ``manage.py crontab`` processes without their Redis lock (as
+Real parts: two ``manage.py scheduler`` processes without their Redis lock (as
 during a hand-over to a holder that was paused past the lock's expiry: both
 fire every tick), a ``rundramatiq`` worker, the suite's redis-server (or
 rabbitmq-server), and SQLite or PostgreSQL (``--postgres``).

@@ -154,7 +154,7 @@ def start_worker(env, *, processes=1, threads=4, name="worker", timeout=60, queu
 
 
 def start_scheduler(env, *, name="scheduler", wait_for="Starting scheduler", timeout=60):
-    """Start ``manage.py crontab`` as ``make run`` does and wait until it says ``wait_for``.
+    """Start ``manage.py scheduler`` as ``make run`` does and wait until it says ``wait_for``.
 
     By default until it holds the lock and schedules; a second one says
     "Acquiring lock" and waits for the first to let go.

@@ -6,20 +6,27 @@ from io import StringIO
 
 import dramatiq
 import pytest
+import redis
 from django.core.management import call_command
 from django.utils import timezone
 
 from accounts import maintenance as account_maintenance
 from accounts.models import User
+from config.localredis import LocalRedis
 from jobs import maintenance
 from jobs.brokers.redis import WakeupRedisBroker
 from jobs.enqueue.outbox import ACTOR_NAME, relay_sweep
-from jobs.models import Job
+from jobs.management.commands.scheduler import LOCK_NAME
+from jobs.models import Job, ScheduleRun
 from jobs.worker.middleware import relay_sweep_if_due
 from tests.support.factories import make_job, make_user
+from tests.support.processes import herald_env
 from tests.support.waiting import wait_until
 
 Status = Job.Status
+# tests/support/scheduled/tasks.py, known to processes started with HERALD_TEST_SCHEDULES=true (not imported here,
+# where it would join this process's schedules).
+TWO_SECOND_SCHEDULE = "tests.support.scheduled.tasks.every_two_seconds"
 
 
 def never_sent_job(email, *, ago=timedelta(minutes=1)):
@@ -113,3 +120,31 @@ def test_a_second_real_scheduler_only_stands_by(live_env, processes):
     assert "Another scheduler is already running." in second.output()
     assert "Starting scheduler" not in second.output()
     assert first.alive()
+
+
+@pytest.mark.integration
+def test_the_scheduler_takes_its_lock_again_when_redis_restarts_without_its_data(
+    transactional_db, processes, tmp_path
+):
+    """Seen: with a Redis that restarts without persistence, the scheduler lost its lock and exited."""
+    server = LocalRedis(tmp_path / "redis", appendonly=False).start()
+    try:
+        # A two-second schedule (tests/support/scheduled/tasks.py), to see the scheduler keep firing.
+        env = herald_env(REDIS_URL=server.url, BROKER_URL="", HERALD_TEST_SCHEDULES="true")
+        scheduler = processes.scheduler(env)
+        client = redis.Redis.from_url(server.url)
+        assert client.exists(LOCK_NAME)
+
+        server.restart()  # no append-only file: the lock is gone
+        restarted_at = timezone.now()
+        assert not client.exists(LOCK_NAME)
+
+        scheduler.wait_until(lambda: client.exists(LOCK_NAME), 30, "the scheduler's lock taken again")
+        runs = ScheduleRun.objects.filter(schedule_name=TWO_SECOND_SCHEDULE)
+        scheduler.wait_until(
+            lambda: runs.filter(scheduled_at__gt=restarted_at).exists(), 15, "a tick fired after the restart"
+        )
+        assert scheduler.alive()
+        assert "it is held again" in scheduler.output()
+    finally:
+        server.stop()

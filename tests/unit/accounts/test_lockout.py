@@ -167,6 +167,29 @@ def test_below_the_limit_the_right_password_logs_in(active_user):
     assert log_in(active_user.email, PASSWORD)[0].status_code == 302
 
 
+def test_an_ipv6_client_is_its_64_for_the_lockout(active_user):
+    """Seen: 12 failures from 2001:db8:1:2::1 to ::c all answered 200, then ::ff logged in."""
+    subscriber = [f"2001:db8:1:2::{n:x}" for n in range(1, 13)]
+    answers = [
+        log_in(f"guess{n}@example.com", WRONG, ip=ip)[0].status_code for n, ip in enumerate(subscriber)
+    ]
+
+    response, client = log_in(active_user.email, PASSWORD, ip="2001:db8:1:2::ff")
+    next_subscriber = log_in(active_user.email, PASSWORD, ip="2001:db8:1:3::1")[0]
+
+    assert answers[LIMIT - 1 :] == [429] * (len(subscriber) - LIMIT + 1)
+    assert response.status_code == 429 and "_auth_user_id" not in client.session
+    assert next_subscriber.status_code == 302
+
+
+def test_another_ipv6_prefix_when_the_operator_sets_one(active_user, settings):
+    settings.CLIENT_IPV6_PREFIX = 48
+    fail("guess@example.com", LIMIT, ip="2001:db8:1:2::1")
+
+    assert log_in(active_user.email, PASSWORD, ip="2001:db8:1:ffff::1")[0].status_code == 429
+    assert log_in(active_user.email, PASSWORD, ip="2001:db8:2::1")[0].status_code == 302
+
+
 def test_authenticate_without_a_request_is_not_refused(active_user):
     """Scripts and the shell call authenticate() with no request: not a visitor's attempt."""
     assert authenticate(username=active_user.email, password=PASSWORD) == active_user

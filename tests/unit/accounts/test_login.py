@@ -95,3 +95,44 @@ def test_login_never_redirects_off_site(active_user, next_url):
     )
 
     assert response.status_code == 302 and response["Location"] == reverse("accounts:welcome")
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "/accounts/login/",
+        "/accounts/login/?next=/accounts/welcome/",
+        "http://testserver/accounts/login/",
+        "/accounts/%6Cogin/",
+    ],
+)
+def test_a_logged_in_visitor_sent_to_login_with_next_at_login_lands_on_the_default_page(
+    active_user, next_url
+):
+    """Seen: /accounts/login/?next=/accounts/login/ was a 500 (ValueError: Redirection loop)."""
+    client = Client(raise_request_exception=False)
+    client.force_login(active_user)
+
+    response = client.get(reverse("accounts:login"), {"next": next_url})
+
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:welcome")
+
+
+def test_logging_in_with_next_at_login_lands_on_the_default_page(active_user):
+    client = Client()
+
+    response = client.post(
+        f"{reverse('accounts:login')}?next=/accounts/login/",
+        {"username": active_user.email, "password": PASSWORD},
+    )
+
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:welcome")
+
+
+def test_a_safe_next_elsewhere_is_still_followed(active_user):
+    client = Client()
+    client.force_login(active_user)
+
+    response = client.get(reverse("accounts:login"), {"next": "/admin/"})
+
+    assert response["Location"] == "/admin/"

@@ -1,10 +1,10 @@
-"""The resend page: one answer for every address, a job only for an unconfirmed account."""
+"""The resend page: one answer and one job for every address; the task emails only an unconfirmed account."""
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.tasks import send_confirmation_email
+from accounts.tasks import send_requested_confirmation
 from jobs.models import Job
 
 pytestmark = pytest.mark.django_db
@@ -33,23 +33,25 @@ def test_resend_page_has_an_email_field(client):
     assert response.status_code == 200 and list(response.context["form"].fields) == ["email"]
 
 
-def test_unconfirmed_account_gets_a_new_queued_job(inactive_user):
+def test_unconfirmed_account_gets_a_new_queued_job(inactive_user, mailoutbox):
     response, page = resend(inactive_user.email)
 
     assert response.status_code == 302 and response["Location"] == reverse("accounts:resend_done")
     assert "Check your inbox" in page.text and inactive_user.email in page.text
     [job] = Job.objects.all()
     assert (job.task_path, job.args, job.status) == (
-        send_confirmation_email.module_path,
-        [inactive_user.pk, inactive_user.email],
+        send_requested_confirmation.module_path,
+        [inactive_user.email],
         Job.Status.QUEUED,
     )
+    send_requested_confirmation.call(*job.args)
+    assert [message.to for message in mailoutbox] == [[inactive_user.email]]
 
 
 def test_any_spelling_of_the_address_finds_the_account(inactive_user):
     resend("  WAITING@Example.com ")
 
-    assert Job.objects.get().args == [inactive_user.pk, inactive_user.email]
+    assert Job.objects.get().args == [inactive_user.email]
 
 
 def test_unknown_active_and_inactive_addresses_get_the_same_answer(inactive_user, active_user):
@@ -58,7 +60,13 @@ def test_unknown_active_and_inactive_addresses_get_the_same_answer(inactive_user
     }
 
     assert len(set(answers.values())) == 1, answers
-    assert list(Job.objects.values_list("label", flat=True)) == [inactive_user.email]
+    assert sorted(Job.objects.values_list("label", flat=True)) == sorted(answers)
+
+
+@pytest.mark.parametrize("email", ["nobody@example.com", "active@example.com"])
+def test_the_task_emails_nobody_but_a_never_confirmed_account(email, active_user, mailoutbox):
+    assert send_requested_confirmation.call(email).startswith("not sent")
+    assert mailoutbox == []
 
 
 def test_invalid_address_is_a_form_error_and_creates_nothing(client):
@@ -73,4 +81,4 @@ def test_asking_again_and_again_piles_up_at_most_a_few_unsent_emails(client, ina
     for _ in range(6):
         assert client.post(reverse("accounts:resend"), {"email": inactive_user.email}).status_code == 302
 
-    assert Job.objects.filter(args__0=inactive_user.pk, status=Job.Status.QUEUED).count() == 3
+    assert Job.objects.filter(args__0=inactive_user.email, status=Job.Status.QUEUED).count() == 3

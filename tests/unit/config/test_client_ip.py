@@ -3,8 +3,10 @@
 import pytest
 from django.test import Client, RequestFactory
 
+from accounts import ratelimits
 from accounts.models import User
-from config.client_ip import client_ip
+from accounts.ratelimits import may_email
+from config.client_ip import client_ip, client_network
 from tests.support.accounts import signup
 from tests.support.forwarded import ODD_FORWARDED_FOR
 
@@ -91,3 +93,60 @@ def test_visitors_behind_one_proxy_are_counted_apart(settings):
 
     assert answers == [302, 302, 302]
     assert User.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    "prefix, address, network",
+    [
+        (64, "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::"),
+        (64, "2001:DB8:1:2::1", "2001:db8:1:2::"),
+        (56, "2001:db8:1:2ff::1", "2001:db8:1:200::"),
+        (128, "2001:db8::1", "2001:db8::1"),
+        (64, "::ffff:203.0.113.7", "203.0.113.7"),  # IPv4-mapped: the IPv4 client
+        (64, "203.0.113.7", "203.0.113.7"),
+        (64, "fe80::1%eth0", "fe80::"),
+    ],
+)
+def test_an_ipv6_client_is_counted_as_its_network(settings, prefix, address, network):
+    settings.CLIENT_IPV6_PREFIX = prefix
+
+    assert client_network(request_from(address)) == network
+
+
+def test_a_remote_addr_that_is_no_address_is_counted_as_it_is():
+    assert client_network(request_from("unix:/run/gunicorn.sock")) == "unix:/run/gunicorn.sock"
+
+
+@pytest.mark.django_db
+def test_one_64_signs_up_as_one_client(settings):
+    settings.RATE_LIMIT_SIGNUP = "2/m"
+
+    answers = [
+        signup(Client(), f"u{n}@example.com", REMOTE_ADDR=f"2001:db8:1:2::{n + 1}").status_code
+        for n in range(3)
+    ]
+    next_subscriber = signup(Client(), "v@example.com", REMOTE_ADDR="2001:db8:1:3::1").status_code
+
+    assert answers == [302, 302, 429] and next_subscriber == 302
+
+
+@pytest.mark.django_db
+def test_the_in_memory_fallback_counts_the_same_64(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "ratelimits": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        },
+    }
+    settings.RATE_LIMIT_CLIENT_EMAILS = "2/h"
+    ratelimits.fallback_counter.clear()
+    try:
+        answers = [
+            may_email(request_from(f"2001:db8:1:2::{n + 1}"), "reset", f"u{n}@example.com") for n in range(3)
+        ]
+        other = may_email(request_from("2001:db8:1:3::1"), "reset", "v@example.com")
+    finally:
+        ratelimits.fallback_counter.clear()
+
+    assert answers == [True, True, False] and other is True

@@ -14,8 +14,11 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import yaml
+from django.test import RequestFactory
 from django.urls import resolve
 
+from config.client_ip import client_network
+from config.runner import SCHEDULER
 from tests.support.compose import (
     COMPOSE,
     COMPOSE_TEXT,
@@ -82,9 +85,8 @@ def test_workers_scale_out():
 
 def test_the_scheduler_runs_the_maintenance_schedule_and_may_have_replicas():
     scheduler = SERVICES["scheduler"]
-    assert scheduler["command"][:3] == ["python", "manage.py", "crontab"]
-    # The jobs app loads the schedule; no worker runs dramatiq-crontab's heartbeat actor.
-    assert {"--no-task-loading", "--no-heartbeat"} <= set(scheduler["command"])
+    # dramatiq-crontab's scheduler, keeping its lock through Redis restarts (jobs/management/commands).
+    assert scheduler["command"] == ["python", "manage.py", *SCHEDULER]
     assert (
         "ports" not in scheduler and "container_name" not in scheduler
     )  # the Redis lock lets any number run
@@ -127,6 +129,24 @@ def test_services_reach_each_other_by_name_and_publish_only_on_loopback():
     assert "8025:8025" in " ".join(SERVICES["mailpit"]["ports"])
     published = [port for service in SERVICES.values() for port in service.get("ports", [])]
     assert published and all(port.startswith("127.0.0.1:") for port in published)
+
+
+def test_web_behind_the_host_proxy_counts_each_visitor_apart(settings):
+    """Seen: without TRUSTED_PROXY_COUNT every visitor was the proxy, and 10 failed logins locked out all."""
+    settings.TRUSTED_PROXY_COUNT = int(interpolated(SERVICES["web"]["environment"]["TRUSTED_PROXY_COUNT"]))
+    factory = RequestFactory()
+    # The host proxy connects through Docker's port forwarding: the container sees the bridge's gateway.
+    visitors = [
+        factory.get("/", REMOTE_ADDR="172.18.0.1", HTTP_X_FORWARDED_FOR=client)
+        for client in ("203.0.113.7", "198.51.100.9", "2001:db8:1:2::1")
+    ]
+
+    assert settings.TRUSTED_PROXY_COUNT == 1
+    assert [client_network(visitor) for visitor in visitors] == [
+        "203.0.113.7",
+        "198.51.100.9",
+        "2001:db8:1:2::",
+    ]
 
 
 def test_secrets_have_no_defaults():
