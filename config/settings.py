@@ -21,9 +21,7 @@ env = environ.Env()
 if env.bool("DJANGO_READ_DOT_ENV", default=False):
     environ.Env.read_env(BASE_DIR / ".env")
 
-# --------------------------------------------------------------------------
-# Core
-# --------------------------------------------------------------------------
+# ---- Core ----
 DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -96,9 +94,7 @@ TEMPLATES = [
     },
 ]
 
-# --------------------------------------------------------------------------
-# Database
-# --------------------------------------------------------------------------
+# ---- Database ----
 # SQLite runs on Herald's backend, with its writers queued (config/db/).
 DATABASES = {
     "default": database_settings(env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")),
@@ -106,9 +102,7 @@ DATABASES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --------------------------------------------------------------------------
-# Accounts
-# --------------------------------------------------------------------------
+# ---- Accounts ----
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:welcome"
@@ -129,10 +123,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Django's PBKDF2 hashes, computed in a few threads of lower CPU priority so that
-# a burst of signups does not hold up the rest of the site (config/hashers.py).
-# It takes Django's place: one hasher per algorithm name, and it is the one that
-# checks "pbkdf2_sha256" passwords at login too.
+# Django's PBKDF2 hashes at a lower CPU priority (accounts/hashers.py), in Django's hasher's place.
 PASSWORD_HASHERS = [
     "accounts.hashers.LowPriorityPBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
@@ -143,88 +134,67 @@ PASSWORD_HASHERS = [
 PASSWORD_HASH_THREADS = env.int("PASSWORD_HASH_THREADS", default=8)  # per process
 PASSWORD_HASH_NICE = env.int("PASSWORD_HASH_NICE", default=10)  # 0 keeps the site's own priority
 
-# Password guessing on /accounts/login/ and /admin/login/ (django-axes, accounts/lockout.py):
-# after AXES_FAILURE_LIMIT failures for one address, or from one client IP, both
-# are refused with a 429 until AXES_COOLOFF_MINUTES after the last failure.
+# Password guessing on the login pages (django-axes, accounts/lockout.py; docs/security.md).
 AUTHENTICATION_BACKENDS = [
     "accounts.lockout.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
-# Either key alone locks: per address stops many machines guessing one password,
-# per IP stops one machine trying a password on many addresses (docs/security.md).
+# Either key alone locks (docs/security.md).
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_network"  # an IPv6 client is its /64
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-# Refused attempts do not push the end of a lockout further away: an owner who
-# keeps trying is back in AXES_COOLOFF_MINUTES after the attacker stopped.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-# A successful login does not wipe the failures: an attacker's own account
-# must not be a way to reset the count of the IP it guesses from.
 AXES_RESET_ON_SUCCESS = False
-# Failed attempts are what the lockout needs; a row for every successful login is not.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False  # no banner at the start of every process and command
 
 # Rate limits in django-ratelimit's "count/period" form; "0" turns one off (accounts/ratelimits.py).
 RATE_LIMIT_SIGNUP = env("RATE_LIMIT_SIGNUP", default="20/m")  # signups per client (429 past it)
-# Email budgets: over one, the page answers as usual and sends nothing. Per client, every
-# kind together; per mailbox (box+tag@ is box@), per kind.
+# Email budgets per client (every kind) and per mailbox (per kind): docs/security.md.
 RATE_LIMIT_CLIENT_EMAILS = env("RATE_LIMIT_CLIENT_EMAILS", default="5/h")
 RATE_LIMIT_NOTICE = env("RATE_LIMIT_NOTICE", default="3/h")  # signup: a confirmation or the "exists" notice
 RATE_LIMIT_RESEND = env("RATE_LIMIT_RESEND", default="1/3m")  # new confirmation links
 RATE_LIMIT_RESET = env("RATE_LIMIT_RESET", default="3/h")  # password reset links
-# An IPv6 client is its network of this many bits, for the login lockout and every limit
-# (one subscriber gets a /64); an IPv4 client is its address.
+# An IPv6 client is its network of this many bits, for the lockout and every limit.
 CLIENT_IPV6_PREFIX = env.int("CLIENT_IPV6_PREFIX", default=64)
 if not 1 <= CLIENT_IPV6_PREFIX <= 128:
     raise ImproperlyConfigured("CLIENT_IPV6_PREFIX must be a prefix length from 1 to 128 (default 64).")
 
-# --------------------------------------------------------------------------
-# Redis: broker, cache, worker liveness
-# --------------------------------------------------------------------------
+# ---- Redis: broker, cache, worker liveness ----
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
 # Longest wait for one Redis call (broker, cache); longer than the consumers' 1 s blocking wait.
 REDIS_SOCKET_TIMEOUT_S = 10
 
-# The rate limits' counters give up on Redis this soon: a stopped or frozen Redis costs a
-# request at most this per check, and the limits fall back (accounts/ratelimits.py).
+# The rate limits' counters give up on Redis this soon, then fall back (accounts/ratelimits.py).
 RATE_LIMIT_CACHE_TIMEOUT_S = 0.25
 
+
+def redis_cache(timeout_s: float) -> dict[str, Any]:
+    options = {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s}
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "herald",
+        "OPTIONS": options,
+    }
+
+
 CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "herald",
-        "OPTIONS": {
-            "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
-            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
-        },
-    },
-    "ratelimits": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "herald",
-        "OPTIONS": {
-            "socket_timeout": RATE_LIMIT_CACHE_TIMEOUT_S,
-            "socket_connect_timeout": RATE_LIMIT_CACHE_TIMEOUT_S,
-        },
-    },
+    "default": redis_cache(REDIS_SOCKET_TIMEOUT_S),
+    "ratelimits": redis_cache(RATE_LIMIT_CACHE_TIMEOUT_S),
 }
 RATELIMIT_USE_CACHE = "ratelimits"
-# How many reverse proxies, each appending to X-Forwarded-For, stand in front
-# of the web server; 0: clients connect directly (config/client_ip.py).
+# Reverse proxies in front of the web server, each appending to X-Forwarded-For (config/client_ip.py).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 RATELIMIT_IP_META_KEY = "config.client_ip.client_ip"
 RATELIMIT_VIEW = "accounts.views.rate_limited"
 
-# --------------------------------------------------------------------------
-# Email and jobs
-# --------------------------------------------------------------------------
+# ---- Email and jobs ----
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 if EMAIL_CONFIG["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
@@ -264,8 +234,7 @@ DRAMATIQ_BROKER: dict[str, Any] = {
         "jobs.worker.writer.BatchedWrites",
     ],
 }
-# BROKER_URL=amqp://... carries the messages on RabbitMQ (config/rabbitmq.py);
-# Redis (REDIS_URL) still holds the cache and worker liveness.
+# BROKER_URL=amqp://... carries the messages on RabbitMQ; Redis still holds the cache and liveness.
 BROKER_URL = env("BROKER_URL", default="")
 if BROKER_URL.startswith(("amqp://", "amqps://")):
     DRAMATIQ_BROKER["BROKER"] = "jobs.brokers.rabbitmq.HeraldRabbitmqBroker"
@@ -276,10 +245,7 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # The scheduler's lock: however many `manage.py scheduler` run, one runs the schedules (jobs.schedules).
 DRAMATIQ_CRONTAB = {"REDIS_URL": REDIS_URL}
 
-# Django's tasks framework (django.tasks; the django-tasks backport on Django 5.2):
-# every @task runs on Dramatiq with Herald's job rows (jobs/backends.py).
-# OPTIONS: PUBLISH_IN_BACKGROUND (default True): enqueueing answers without
-# waiting on the broker; a thread of the web process publishes (jobs/handoff.py).
+# Django's tasks framework: every @task runs on Herald's backend (docs/tasks.md).
 TASKS = {
     "default": {
         "BACKEND": "jobs.backends.DramatiqTaskBackend",
@@ -287,9 +253,7 @@ TASKS = {
     }
 }
 
-# --------------------------------------------------------------------------
-# Internationalisation, static files
-# --------------------------------------------------------------------------
+# ---- Internationalisation, static files ----
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -299,38 +263,27 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 
-# --------------------------------------------------------------------------
-# Logging
-# --------------------------------------------------------------------------
+# ---- Logging ----
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-# "plain" text, or "json": one JSON object per line (jobs.logs.JsonFormatter),
-# with job_id, message_id, attempt, outcome and duration_ms on job attempt lines.
+# "plain" text, or "json": one JSON object per line (docs/monitoring.md).
 LOG_FORMAT = env("LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = logging_config(level=LOG_LEVEL, log_format=LOG_FORMAT)
 
-# --------------------------------------------------------------------------
-# Monitoring
-# --------------------------------------------------------------------------
-# GET /metrics/ (Prometheus text) needs "Authorization: Bearer <METRICS_TOKEN>";
-# unset, the page answers 404.
+# ---- Monitoring ----
+# GET /metrics/ needs "Authorization: Bearer <METRICS_TOKEN>"; unset, it answers 404.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
-# --------------------------------------------------------------------------
-# Production hardening (HTTPS)
-# --------------------------------------------------------------------------
-# Cookies only over HTTPS. On by default when the site is served over https,
-# so that `make run` keeps working over plain http on 127.0.0.1.
+# ---- Production hardening (HTTPS) ----
+# Cookies only over HTTPS; on by default when SITE_URL is https (docs/deployment.md).
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=SITE_URL.startswith("https://"))
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
-# Redirect http to https (same default); the health check and metrics stay
-# reachable over plain http for probes inside the private network.
+# Redirect http to https (same default); probes of /healthz/ and /metrics/ stay on http.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SECURE_COOKIES)
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^metrics/$"]
-# Behind a proxy that terminates TLS, name the header it sets to "https"
-# (e.g. X-Forwarded-Proto). Only set it if the proxy always sets or strips it.
+# The header a TLS-terminating proxy always sets to "https" (e.g. X-Forwarded-Proto).
 _proxy_ssl_header = env("SECURE_PROXY_SSL_HEADER", default="")
 if _proxy_ssl_header:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
