@@ -13,14 +13,15 @@ from django.utils import timezone
 
 from jobs import errors, logs
 from jobs.models import Attempt, Job
-from jobs.worker import liveness, writer
+from jobs.worker import writer
+from jobs.worker.takeover import MAX_LOST_ATTEMPTS, GaveUp, take_over_from_dead_worker
 from jobs.worker.transitions import CLAIMED_FIELDS, Increment, claimed_job, transition, write_outcome
+
+__all__ = ["MAX_LOST_ATTEMPTS", "Claim", "GaveUp", "claim_job", "record_failure", "record_success"]
 
 T = TypeVar("T")
 
 DB_WRITE_TRIES = 8
-# A job whose worker died this many times while running it is failed (a poison message).
-MAX_LOST_ATTEMPTS = 3
 
 
 @dataclass
@@ -36,13 +37,6 @@ class Claim:
     @property
     def number(self) -> int:
         return self.job.attempt_count
-
-
-@dataclass(frozen=True)
-class GaveUp:
-    """What :func:`claim_job` returns when its take-over ended the job unrun: FAILED as poison, or CANCELLED."""
-
-    job_id: int
 
 
 def with_db_retry(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -99,7 +93,7 @@ def _claim_job(job_id: int, *, worker_id: str, message_id: str, first_hand: bool
         row = writer.write(_claim_pending, job_id, taking, {"lost_attempts": 0})
     else:
         with transaction.atomic():
-            row = _claim_pending(job_id, taking, {}) or _take_over_from_dead_worker(job_id, taking, now)
+            row = _claim_pending(job_id, taking, {}) or take_over_from_dead_worker(job_id, taking, now)
     if row is None or isinstance(row, GaveUp):
         return row  # another delivery holds it or it is finished; or this take-over failed it as poison
     job = claimed_job(row)
@@ -115,71 +109,6 @@ def _claim_pending(job_id: int, taking: dict[str, Any], expect: dict[str, Any]) 
     """Claim a queued or retrying job; its claimed columns, or None."""
     pending = {"status": Job.PENDING_STATUSES, **expect}
     return transition(job_id, Job.Status.RUNNING, expect=pending, returning=CLAIMED_FIELDS, **taking)
-
-
-def _take_over_from_dead_worker(
-    job_id: int, taking: dict[str, Any], now: datetime
-) -> tuple[Any, ...] | GaveUp | None:
-    """Claim a job whose worker died while running it (a lost attempt); its claimed columns, None or GaveUp."""
-    row = (
-        Job.objects.filter(pk=job_id, status=Job.Status.RUNNING)
-        .values("worker_id", "claimed_at", "message_id", "time_limit_ms")
-        .first()
-    )
-    if row is None or not liveness.claimant_is_dead(
-        row["worker_id"], row["claimed_at"], row["time_limit_ms"], now
-    ):
-        return None
-    held = {"status": Job.Status.RUNNING, "worker_id": row["worker_id"], "claimed_at": row["claimed_at"]}
-    claimed = transition(
-        job_id,
-        Job.Status.RUNNING,
-        expect=held,
-        returning=CLAIMED_FIELDS,
-        **taking,
-        lost_attempts=Increment(1),
-    )
-    if claimed is None:
-        return None
-    job = Job.objects.get(pk=job_id)
-    Attempt.objects.bulk_create(
-        [
-            Attempt(
-                job_id=job_id,
-                number=job.attempt_count - 1,
-                message_id=row["message_id"],
-                worker_id=row["worker_id"],
-                started_at=row["claimed_at"] or now,
-                finished_at=now,
-                outcome=Attempt.Outcome.LOST,
-                error_class=f"{errors.WorkerLost.__module__}.{errors.WorkerLost.__qualname__}",
-                error_message=f"The worker process {row['worker_id'] or '?'} died during this attempt.",
-            )
-        ],
-        ignore_conflicts=True,
-    )
-    # Cancelled while its dead worker ran it, or a poison message: the lost attempt ends the job.
-    cancelled = job.cancel_requested_at is not None
-    if cancelled or job.lost_attempts >= MAX_LOST_ATTEMPTS:
-        transition(
-            job_id,
-            Job.Status.CANCELLED if cancelled else Job.Status.FAILED,
-            expect={"status": Job.Status.RUNNING},
-            attempt_count=Increment(-1),
-            worker_id="",
-            finished_at=now,
-            last_error=errors.JobCancelled.reason(job.cancelled_by, "while its worker ran it")
-            if cancelled
-            else (
-                f"Gave up: the worker process died during {job.lost_attempts} attempts at "
-                "this task. Check the worker logs for a crash while running it."
-            ),
-        )
-        claimed = GaveUp(job_id)
-    logs.log_lost_attempts(
-        Attempt.objects.filter(job_id=job_id, outcome=Attempt.Outcome.LOST, finished_at=now), finished_at=now
-    )
-    return claimed
 
 
 def is_suspect(job_id: int) -> bool:

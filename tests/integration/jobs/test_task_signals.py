@@ -8,7 +8,7 @@ from django.utils import timezone
 from jobs.enqueue import outbox
 from jobs.errors import WorkerLost
 from jobs.models import Job
-from jobs.worker import tracking
+from jobs.worker import takeover, tracking
 from tests.support import taskfns
 from tests.support.inprocess import drain
 from tests.support.task_signals import of
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_job_failed_as_poison_is_finished_failed_with_its_lost_attempt(
     heard, broker, in_process_worker, settings, monkeypatch
 ):
-    monkeypatch.setattr(tracking, "MAX_LOST_ATTEMPTS", 1)
+    monkeypatch.setattr(takeover, "MAX_LOST_ATTEMPTS", 1)
     job = Job.objects.create(task_path=taskfns.add.module_path, args=[1, 2], due_at=timezone.now())
     tracking.claim_job(job.pk, worker_id="died-running-it", message_id="m-1")
     stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 1000)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from jobs.models import Attempt, Job
-from jobs.worker import tracking
+from jobs.worker import takeover, tracking
 from tests.support.factories import make_job
 
 Status = Job.Status
@@ -66,7 +66,7 @@ def test_a_dead_workers_claim_is_taken_over_and_its_attempt_marked_lost(db, sett
 
 
 def test_a_job_that_keeps_killing_its_worker_is_failed(db, settings, monkeypatch):
-    monkeypatch.setattr(tracking, "MAX_LOST_ATTEMPTS", 2)
+    monkeypatch.setattr(takeover, "MAX_LOST_ATTEMPTS", 2)
     job = make_job()
     stale = timezone.now() - timedelta(milliseconds=settings.JOBS_HEARTBEAT_TIMEOUT_MS + 1000)
     tracking.claim_job(job.pk, worker_id="dead-1", message_id="m")
