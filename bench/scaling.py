@@ -1,27 +1,6 @@
 """``python -m bench.scaling``: each broker and database, 1, 2 and 4 worker processes, against the SMTP ceiling.
 
-``make bench`` runs it after the main benchmark. Every configuration (Redis or
-RabbitMQ as the broker, SQLite or PostgreSQL as the database) runs in a
-process of its own, since Django reads its broker and database once, with
-servers of its own (``bench.stack.Stack``). Each measures, in the same run:
-
-- the SMTP ceiling: smtplib, one reused connection per thread, 8 threads,
-  into the same sink the workers send to;
-- delivery at a low rate (5 signups/s through the web tier), signup response
-  to message at the sink;
-- a killed worker's email at the shipped liveness and relay defaults: SIGKILL
-  while the SMTP server holds its DATA reply, to the message at the sink,
-  with a second worker already running (``survivor``) and with a new worker
-  started at once (``restart``, as a supervisor would);
-- bursts drained by 1, 2 and 4 worker processes (8 threads each): emails/s
-  from first to last arrival, as a fraction of the ceiling, and what each
-  email cost: Redis commands (results, liveness, and on the Redis broker the
-  messages), on PostgreSQL rows written and transactions, and the CPU
-  seconds each kind of process used (workers less their start-up, the SMTP
-  sink in this process, PostgreSQL, RabbitMQ, Redis).
-
-Every case checks that the job rows agree with the sink (0 lost, 0 stuck,
-0 duplicates). ``--tiny`` runs each with a few jobs, as the smoke test does.
+What each case measures and how: bench/README.md.
 """
 
 import argparse
@@ -37,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench.cpu import cpu_ms_per_email, cpu_seconds_by_kind
+from bench.scaling_report import all_records_agree, table
 
 RESULTS_PATH = Path(__file__).resolve().parent / "scaling.json"
 CONFIGS = {
@@ -269,41 +249,6 @@ def run_config(name, size, output):
     broker, database = CONFIGS[name]
     results = run_with_cleanup(lambda stack: measure(stack, size), Stack(broker=broker, database=database))
     output.write_text(json.dumps(results, indent=2) + "\n")
-
-
-def table(results):
-    lines = [
-        "config             ceiling  low-rate delivery p50/p99 ms  SIGKILL->email s (survivor/restart, max)"
-        "  emails/s by worker processes (fraction of ceiling)  Redis cmds, DB rows, DB xacts per email (2 procs)",
-    ]
-    for name, out in results["configs"].items():
-        if "error" in out:
-            lines.append(f"{name:<18} failed: {out['error']}")
-            continue
-        delivery = out["low_rate"]["delivery_ms"]
-        kill = out["killed_worker"]
-        rates = "  ".join(
-            f"{row['processes']}: {row['delivery']['emails_per_s']} ({row['fraction_of_ceiling']})"
-            for row in out["bursts"]
-        )
-        cost = next((row["cost_per_email"] for row in out["bursts"] if row["processes"] == 2), {})
-        lines.append(
-            f"{name:<18} {out['smtp_ceiling']['msgs_per_s']:>7}  {delivery['p50']:>8} / {delivery['p99']:<8}"
-            f"           {kill['survivor']['max_s']} / {kill['restart']['max_s']}"
-            f"                            {rates}   {cost.get('redis_commands')}, {cost.get('db_rows_written', '-')},"
-            f" {cost.get('db_transactions', '-')}"
-        )
-        cpu = ", ".join(f"{kind} {ms}" for kind, ms in sorted(cost.get("cpu_ms", {}).items()))
-        lines.append(f"{'':<18} CPU ms per email, 2 worker processes: {cpu}")
-    lines.append(f"records agree with the sink everywhere: {results['records_agree']}")
-    return "\n".join(lines)
-
-
-def all_records_agree(out):
-    cases = [out["low_rate"]["records"]["agree"]]
-    cases += [row["records"]["agree"] for row in out["bursts"]]
-    cases += [scenario["records_agree"] for scenario in out["killed_worker"].values()]
-    return all(cases)
 
 
 def main(argv=None):
