@@ -47,18 +47,23 @@ class CancelAdmin(admin.ModelAdmin):
         """What the job page needs for its cancel button."""
         return {"can_cancel": self.has_cancel_permission(request), "cancel_refusal": cancel_refusal(job)}
 
+    def job_or_missing(self, request: HttpRequest, object_id: str) -> Job | HttpResponseRedirect:
+        """The job ``object_id`` names, or a redirect to the job list saying it is gone."""
+        job = self.get_object(request, unquote(object_id))
+        if job is not None:
+            return job
+        self.message_user(
+            request, f"Job with ID “{object_id}” doesn’t exist. Perhaps it was pruned?", messages.WARNING
+        )
+        return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
         """POST: cancel one job; back to its page, saying what happened."""
         if not (self.has_view_permission(request) and self.has_cancel_permission(request)):
             raise PermissionDenied
-        job = self.get_object(request, unquote(object_id))
-        if job is None:
-            self.message_user(
-                request, f"Job with ID “{object_id}” doesn’t exist. Perhaps it was pruned?", messages.WARNING
-            )
-            return HttpResponseRedirect(
-                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
-            )
+        job = self.job_or_missing(request, object_id)
+        if not isinstance(job, Job):
+            return job
         self.report_cancels(request, *cancel_jobs([job.pk], by=self.cancelled_by(request)))
         return HttpResponseRedirect(
             reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[job.pk])

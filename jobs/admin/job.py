@@ -195,14 +195,9 @@ class JobAdmin(CancelAdmin):
         """POST: resend one failed job; show the new job, or why not."""
         if not (self.has_view_permission(request) and self.has_resend_permission(request)):
             raise PermissionDenied
-        job = self.get_object(request, unquote(object_id))
-        if job is None:
-            self.message_user(
-                request, f"Job with ID “{object_id}” doesn’t exist. Perhaps it was pruned?", messages.WARNING
-            )
-            return HttpResponseRedirect(
-                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
-            )
+        job = self.job_or_missing(request, object_id)
+        if not isinstance(job, Job):
+            return job
         try:
             new_job = resend_job(job)
         except ResendRefused as exc:

@@ -9,9 +9,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from jobs.models import Job
+from jobs.services import resend_job
 from tests.support.factories import make_job, make_user
 
 Status = Job.Status
+
+CHANGELIST = "admin:jobs_job_changelist"
+RESEND_FAILED = "admin:jobs_job_resend_failed"
 
 
 def change_url(job):
@@ -58,3 +62,10 @@ def messages_of(response):
 
 def text(response):
     return response.content.decode()
+
+
+def resent_job(email):
+    """A failed job that was resent already."""
+    job = failed_job(email)
+    resend_job(job)
+    return job

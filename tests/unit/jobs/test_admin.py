@@ -14,24 +14,19 @@ from accounts.models import User
 from jobs.admin import changelist as admin_list
 from jobs.admin import job as jobs_admin
 from jobs.models import Job
-from jobs.services import resend_job
-from tests.support.admin import change_url, failed_job, logged_in, resend_url, staff, text
+from tests.support.admin import (
+    CHANGELIST,
+    RESEND_FAILED,
+    change_url,
+    failed_job,
+    logged_in,
+    resend_url,
+    staff,
+    text,
+)
 from tests.support.factories import make_job
 
 Status = Job.Status
-
-
-CHANGELIST = "admin:jobs_job_changelist"
-
-
-RESEND_FAILED = "admin:jobs_job_resend_failed"
-
-
-def resent_job(email):
-    """A failed job that was resent already."""
-    job = failed_job(email)
-    resend_job(job)
-    return job
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

@@ -4,24 +4,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import Attempt, Job
-from jobs.services import resend_job
-from tests.support.admin import change_url, failed_job, resend_url, text
+from tests.support.admin import CHANGELIST, change_url, failed_job, resend_url, text
 from tests.support.factories import make_job
 
 Status = Job.Status
-
-
-CHANGELIST = "admin:jobs_job_changelist"
-
-
-RESEND_FAILED = "admin:jobs_job_resend_failed"
-
-
-def resent_job(email):
-    """A failed job that was resent already."""
-    job = failed_job(email)
-    resend_job(job)
-    return job
 
 
 def test_detail_shows_each_attempt_the_last_traceback_and_message_id(viewer):

@@ -5,24 +5,21 @@ from django.urls import reverse
 
 from jobs.admin import job as jobs_admin
 from jobs.models import Job
-from jobs.services import resend_job
-from tests.support.admin import change_url, failed_job, logged_in, messages_of, resend_url, staff, text
+from tests.support.admin import (
+    CHANGELIST,
+    RESEND_FAILED,
+    change_url,
+    failed_job,
+    logged_in,
+    messages_of,
+    resend_url,
+    resent_job,
+    staff,
+    text,
+)
 from tests.support.factories import make_job
 
 Status = Job.Status
-
-
-CHANGELIST = "admin:jobs_job_changelist"
-
-
-RESEND_FAILED = "admin:jobs_job_resend_failed"
-
-
-def resent_job(email):
-    """A failed job that was resent already."""
-    job = failed_job(email)
-    resend_job(job)
-    return job
 
 
 def test_resend_is_post_only(resender):
