@@ -8,6 +8,7 @@ from tests.support.admin import CHANGELIST, change_url, failed_job, resend_url, 
 from tests.support.factories import make_job
 
 Status = Job.Status
+Outcome = Attempt.Outcome
 
 
 def test_detail_shows_each_attempt_the_last_traceback_and_message_id(viewer):
@@ -17,26 +18,23 @@ def test_detail_shows_each_attempt_the_last_traceback_and_message_id(viewer):
         last_traceback="Traceback (most recent call last):\n  smtplib.SMTPRecipientsRefused",
     )
     now = timezone.now()
-    Attempt.objects.create(
-        job=job,
-        number=1,
-        started_at=now,
-        duration_ms=41,
-        outcome=Attempt.Outcome.RETRY,
-        error_class="smtplib.SMTPDataError",
-        error_message="SMTP 421 Try again later",
-        smtp_reply="421 Try again later",
-    )
-    Attempt.objects.create(
-        job=job,
-        number=2,
-        started_at=now,
-        duration_ms=12,
-        outcome=Attempt.Outcome.FAILED,
-        error_class="smtplib.SMTPRecipientsRefused",
-        error_message="Recipient refused",
-        smtp_reply="550 No such user",
-    )
+    attempts = [
+        (41, Outcome.RETRY, "smtplib.SMTPDataError", "SMTP 421 Try again later", "421 Try again later"),
+        (12, Outcome.FAILED, "smtplib.SMTPRecipientsRefused", "Recipient refused", "550 No such user"),
+    ]
+    for number, (duration_ms, outcome, error_class, error_message, smtp_reply) in enumerate(
+        attempts, start=1
+    ):
+        Attempt.objects.create(
+            job=job,
+            number=number,
+            started_at=now,
+            duration_ms=duration_ms,
+            outcome=outcome,
+            error_class=error_class,
+            error_message=error_message,
+            smtp_reply=smtp_reply,
+        )
 
     page = text(viewer.get(change_url(job)))
 

@@ -62,26 +62,20 @@ def test_get_result_reads_the_row_and_its_attempts(db):
     result = taskfns.refuse.enqueue("no")
     job = Job.objects.get(result_id=result.id)
     now = timezone.now()
-    Attempt.objects.create(
-        job=job,
-        number=1,
-        worker_id="w1",
-        started_at=now,
-        finished_at=now,
-        outcome=Attempt.Outcome.RETRY,
-        error_class="builtins.ConnectionError",
-        traceback="Traceback: ConnectionError",
-    )
-    Attempt.objects.create(
-        job=job,
-        number=2,
-        worker_id="w2",
-        started_at=now,
-        finished_at=now,
-        outcome=Attempt.Outcome.FAILED,
-        error_class="builtins.ValueError",
-        traceback="Traceback: ValueError: no",
-    )
+    for number, outcome, error_class, traceback in [
+        (1, Attempt.Outcome.RETRY, "builtins.ConnectionError", "Traceback: ConnectionError"),
+        (2, Attempt.Outcome.FAILED, "builtins.ValueError", "Traceback: ValueError: no"),
+    ]:
+        Attempt.objects.create(
+            job=job,
+            number=number,
+            worker_id=f"w{number}",
+            started_at=now,
+            finished_at=now,
+            outcome=outcome,
+            error_class=error_class,
+            traceback=traceback,
+        )
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.FAILED, attempt_count=2, finished_at=now, last_attempt_at=now
     )
