@@ -12,13 +12,19 @@ from django.utils import timezone
 from jobs import services
 from jobs.errors import JobCancelled
 from jobs.models import Attempt, Job
-from jobs.tasks_api import TaskResultStatus, task_finished
+from jobs.tasks_api import TaskResultStatus
 from jobs.worker import tracking
 from jobs.worker.cancels import CancelWatch
 from tests.support import taskfns
 from tests.support.factories import make_job
 from tests.support.inprocess import drain
+from tests.support.task_signals import of
 from tests.support.waiting import wait_until
+
+
+def finished(heard, result_id):
+    """Each task_finished sent for the job: its status and the classes of its errors."""
+    return [(event.status, event.errors) for event in of(heard, result_id, "finished")]
 
 
 def test_a_queued_job_is_cancelled_at_once_and_reads_failed_with_one_cancel_error(db):
@@ -81,22 +87,13 @@ def test_an_unknown_or_malformed_id_is_refused(db, job_id):
 
 
 def test_task_finished_is_sent_after_commit_for_a_job_cancelled_before_it_ran(
-    db, django_capture_on_commit_callbacks
+    db, django_capture_on_commit_callbacks, heard
 ):
-    seen = []
-
-    def note(sender, task_result, **kwargs):
-        seen.append((task_result.status, [e.exception_class for e in task_result.errors]))
-
-    task_finished.connect(note)
-    try:
-        result = taskfns.add.enqueue(2, 2)
-        with django_capture_on_commit_callbacks(execute=True):
-            services.cancel_job(job_id=result.id)
-            assert seen == []
-    finally:
-        task_finished.disconnect(note)
-    assert seen == [(TaskResultStatus.FAILED, [JobCancelled])]
+    result = taskfns.add.enqueue(2, 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_job(job_id=result.id)
+        assert finished(heard, result.id) == []
+    assert finished(heard, result.id) == [(TaskResultStatus.FAILED, [JobCancelled])]
 
 
 def test_cancel_jobs_reports_each_row(db):
@@ -173,23 +170,14 @@ def test_the_watch_interrupts_the_thread_running_a_cancelled_job_once(db):
 
 
 def test_a_job_cancelled_while_running_sends_task_finished_once_failed_with_the_cancel(
-    in_process_worker, broker
+    in_process_worker, broker, heard
 ):
-    seen = []
-
-    def note(sender, task_result, **kwargs):
-        seen.append((task_result.status, [e.exception_class for e in task_result.errors]))
-
-    task_finished.connect(note)
-    try:
-        result = taskfns.counted_busy_for.enqueue("signalled", 30)
-        wait_until(lambda: cache.get("signalled") == 1, 10, "the task started")
-        services.cancel_job(job_id=result.id)
-        wait_until(lambda: seen, 10, "task_finished sent")
-        drain(broker, in_process_worker)
-    finally:
-        task_finished.disconnect(note)
-    assert seen == [(TaskResultStatus.FAILED, [JobCancelled])]
+    result = taskfns.counted_busy_for.enqueue("signalled", 30)
+    wait_until(lambda: cache.get("signalled") == 1, 10, "the task started")
+    services.cancel_job(job_id=result.id)
+    wait_until(lambda: finished(heard, result.id), 10, "task_finished sent")
+    drain(broker, in_process_worker)
+    assert finished(heard, result.id) == [(TaskResultStatus.FAILED, [JobCancelled])]
 
 
 def test_a_cancel_racing_a_claim_either_keeps_the_job_from_running_or_reaches_it_running(transactional_db):
