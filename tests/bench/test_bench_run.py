@@ -5,15 +5,9 @@ whatever the suite runs on, so this file is collected on the SQLite run only
 (``conftest.py``): on the PostgreSQL run it would repeat the same 45 s.
 """
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests import plugin
-from tests.support.processes import PROJECT_DIR
+from tests.support.bench import run_tiny
 
 pytestmark = pytest.mark.integration
 
@@ -28,14 +22,6 @@ LATENCY_CASES = (
 BURST_CASES = ("burst_1_process", "burst_2_processes")
 
 
-def bench_env():
-    """The caller's environment without the suite's settings: the benchmark sets up its own."""
-    env = {key: value for key, value in os.environ.items() if key not in plugin.TEST_ENV}
-    for key in ("REDIS_URL", "DATABASE_URL", "TEST_DATABASE_PATH", "DJANGO_SETTINGS_MODULE"):
-        env.pop(key, None)
-    return env
-
-
 def assert_latency(figures):
     assert figures["n"] > 0
     for p in ("p50", "p95", "p99", "max"):
@@ -43,19 +29,7 @@ def assert_latency(figures):
 
 
 def test_tiny_benchmark_measures_every_case(tmp_path):
-    output = tmp_path / "results.json"
-
-    run = subprocess.run(
-        [sys.executable, "-m", "bench", "--tiny", "--output", str(output)],
-        cwd=PROJECT_DIR,
-        env=bench_env(),
-        capture_output=True,
-        text=True,
-        timeout=280,
-    )
-
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    results = json.loads(output.read_text())
+    results, report = run_tiny("bench", tmp_path / "results.json")
     out = results["cases"]
     assert results["size"] == "tiny"
     assert_latency(out["password_hash"]["alone"])
@@ -81,4 +55,4 @@ def test_tiny_benchmark_measures_every_case(tmp_path):
     assert results["derived"]["tracked_over_bare"] > 0
     assert results["derived"]["records_agree"] is True
     assert all(isinstance(target["met"], bool) for target in results["derived"]["targets"].values())
-    assert "Herald / bare actor (medians)" in run.stdout
+    assert "Herald / bare actor (medians)" in report

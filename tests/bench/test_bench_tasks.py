@@ -5,14 +5,9 @@ that the job rows agree with the record of what ran. Like the main benchmark
 it brings its own Redis and SQLite database (collected on the SQLite run only).
 """
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.bench.test_bench_run import bench_env
-from tests.support.processes import PROJECT_DIR
+from tests.support.bench import run_tiny
 
 pytestmark = pytest.mark.integration
 
@@ -21,19 +16,7 @@ BURSTS = ("noop_1", "noop_2", "email_1", "email_2")
 
 
 def test_tiny_task_benchmark_measures_every_column(tmp_path):
-    output = tmp_path / "tasks.json"
-
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.tasks", "--tiny", "--output", str(output)],
-        cwd=PROJECT_DIR,
-        env=bench_env(),
-        capture_output=True,
-        text=True,
-        timeout=280,
-    )
-
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    results = json.loads(output.read_text())
+    results, report = run_tiny("bench.tasks", tmp_path / "tasks.json")
     assert results["size"] == "tiny"
     assert set(results["columns"]) == set(COLUMNS)
     for name, column in results["columns"].items():
@@ -63,4 +46,4 @@ def test_tiny_task_benchmark_measures_every_column(tmp_path):
         assert killed["recovered_s"] is None or isinstance(killed["recovered_s"], float), killed
     assert results["derived"]["records_agree"] is True
     assert all(isinstance(target["met"], bool) for target in results["derived"]["targets"].values())
-    assert "Task backends (tiny" in run.stdout and "Targets" in run.stdout
+    assert "Task backends (tiny" in report and "Targets" in report
