@@ -17,11 +17,12 @@ from tests.support.rabbitmq import LocalRabbitmq
 from tests.support.smtp import SmtpSink
 
 # Fixtures shared by the tiers: users in each state, staff of the job admin, the metrics token,
-# the task signals heard.
+# migrating to named migrations, the task signals heard.
 pytest_plugins = [
     "tests.support.accounts",
     "tests.support.admin",
     "tests.support.metrics",
+    "tests.support.migrations",
     "tests.support.task_signals",
 ]
 

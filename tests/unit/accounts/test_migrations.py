@@ -1,25 +1,9 @@
 """Stored addresses take their canonical form (accounts/migrations/0002), on SQLite and PostgreSQL."""
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 BEFORE = [("accounts", "0001_initial")]
 AFTER = [("accounts", "0002_canonical_addresses")]
-
-
-@pytest.fixture
-def migrate(transactional_db):
-    def to(targets):
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
-
-    yield to
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_rows_take_their_canonical_form_and_look_alikes_of_nobody_go(migrate):

@@ -1,30 +1,13 @@
 """Jobs written before a migration survive it: email jobs become jobs of the email tasks; every job gets a result id."""
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from jobs.errors import WorkerLost
 from jobs.tasks_api import TaskResultStatus, task_backends
 
 BEFORE = [("jobs", "0002_email_kinds"), ("accounts", "0001_initial")]
 AFTER = [("jobs", "0003_jobs_run_any_task")]
 LATEST = [("jobs", "0006_job_result_id_and_unique_key")]
-
-
-@pytest.fixture
-def migrate(transactional_db):
-    def to(targets=None):
-        """Migrate to ``targets``; to the latest migrations with none."""
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        targets = targets or executor.loader.graph.leaf_nodes()
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
-
-    yield to
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_email_jobs_become_jobs_of_the_email_tasks(migrate):
@@ -89,8 +72,6 @@ def test_email_jobs_become_jobs_of_the_email_tasks(migrate):
     result = task_backends["default"].get_result(str(result_ids[sent.pk]))
     assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == "250 2.0.0 Ok: queued"
     failed = task_backends["default"].get_result(str(result_ids[lost.pk]))
-    from jobs.errors import WorkerLost
-
     assert [error.exception_class for error in failed.errors] == [WorkerLost]
 
 
