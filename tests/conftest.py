@@ -16,11 +16,12 @@ from tests.support.publishing import tasks_publishing
 from tests.support.rabbitmq import LocalRabbitmq
 from tests.support.smtp import SmtpSink
 
-# Fixtures shared by the tiers: users in each state, staff of the job admin, the metrics token,
-# migrating to named migrations, the task signals heard.
+# Fixtures shared by the tiers: users in each state, staff of the job admin, lockout and rate-limit
+# settings, the metrics token, migrating to named migrations, the task signals heard.
 pytest_plugins = [
     "tests.support.accounts",
     "tests.support.admin",
+    "tests.support.limits",
     "tests.support.metrics",
     "tests.support.migrations",
     "tests.support.task_signals",

@@ -1,23 +1,13 @@
 """Password guessing locked out by a real web server process (gunicorn), as a visitor meets it."""
 
-from datetime import timedelta
-
 import pytest
 
 from accounts.models import User
 from tests.support.accounts import PASSWORD
 from tests.support.http import Client as HttpClient
+from tests.support.limits import LIMIT, WRONG
 
-LIMIT = 3
-
-
-WRONG = "Wrong-Passw0rd-42"
-
-
-@pytest.fixture(autouse=True)
-def low_limit(settings):
-    settings.AXES_FAILURE_LIMIT = LIMIT
-    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
+pytestmark = pytest.mark.usefixtures("low_lockout_limit")
 
 
 @pytest.mark.integration

@@ -10,22 +10,12 @@ from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 
-from accounts import ratelimits
 from config.localredis import LocalRedis
 from jobs.models import Job
 from tests.support.accounts import post_resend, signup
 from tests.support.publishing import tasks_publishing
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_fallback():
-    """Each test starts with empty in-memory counters and its own first warning."""
-    ratelimits.fallback_counter.clear()
-    ratelimits.last_warning_at.clear()
-    yield
-    ratelimits.fallback_counter.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_fallback")]
 
 
 def test_resend_while_redis_is_stopped_still_queues_one_link(settings, inactive_user, redis_server):

@@ -1,7 +1,5 @@
 """Password guessing: after AXES_FAILURE_LIMIT failures per address or per client IP, a 429 that checks nothing."""
 
-from datetime import timedelta
-
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import authenticate
@@ -12,17 +10,9 @@ from django.urls import reverse
 
 from accounts.models import User
 from tests.support.accounts import PASSWORD, uid
+from tests.support.limits import LIMIT, WRONG
 
-LIMIT = 3
-
-
-WRONG = "Wrong-Passw0rd-42"
-
-
-@pytest.fixture(autouse=True)
-def low_limit(settings):
-    settings.AXES_FAILURE_LIMIT = LIMIT
-    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
+pytestmark = pytest.mark.usefixtures("low_lockout_limit")
 
 
 @pytest.fixture

@@ -18,21 +18,12 @@ from jobs.models import Job
 from jobs.worker.actors import run_task
 from tests.support.accounts import post_resend, signup, user_in_state
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_fallback")]
 
 DEAD_CACHE = {
     "BACKEND": "django.core.cache.backends.redis.RedisCache",
     "LOCATION": "redis://127.0.0.1:1/0",
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_fallback():
-    """Each test starts with empty in-memory counters and its own first warning."""
-    ratelimits.fallback_counter.clear()
-    ratelimits.last_warning_at.clear()
-    yield
-    ratelimits.fallback_counter.clear()
 
 
 @pytest.fixture
