@@ -18,6 +18,14 @@ def request_from(remote_addr="127.0.0.1", forwarded_for=None):
     return RequestFactory().get("/", **extra)
 
 
+def signups_from(forwarded_fors):
+    """The answer to one signup (user<n>@example.com, a client of its own) behind each X-Forwarded-For."""
+    return [
+        signup(Client(), f"user{n}@example.com", HTTP_X_FORWARDED_FOR=forwarded_for).status_code
+        for n, forwarded_for in enumerate(forwarded_fors)
+    ]
+
+
 def test_without_proxies_the_header_is_ignored(settings):
     settings.TRUSTED_PROXY_COUNT = 0
 
@@ -70,10 +78,7 @@ def test_a_spoofed_leftmost_address_does_not_escape_the_signup_limit(settings):
     settings.TRUSTED_PROXY_COUNT = 1
     settings.RATE_LIMIT_SIGNUP = "2/m"
 
-    answers = [
-        signup(Client(), f"user{n}@example.com", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.7").status_code
-        for n in range(3)
-    ]
+    answers = signups_from([f"10.0.0.{n}, 203.0.113.7" for n in range(3)])
     other_client = signup(Client(), "other@example.com", HTTP_X_FORWARDED_FOR="203.0.113.8").status_code
 
     assert answers == [302, 302, 429]
@@ -86,10 +91,7 @@ def test_visitors_behind_one_proxy_are_counted_apart(settings):
     settings.TRUSTED_PROXY_COUNT = 1
     settings.RATE_LIMIT_SIGNUP = "1/m"
 
-    answers = [
-        signup(Client(), f"user{n}@example.com", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
-        for n in range(3)
-    ]
+    answers = signups_from([f"203.0.113.{n}" for n in range(3)])
 
     assert answers == [302, 302, 302]
     assert User.objects.count() == 3
