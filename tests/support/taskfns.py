@@ -11,6 +11,21 @@ from jobs.errors import retry_policy
 from jobs.keys import job_key
 from jobs.tasks_api import task, task_enqueued, task_finished, task_started
 
+# flaky and flaky_async: retried soon, and only on ConnectionError.
+retried_fast_on_connection_errors = retry_policy(
+    max_retries=3,
+    min_backoff_ms=50,
+    max_backoff_ms=100,
+    transient=lambda exc: isinstance(exc, ConnectionError),
+)
+
+
+def failing_first(runs, failures):
+    """``runs``, once more than ``failures``; until then a ConnectionError."""
+    if runs <= failures:
+        raise ConnectionError(f"run {runs} of {failures} failing")
+    return runs
+
 
 @task()
 def calculate_meaning_of_life():
@@ -28,19 +43,11 @@ def refuse(reason):
 
 
 @task()
-@retry_policy(
-    max_retries=3,
-    min_backoff_ms=50,
-    max_backoff_ms=100,
-    transient=lambda exc: isinstance(exc, ConnectionError),
-)
+@retried_fast_on_connection_errors
 def flaky(key, failures):
     """Raise ConnectionError on the first ``failures`` runs (counted in the cache), then succeed."""
     cache.add(key, 0)
-    runs = cache.incr(key)
-    if runs <= failures:
-        raise ConnectionError(f"run {runs} of {failures} failing")
-    return runs
+    return failing_first(cache.incr(key), failures)
 
 
 @task()
@@ -66,19 +73,11 @@ async def add_async(a, b):
 
 
 @task()
-@retry_policy(
-    max_retries=3,
-    min_backoff_ms=50,
-    max_backoff_ms=100,
-    transient=lambda exc: isinstance(exc, ConnectionError),
-)
+@retried_fast_on_connection_errors
 async def flaky_async(key, failures):
     """:func:`flaky`, as a coroutine: raise ConnectionError on the first ``failures`` runs, then succeed."""
     await cache.aadd(key, 0)
-    runs = await cache.aincr(key)
-    if runs <= failures:
-        raise ConnectionError(f"run {runs} of {failures} failing")
-    return runs
+    return failing_first(await cache.aincr(key), failures)
 
 
 @task()
