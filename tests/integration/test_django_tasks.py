@@ -16,29 +16,15 @@ from django.utils import timezone
 from jobs.models import Attempt, Job
 from jobs.tasks_api import TaskResultStatus, task_backends
 from tests.support import taskfns
-from tests.support.waiting import wait_until
+from tests.support.waiting import until_finished
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def worker(live_env, processes):
-    return processes.worker(live_env)
-
-
-def finished(result, timeout=20):
-    def done():
-        result.refresh()
-        return result.is_finished
-
-    wait_until(done, timeout, f"task {result.task.name} finished")
-    return result
 
 
 def test_define_enqueue_and_read_the_return_value(worker):
     result = taskfns.calculate_meaning_of_life.enqueue()
     assert result.status == TaskResultStatus.READY
-    finished(result)
+    until_finished(result)
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.return_value == 42
     assert len(result.worker_ids) == 1 and result.attempts == 1
@@ -47,20 +33,20 @@ def test_define_enqueue_and_read_the_return_value(worker):
 
 def test_get_result_by_id_through_the_task_and_the_backend(worker):
     result_id = taskfns.add.enqueue(2, 40).id
-    finished(taskfns.add.get_result(result_id))
+    until_finished(taskfns.add.get_result(result_id))
     assert taskfns.add.get_result(result_id).return_value == 42
     assert task_backends["default"].get_result(result_id).args == [2, 40]
 
 
 def test_an_async_task_runs_on_the_worker_and_its_return_value_reads_back(worker):
     result_id = taskfns.add_async.enqueue(40, 2).id
-    result = finished(taskfns.add_async.get_result(result_id))
+    result = until_finished(taskfns.add_async.get_result(result_id))
     assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == 42
     assert result.attempts == 1 and result.worker_ids
 
 
 def test_an_async_task_is_retried_with_its_own_policy_like_any_other(worker):
-    result = finished(taskfns.flaky_async.enqueue(f"flaky-{uuid.uuid4()}", 2))
+    result = until_finished(taskfns.flaky_async.enqueue(f"flaky-{uuid.uuid4()}", 2))
     assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == 3
     assert [error.exception_class for error in result.errors] == [ConnectionError, ConnectionError]
     outcomes = list(Attempt.objects.filter(job__result_id=result.id).values_list("outcome", flat=True))
@@ -68,7 +54,7 @@ def test_an_async_task_is_retried_with_its_own_policy_like_any_other(worker):
 
 
 def test_inspect_the_errors_of_a_failed_task(worker):
-    result = finished(taskfns.refuse.enqueue("nope"))
+    result = until_finished(taskfns.refuse.enqueue("nope"))
     assert result.status == TaskResultStatus.FAILED
     [error] = result.errors  # a ValueError is permanent: one attempt, no retry
     assert error.exception_class is ValueError
@@ -76,7 +62,7 @@ def test_inspect_the_errors_of_a_failed_task(worker):
 
 
 def test_a_transient_error_is_retried_with_the_tasks_own_policy(worker):
-    result = finished(taskfns.flaky.enqueue(f"flaky-{uuid.uuid4()}", 2))
+    result = until_finished(taskfns.flaky.enqueue(f"flaky-{uuid.uuid4()}", 2))
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.return_value == 3
     assert [error.exception_class for error in result.errors] == [ConnectionError, ConnectionError]
@@ -86,7 +72,7 @@ def test_a_transient_error_is_retried_with_the_tasks_own_policy(worker):
 
 
 def test_a_transient_error_past_the_tasks_retry_limit_fails(worker):
-    result = finished(taskfns.flaky.enqueue(f"flaky-{uuid.uuid4()}", 10))
+    result = until_finished(taskfns.flaky.enqueue(f"flaky-{uuid.uuid4()}", 10))
     assert result.status == TaskResultStatus.FAILED
     assert len(result.errors) == 4  # the first run and max_retries=3 retries
 
@@ -94,20 +80,20 @@ def test_a_transient_error_past_the_tasks_retry_limit_fails(worker):
 def test_defer_with_run_after(worker):
     run_after = timezone.now() + timedelta(seconds=2)
     result = taskfns.add.using(run_after=run_after).enqueue(1, 1)
-    finished(result)
+    until_finished(result)
     assert result.return_value == 2
     assert result.started_at >= run_after
     assert Job.objects.get(result_id=result.id).run_after == run_after
 
 
 def test_a_task_that_takes_context_sees_its_own_result(worker):
-    result = finished(taskfns.which_attempt.enqueue())
+    result = until_finished(taskfns.which_attempt.enqueue())
     assert result.return_value == {"id": result.id, "attempt": 1}
 
 
 def test_the_frameworks_signals_are_sent_enqueued_here_started_and_finished_by_the_worker(worker):
     key = f"noted-{uuid.uuid4()}"
-    result = finished(taskfns.noted.enqueue(key))
+    result = until_finished(taskfns.noted.enqueue(key))
 
     enqueued, started, done = (
         cache.get(f"{key}:{name}") for name in ("task_enqueued", "task_started", "task_finished")

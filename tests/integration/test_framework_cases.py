@@ -30,17 +30,12 @@ from jobs.tasks_api import (
     task_enqueued,
 )
 from tests.support import framework_tasks as tasks
-from tests.support.waiting import wait_until
+from tests.support.waiting import until_finished, wait_until
 
 pytestmark = pytest.mark.integration
 
 backend = task_backends["default"]
 NOT_JSON = re.escape("Unsupported type: <class 'datetime.datetime'>")
-
-
-@pytest.fixture
-def worker(live_env, processes):
-    return processes.worker(live_env)
 
 
 @pytest.fixture
@@ -53,15 +48,6 @@ def enqueued_signals():
     task_enqueued.connect(receive)
     yield received
     task_enqueued.disconnect(receive)
-
-
-def finished(result, timeout=20):
-    def done():
-        result.refresh()
-        return result.is_finished
-
-    wait_until(done, timeout, f"task {result.task.name} finished")
-    return result
 
 
 def run_unimportable(task_path):
@@ -201,7 +187,7 @@ def test_run_enqueued_task(worker, enqueued):
     result = enqueued.enqueue()
     assert result.status == TaskResultStatus.READY
 
-    finished(result)
+    until_finished(result)
 
     assert result.status == TaskResultStatus.SUCCESSFUL and result.attempts == 1
     assert result.enqueued_at <= result.started_at <= result.finished_at
@@ -212,14 +198,14 @@ def test_refresh_result_after_the_worker_ran_it(worker):
     result = tasks.calculate_meaning_of_life.enqueue()
     assert (result.status, result.started_at, result.attempts) == (TaskResultStatus.READY, None, 0)
 
-    finished(result)
+    until_finished(result)
 
     assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == 42
     assert result.started_at and result.last_attempted_at and result.finished_at and result.attempts == 1
 
 
 def test_failing_task(worker):
-    result = finished(tasks.failing_task_value_error.enqueue())
+    result = until_finished(tasks.failing_task_value_error.enqueue())
 
     assert result.status == TaskResultStatus.FAILED
     assert result.enqueued_at <= result.started_at <= result.finished_at
@@ -230,7 +216,7 @@ def test_failing_task(worker):
 
 
 def test_complex_exception(worker):
-    result = finished(tasks.complex_exception.enqueue())
+    result = until_finished(tasks.complex_exception.enqueue())
 
     assert result.status == TaskResultStatus.FAILED
     assert result.errors[0].exception_class is ValueError
@@ -238,7 +224,7 @@ def test_complex_exception(worker):
 
 
 def test_complex_return_value(worker):
-    result = finished(tasks.complex_return_value.enqueue())
+    result = until_finished(tasks.complex_return_value.enqueue())
 
     assert result.status == TaskResultStatus.FAILED
     assert result.errors[0].exception_class is TypeError
@@ -246,12 +232,12 @@ def test_complex_return_value(worker):
 
 
 def test_takes_context(worker):
-    result = finished(tasks.get_task_id.enqueue())
+    result = until_finished(tasks.get_task_id.enqueue())
     assert result.return_value == result.id
 
 
 def test_context(worker):
-    result = finished(tasks.check_context.enqueue(1))
+    result = until_finished(tasks.check_context.enqueue(1))
     assert result.status == TaskResultStatus.SUCCESSFUL
 
 
