@@ -8,45 +8,30 @@ driven by Playwright. Screenshots go to ``test-artifacts/``.
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 
-from accounts.models import User
 from jobs.models import Attempt, Job
+from tests.browser.admin_pages import logged_in_page, make_staff, wait_for_text
 from tests.browser.chromium import ARTIFACTS, headless_chromium
-from tests.browser.test_admin_resend import wait_for_text
 from tests.support import taskfns
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 STAFF_EMAIL = "canceller@herald.test"
-STAFF_PASSWORD = "canceller-Password-42"
-
-
-def make_canceller():
-    user = User.objects.create_user(email=STAFF_EMAIL, password=STAFF_PASSWORD, is_staff=True, is_active=True)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="jobs", codename__in=["view_job", "cancel_job"])
-    )
 
 
 def test_staff_cancel_a_running_job_and_see_it_stop(live_env, processes):
     web = processes.web(live_env)
     processes.worker(live_env)
-    make_canceller()
+    make_staff(STAFF_EMAIL, "view_job", "cancel_job")
     result = taskfns.counted_busy_for.enqueue("browser", 120)
     wait_until(lambda: cache.get("browser") == 1, 30, "the task started")
     job = Job.objects.get(result_id=result.id)
     ARTIFACTS.mkdir(exist_ok=True)
 
     with headless_chromium() as browser:
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(f"{web.url}/admin/login/?next=/admin/jobs/job/{job.pk}/change/")
-        page.fill("#id_username", STAFF_EMAIL)
-        page.fill("#id_password", STAFF_PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_url(re.compile(rf"/admin/jobs/job/{job.pk}/change/$"))
+        page = logged_in_page(browser, web.url, STAFF_EMAIL, f"/admin/jobs/job/{job.pk}/change/")
         assert page.inner_text("#job-status") == "Running"
 
         page.click("#cancel-job")

@@ -7,13 +7,11 @@ Debian's Chromium driven by Playwright. Screenshots of the pages go to
 """
 
 import re
-import time
 
 import pytest
-from django.contrib.auth.models import Permission
 
-from accounts.models import User
 from jobs.models import Job
+from tests.browser.admin_pages import logged_in_page, make_staff, wait_for_text
 from tests.browser.chromium import ARTIFACTS, headless_chromium
 from tests.support.http import Client
 from tests.support.waiting import wait_until
@@ -21,26 +19,7 @@ from tests.support.waiting import wait_until
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 STAFF_EMAIL = "operator@herald.test"
-STAFF_PASSWORD = "operator-Password-42"
 VICTIM = "bounced@example.com"
-
-
-def make_operator():
-    user = User.objects.create_user(email=STAFF_EMAIL, password=STAFF_PASSWORD, is_staff=True, is_active=True)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="jobs", codename__in=["view_job", "resend_job"])
-    )
-
-
-def wait_for_text(page, selector, expected, timeout):
-    """Reload ``page`` until ``selector`` reads ``expected``; return how long it took."""
-    started = time.monotonic()
-    while page.inner_text(selector).strip() != expected:
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{selector} still reads {page.inner_text(selector)!r} after {timeout} s")
-        time.sleep(0.2)
-        page.reload()
-    return time.monotonic() - started
 
 
 def test_staff_resend_a_failed_email_and_see_it_delivered(live_env, smtp_sink, processes):
@@ -53,16 +32,11 @@ def test_staff_resend_a_failed_email_and_see_it_delivered(live_env, smtp_sink, p
     )
     assert smtp_sink.messages == []
     smtp_sink.rejects.clear()
-    make_operator()
+    make_staff(STAFF_EMAIL, "view_job", "resend_job")
     ARTIFACTS.mkdir(exist_ok=True)
 
     with headless_chromium() as browser:
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(f"{web.url}/admin/login/?next=/admin/jobs/job/")
-        page.fill("#id_username", STAFF_EMAIL)
-        page.fill("#id_password", STAFF_PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_url("**/admin/jobs/job/")
+        page = logged_in_page(browser, web.url, STAFF_EMAIL, "/admin/jobs/job/")
 
         page.locator("#changelist-filter").get_by_role("link", name="Failed", exact=True).click()
         page.wait_for_url("**/admin/jobs/job/?status__exact=failed")

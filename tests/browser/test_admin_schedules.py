@@ -9,10 +9,9 @@ Chromium driven by Playwright. Screenshots go to ``test-artifacts/``.
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 
-from accounts.models import User
 from jobs.models import Job, ScheduleRun
+from tests.browser.admin_pages import logged_in_page, make_staff
 from tests.browser.chromium import ARTIFACTS, headless_chromium
 from tests.support.scheduled import tasks as scheduled
 from tests.support.waiting import wait_until
@@ -20,13 +19,7 @@ from tests.support.waiting import wait_until
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 STAFF_EMAIL = "operator@herald.test"
-STAFF_PASSWORD = "operator-Password-42"
 NAME = scheduled.every_two_seconds.module_path
-
-
-def make_viewer():
-    user = User.objects.create_user(email=STAFF_EMAIL, password=STAFF_PASSWORD, is_staff=True, is_active=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="jobs", codename="view_job"))
 
 
 def test_staff_see_each_schedule_and_open_its_last_runs_job(live_env, processes):
@@ -34,7 +27,7 @@ def test_staff_see_each_schedule_and_open_its_last_runs_job(live_env, processes)
     web = processes.web(env)
     processes.worker(live_env)
     processes.scheduler(env)
-    make_viewer()
+    make_staff(STAFF_EMAIL, "view_job")
     wait_until(
         lambda: ScheduleRun.objects.filter(schedule_name=NAME, job__status=Job.Status.SUCCEEDED).exists(),
         30,
@@ -43,12 +36,7 @@ def test_staff_see_each_schedule_and_open_its_last_runs_job(live_env, processes)
     ARTIFACTS.mkdir(exist_ok=True)
 
     with headless_chromium() as browser:
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(f"{web.url}/admin/login/?next=/admin/jobs/job/")
-        page.fill("#id_username", STAFF_EMAIL)
-        page.fill("#id_password", STAFF_PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_url("**/admin/jobs/job/")
+        page = logged_in_page(browser, web.url, STAFF_EMAIL, "/admin/jobs/job/")
 
         page.click("#schedule-list")
         page.wait_for_url("**/admin/jobs/job/schedules/")
