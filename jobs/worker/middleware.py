@@ -150,28 +150,32 @@ class LivenessMiddleware(Middleware):
 
     def _sweep_dead_claims(self, broker):
         relayed: dict[int, float] = {}  # dead claims this process relayed: job id -> when
-        outage = OutageLog(logger)
-        while not self.stopping.is_set():
-            try:
-                forget_before = time.monotonic() - RELAYED_CLAIM_MEMORY_S
-                relayed = {pk: at for pk, at in relayed.items() if at > forget_before}
-                for pk in sweep_dead_claims_if_due(broker, self.relay_dead_claims, skip=relayed):
-                    relayed[pk] = time.monotonic()
-                outage.worked("dead-claim sweep")
-            except Exception as exc:
-                outage.failed("dead-claim sweep", exc)
-            finally:
-                db.connections.close_all()
-            self.stopping.wait(DEAD_SWEEP_EVERY_S)
+
+        def sweep():
+            forget_before = time.monotonic() - RELAYED_CLAIM_MEMORY_S
+            for pk in [pk for pk, at in relayed.items() if at <= forget_before]:
+                del relayed[pk]
+            for pk in sweep_dead_claims_if_due(broker, self.relay_dead_claims, skip=relayed):
+                relayed[pk] = time.monotonic()
+
+        self._repeat("dead-claim sweep", sweep, DEAD_SWEEP_EVERY_S)
 
     def _relay(self, broker):
+        self._repeat("relay sweep", lambda: relay_sweep_if_due(broker, self.relay_sweep), RELAY_TRY_EVERY_S)
+
+    def _repeat(self, what, step, every_s):
+        """Run ``step`` every ``every_s`` seconds until the worker stops.
+
+        Its failures go to an ``OutageLog`` (the first with its traceback, not one a turn); the
+        thread's database connections are closed after each turn.
+        """
         outage = OutageLog(logger)
         while not self.stopping.is_set():
             try:
-                relay_sweep_if_due(broker, self.relay_sweep)
-                outage.worked("relay sweep")
+                step()
+                outage.worked(what)
             except Exception as exc:
-                outage.failed("relay sweep", exc)
+                outage.failed(what, exc)
             finally:
                 db.connections.close_all()
-            self.stopping.wait(RELAY_TRY_EVERY_S)
+            self.stopping.wait(every_s)
