@@ -11,13 +11,11 @@ bench/admin.json. ``--tiny`` seeds a few thousand rows (the smoke test).
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from bench import load, report
-from bench.stack import Stack, run_with_cleanup
+from bench.stack import Stack, run_each_in_own_process, run_with_cleanup
 
 RESULTS_PATH = Path(__file__).resolve().parent / "admin.json"
 DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
@@ -175,18 +173,15 @@ def main(argv=None):
         return
     sizes = SIZES[args.size]
     results = {"size": args.size, **sizes, "machine": report.machine(), "databases": {}, "targets": {}}
-    with tempfile.TemporaryDirectory(prefix="herald-bench-admin-") as scratch:
-        for database in args.only or DATABASES:
-            print(f"* {DATABASES[database]}: seed {sizes['rows']:,} rows, time every page...", flush=True)
-            output = Path(scratch) / f"{database}.json"
-            command = [sys.executable, "-m", "bench.admin", "--database", database, "--output", str(output)]
-            if args.size == "tiny":
-                command.append("--tiny")
-            run = subprocess.run(command, cwd=Path(__file__).resolve().parent.parent)
-            if run.returncode != 0 or not output.exists():
-                results["databases"][database] = {"error": f"exit code {run.returncode}"}
-                continue
-            results["databases"][database] = json.loads(output.read_text())
+    for database in args.only or DATABASES:
+        print(f"* {DATABASES[database]}: seed {sizes['rows']:,} rows, time every page...", flush=True)
+    results["databases"] = run_each_in_own_process(
+        "bench.admin",
+        "--database",
+        args.only or DATABASES,
+        tiny=args.size == "tiny",
+        prefix="herald-bench-admin-",
+    )
     failed = [db for db, out in results["databases"].items() if "error" in out]
     results["databases"] = {db: out for db, out in results["databases"].items() if db not in failed}
     summarize(results)

@@ -8,15 +8,14 @@ import json
 import os
 import smtplib
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 from bench.cpu import cpu_ms_per_email, cpu_seconds_by_kind
 from bench.scaling_report import all_records_agree, table
+from bench.stack import run_each_in_own_process
 
 RESULTS_PATH = Path(__file__).resolve().parent / "scaling.json"
 CONFIGS = {
@@ -256,19 +255,11 @@ def main(argv=None):
     if args.config:
         run_config(args.config, args.size, args.output)
         return
-    results = {"size": args.size, "configs": {}}
-    with tempfile.TemporaryDirectory(prefix="herald-scaling-") as scratch:
-        for name in args.only or CONFIGS:
-            print(f"* {name}...", flush=True)
-            output = Path(scratch) / f"{name}.json"
-            command = [sys.executable, "-m", "bench.scaling", "--config", name, "--output", str(output)]
-            if args.size == "tiny":
-                command.append("--tiny")
-            run = subprocess.run(command, cwd=Path(__file__).resolve().parent.parent)
-            if run.returncode != 0 or not output.exists():
-                results["configs"][name] = {"error": f"exit code {run.returncode}"}
-                continue
-            results["configs"][name] = json.loads(output.read_text())
+    print(f"* {', '.join(args.only or CONFIGS)}...", flush=True)
+    configs = run_each_in_own_process(
+        "bench.scaling", "--config", args.only or CONFIGS, tiny=args.size == "tiny", prefix="herald-scaling-"
+    )
+    results = {"size": args.size, "configs": configs}
     results["records_agree"] = all(
         "error" not in out and all_records_agree(out) for out in results["configs"].values()
     )

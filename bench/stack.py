@@ -10,6 +10,7 @@ the test suite starts them. Everything started here is stopped by :meth:`Stack.c
 which the benchmark runs on normal exit, on Ctrl-C and on SIGTERM.
 """
 
+import json
 import logging
 import os
 import shutil
@@ -217,3 +218,24 @@ def run_with_cleanup(body, stack):
         stopper = threading.Thread(target=stack.close)
         stopper.start()
         stopper.join()
+
+
+def run_each_in_own_process(module, option, names, *, tiny, prefix):
+    """``python -m module option NAME --output ...`` for each name, in a process of its own: {name: figures}.
+
+    Django reads its broker and database once per process, so each configuration gets its own.
+    A run that fails is recorded as ``{"error": ...}`` and the others go on.
+    """
+    results = {}
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+        for name in names:
+            output = Path(scratch) / f"{name}.json"
+            command = [sys.executable, "-m", module, option, name, "--output", str(output)]
+            if tiny:
+                command.append("--tiny")
+            run = subprocess.run(command, cwd=Path(__file__).resolve().parent.parent)
+            if run.returncode != 0 or not output.exists():
+                results[name] = {"error": f"exit code {run.returncode}"}
+                continue
+            results[name] = json.loads(output.read_text())
+    return results
