@@ -228,6 +228,7 @@ DRAMATIQ_BROKER: dict[str, Any] = {
         "jobs.worker.middleware.TaskTimeLimit",
         "dramatiq.middleware.Retries",
         "dramatiq.middleware.CurrentMessage",
+        "dramatiq.middleware.asyncio.AsyncIO",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
         "jobs.worker.middleware.LivenessMiddleware",
         "jobs.worker.cancels.CancelWatcher",

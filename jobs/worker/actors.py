@@ -1,11 +1,13 @@
 """The Dramatiq actor that runs every job, of every task: ``run_task``."""
 
 import logging
+from inspect import iscoroutinefunction
 from typing import Any, cast
 
 import dramatiq
 from django.conf import settings
 from django.db import DatabaseError
+from dramatiq.asyncio import async_to_sync, get_event_loop_thread
 from dramatiq.middleware import CurrentMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
@@ -110,13 +112,26 @@ def _run_and_record(claim, options, *, retries):
 
 
 def _call(task, claim):
-    """Run the task of the claimed job; an ``async def`` one in an event loop of its own (``Task.call``)."""
+    """Run the task of the claimed job: an ``async def`` one on the worker's event loop (``_run``)."""
     job = claim.job
     if task.takes_context:
         running = Job.objects.get(pk=job.pk)
         context = TaskContext(task_result=task_result(running, backend=task.backend, task=task))
-        return task.call(context, *job.args, **job.kwargs)
-    return task.call(*job.args, **job.kwargs)
+        return _run(task, context, *job.args, **job.kwargs)
+    return _run(task, *job.args, **job.kwargs)
+
+
+def _run(task, *args, **kwargs):
+    """``Task.call``, but a coroutine runs on the event loop of Dramatiq's ``AsyncIO`` middleware.
+
+    There, a cancel or a time limit raised into this thread cancels the
+    coroutine at its next ``await`` (Dramatiq's ``EventLoopThread``), where the
+    framework's ``async_to_sync`` would hold this thread until the coroutine
+    ended. Outside a worker (no event loop thread), as the framework runs it.
+    """
+    if iscoroutinefunction(task.func) and get_event_loop_thread() is not None:
+        return async_to_sync(task.func)(*args, **kwargs)
+    return task.call(*args, **kwargs)
 
 
 def _record_failure(claim, task, exc, *, retries):

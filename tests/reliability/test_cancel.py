@@ -105,3 +105,24 @@ def test_a_running_job_stops_within_two_seconds_and_is_not_started_again(live_en
     wait_until(lambda: status_of(after) == Job.Status.SUCCEEDED, 30, "the next job ran")
     assert cache.get("running") == 1 and row_of(result).attempt_count == 1
     assert worker.alive()
+
+
+def test_a_running_async_job_stops_within_two_seconds(live_env, processes):
+    """A coroutine in one long ``await`` is cancelled there: recorded cancelled, never started again."""
+    worker = processes.worker(live_env)
+    result = taskfns.counted_wait_async.enqueue("running-async", 60)
+    wait_until(lambda: cache.get("running-async") == 1, 30, "the task started")
+
+    asked = time.monotonic()
+    services.cancel_job(job_id=result.id, by="test")
+    wait_until(lambda: status_of(result) == Job.Status.CANCELLED, 10, "the job recorded cancelled")
+    stopped_s = time.monotonic() - asked
+    print(f"async job recorded cancelled {stopped_s:.2f} s after the cancel")
+    assert stopped_s < STOPS_WITHIN_S
+
+    [attempt] = Attempt.objects.filter(job__result_id=result.id)
+    assert attempt.outcome == Attempt.Outcome.CANCELLED and attempt.duration_ms < 10_000
+    after = taskfns.add_async.enqueue(2, 3)
+    wait_until(lambda: status_of(after) == Job.Status.SUCCEEDED, 30, "the next async job ran")
+    assert row_of(after).return_value == 5
+    assert cache.get("running-async") == 1 and row_of(result).attempt_count == 1 and worker.alive()

@@ -38,6 +38,22 @@ def test_a_task_past_the_default_limit_is_interrupted_and_failed_without_a_retry
     assert 2500 <= attempt.duration_ms < 4000  # the limit, and interrupted within a second of it
 
 
+def test_an_async_task_past_its_limit_is_cancelled_at_its_await(live_env, processes):
+    """A coroutine in one long ``await``: the limit cancels it there, not when the sleep ends."""
+    live_env["JOBS_TIME_LIMIT_S"] = "3"
+    processes.worker(live_env)
+
+    result = taskfns.wait_for_async.enqueue(20)
+    wait_until(lambda: finished(result.id), 30, "the task ended")
+
+    job = Job.objects.get(result_id=result.id)
+    [attempt] = Attempt.objects.filter(job=job)
+    print(f"async task interrupted after {attempt.duration_ms} ms of a 3000 ms limit")
+    assert job.status == Job.Status.FAILED and job.attempt_count == 1
+    assert attempt.error_class == TIME_LIMIT_ERROR
+    assert 2500 <= attempt.duration_ms < 4000
+
+
 def test_a_task_within_its_own_limit_runs_to_the_end_and_is_never_taken_over(live_env, processes):
     """Its own 60 s, not the workers' 5 s default (nor EMAIL_TIMEOUT's), bounds it: no interrupt, no take-over.
 

@@ -101,6 +101,14 @@ def run_for(seconds):
 
 
 @task()
+async def wait_for_async(seconds):
+    """:func:`run_for` as a coroutine, one ``await`` long: a limit or a cancel ends it at that ``await``."""
+    started = time.monotonic()
+    await asyncio.sleep(seconds)
+    return round(time.monotonic() - started, 1)
+
+
+@task()
 @retry_policy(time_limit_s=60)
 def run_for_within_its_own_limit(seconds):
     """A limit of its own, 60 s."""
@@ -144,6 +152,15 @@ def _note(name):
 task_enqueued.connect(_note("task_enqueued"), weak=False)
 task_started.connect(_note("task_started"), weak=False)
 task_finished.connect(_note("task_finished"), weak=False)
+
+
+@task()
+async def counted_wait_async(key, seconds):
+    """:func:`counted_busy_for` as a coroutine: counts its runs under ``key``, then awaits ``seconds``."""
+    await cache.aadd(key, 0)
+    await cache.aincr(key)
+    await asyncio.sleep(seconds)
+    return "done"
 
 
 @task()
