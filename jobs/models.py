@@ -44,6 +44,8 @@ class Job(models.Model):
     run_after = models.DateTimeField(null=True, blank=True)
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # The message the broker holds for a pending job, chosen before the row is written (the
+    # delivering message's once claimed); empty: the broker holds none, the relay sends it when due.
     message_id = models.CharField("Dramatiq message id", max_length=64, blank=True, default="")
     resend_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resends"
@@ -69,7 +71,7 @@ class Job(models.Model):
     cancelled_by = models.CharField(max_length=200, blank=True, default="")
 
     created_at = models.DateTimeField(auto_now_add=True)
-    # Set once the broker has accepted the message; null means the relay must send it (when due).
+    # When the relay last sent the job (the hand-off after commit writes nothing: see message_id).
     enqueued_at = models.DateTimeField(null=True, blank=True)
     # When a queued or retrying job is due at the latest (run_after and retry back-off included).
     due_at = models.DateTimeField(null=True, blank=True)

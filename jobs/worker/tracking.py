@@ -225,7 +225,7 @@ def _finish(
     if status == Job.Status.RETRYING:
         job_fields["due_at"] = now + timedelta(milliseconds=cast(int, retry_in_ms))
         if not held:
-            job_fields["enqueued_at"] = None
+            job_fields.update(enqueued_at=None, message_id="")  # no message: the relay sends it when due
     else:
         job_fields["finished_at"] = now
     if error_message:

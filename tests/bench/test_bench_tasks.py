@@ -30,6 +30,9 @@ def test_tiny_task_benchmark_measures_every_column(tmp_path):
             assert isinstance(low["enqueue_to_start_ms"]["p99"], float), (name, low)
             assert low["records"]["agree"], (name, workload, low["records"])
         assert column["killed"]["row_agrees"], (name, column["killed"])
+        for workload in ("noop", "email"):
+            cpu = column[f"cpu_{workload}"]
+            assert cpu["cpu_ms_per_task"] > 0 and cpu["records"]["agree"], (name, workload, cpu)
     for name in ("herald", "db"):
         for burst in BURSTS:
             records = results["columns"][name][burst]["records"]
@@ -47,3 +50,4 @@ def test_tiny_task_benchmark_measures_every_column(tmp_path):
     assert results["derived"]["records_agree"] is True
     assert all(isinstance(target["met"], bool) for target in results["derived"]["targets"].values())
     assert "Task backends (tiny" in report and "Targets" in report
+    assert "worker CPU per task, no-op, ms (/proc)" in report

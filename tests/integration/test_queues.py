@@ -12,6 +12,7 @@ from jobs.models import Job
 from tests.support import taskfns
 from tests.support.http import Client
 from tests.support.inprocess import queued
+from tests.support.publishing import published
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -25,7 +26,7 @@ def test_an_email_worker_sends_the_signups_email_and_leaves_a_default_job_to_a_d
     web = processes.web(live_env)
     processes.worker(live_env, name="email-worker", queues=["emails"])
     waiting = taskfns.add.enqueue(2, 3)  # on "default", published before the signup's email
-    assert Job.objects.get(result_id=waiting.id).enqueued_at is not None
+    assert published(Job.objects.get(result_id=waiting.id))
 
     assert Client(web.url).signup(ADDRESS).status == 302
     [sent] = smtp_sink.wait_for(1, timeout=30)

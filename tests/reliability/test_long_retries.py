@@ -33,7 +33,7 @@ def test_a_long_back_off_is_scheduled_on_the_job_row_and_sent_by_the_relay_when_
         return row if row.status == Status.RETRYING else None
 
     row = wait_until(retrying, 20, "the first attempt failed")
-    assert row.enqueued_at is None  # no message on the broker: the row holds the retry
+    assert row.message_id == ""  # no message on the broker: the row holds the retry
     assert row.due_at - row.last_attempt_at > timedelta(milliseconds=LONGEST_HELD_RETRY_MS)
 
     def nothing_held():

@@ -102,7 +102,7 @@ def test_worker_killed_between_retry_enqueued_and_ack_sends_once(live_env, smtp_
 def test_a_delayed_message_promoted_twice_sends_once(live_env, smtp_sink, processes, broker):
     job = make_job("twice@example.com")
     message = run_task.message(job.pk).copy(queue_name="emails")  # as jobs.enqueue.outbox.publish makes it
-    Job.objects.filter(pk=job.pk).update(enqueued_at=job.created_at, message_id=message.message_id)
+    Job.objects.filter(pk=job.pk).update(message_id=message.message_id)
     processes.worker(live_env, threads=4)
 
     for _ in range(2):

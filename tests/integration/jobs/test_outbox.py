@@ -3,10 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jobs.enqueue import outbox
+from jobs.enqueue.published import PUBLISHED_KEPT_S, published_ids
+from jobs.errors import LONGEST_HELD_RETRY_MS
 from jobs.models import Attempt, Job
 from tests.support.factories import enqueue_confirmation, make_job, make_user
 
@@ -28,7 +31,7 @@ def test_the_message_is_sent_only_when_the_transaction_commits(
 
     job.refresh_from_db()
     assert queue_size(broker) == 1
-    assert job.enqueued_at is not None and job.message_id
+    assert published_ids([job.message_id]) == {job.message_id}
 
 
 def test_a_rolled_back_signup_sends_nothing(transactional_db, broker):
@@ -45,7 +48,7 @@ def test_broker_down_keeps_the_job_and_the_relay_sends_it_later(transactional_db
         with transaction.atomic():
             job = enqueue_confirmation(user=make_user())
         job.refresh_from_db()
-        assert job.status == Status.QUEUED and job.enqueued_at is None
+        assert job.status == Status.QUEUED and job.message_id == ""  # the failed publish noted
         assert outbox.relay_unsent(now=timezone.now() + timedelta(seconds=5)) == []
     finally:
         redis_server.start()
@@ -66,10 +69,10 @@ def test_a_fresh_unsent_job_is_left_to_its_own_commit_hook(db, broker):
 def test_overdue_jobs_are_sent_again_and_on_time_ones_are_not(db, broker, settings):
     now = timezone.now()
     overdue = make_job(
-        "late@example.com", enqueued_at=now, due_at=now - timedelta(seconds=outbox.REQUEUE_AFTER_S + 1)
+        "late@example.com", message_id="m1", due_at=now - timedelta(seconds=outbox.REQUEUE_AFTER_S + 1)
     )
-    make_job("fine@example.com", enqueued_at=now, due_at=now)
-    make_job("done@example.com", status=Status.SUCCEEDED, enqueued_at=now, due_at=now - timedelta(days=1))
+    make_job("fine@example.com", message_id="m2", due_at=now)
+    make_job("done@example.com", status=Status.SUCCEEDED, message_id="m3", due_at=now - timedelta(days=1))
 
     assert outbox.relay_unsent() == [overdue.pk]
 
@@ -114,3 +117,50 @@ def test_a_retry_scheduled_on_the_row_is_sent_when_due_with_its_retry_count(db, 
         broker.client.hget("dramatiq:emails.msgs", key) for key in broker.client.hkeys("dramatiq:emails.msgs")
     ]
     assert b'"retries":1' in message.replace(b" ", b"")
+
+
+def test_enqueue_writes_the_row_once_and_the_publish_writes_nothing(transactional_db, broker):
+    with CaptureQueriesContext(connection) as queries:
+        job = enqueue_confirmation(user=make_user())  # outside a transaction: published at once
+
+    writes = [q["sql"] for q in queries if q["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    job_writes = [sql for sql in writes if Job._meta.db_table in sql.split("(")[0]]
+    assert len(job_writes) == 1 and job_writes[0].startswith("INSERT")
+    assert queue_size(broker) == 1 and published_ids([job.message_id]) == {job.message_id}
+
+
+def test_the_relay_sends_a_handed_off_job_that_was_never_published(
+    db, broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = enqueue_confirmation(user=make_user("published@example.com"))
+    with django_capture_on_commit_callbacks(execute=False):  # as if the web process died before its publish
+        lost = enqueue_confirmation(user=make_user("lost@example.com"))
+    assert lost.message_id and published_ids([lost.message_id, sent.message_id]) == {sent.message_id}
+
+    assert outbox.relay_unsent() == []  # too fresh: its hand-off may still be on the way
+    later = timezone.now() + timedelta(seconds=outbox.LOOK_AFTER_S + 1)
+    assert outbox.relay_unsent(now=later) == [lost.pk]
+
+    lost.refresh_from_db()
+    assert lost.enqueued_at is not None and queue_size(broker) == 2
+    assert outbox.relay_unsent(now=later) == []  # sent: not sent twice
+
+
+def test_without_redis_to_ask_a_handed_off_job_waits(
+    db, broker, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        lost = enqueue_confirmation(user=make_user("lost@example.com"))
+    later = timezone.now() + timedelta(seconds=outbox.LOOK_AFTER_S + 1)
+    monkeypatch.setattr(outbox, "published_ids", lambda message_ids: None)  # Redis down
+
+    assert outbox.relay_unsent(now=later) == []
+
+    monkeypatch.undo()
+    assert outbox.relay_unsent(now=later) == [lost.pk]
+
+
+def test_notes_of_publishes_outlive_the_overdue_rule():
+    # A job older than the notes is overdue, so the relay sends it as such.
+    assert PUBLISHED_KEPT_S > outbox.REQUEUE_AFTER_S + LONGEST_HELD_RETRY_MS / 1000
