@@ -12,6 +12,8 @@ Herald's templates, sent to the sink). For each column:
 - enqueue -> start latency at a low rate (``rate`` tasks/s for ``seconds``),
   from the call to ``enqueue()`` to the task function's first line, on an
   idle worker;
+- worker CPU per task (user + system, from /proc), one worker process,
+  less its idle CPU (:mod:`bench.task_cpu`);
 - a worker SIGKILLed while it runs a task that sleeps: seconds from the kill
   to that task's end on a worker started at once (as a supervisor would),
   waited for at most ``kill_wait_s``; Herald and the bare actor at the
@@ -34,6 +36,7 @@ from bench import load, tasks_report
 from bench.run import Timeline
 from bench.stack import Stack, run_with_cleanup
 from bench.task_columns import COLUMNS, TASKS_SETTINGS
+from bench.task_cpu import cpu_per_task
 from bench.task_kills import guarded, run_kills, started_workers, stop_all
 from bench.task_runs import forget_runs, records_agree, wait_runs
 
@@ -48,6 +51,7 @@ SIZES = {
         "sleep_s": 2,
         "kill_wait_s": 60,
         "liveness": "shipped",
+        "cpu": {"noop": 1000, "email": 300},
     },
     "tiny": {
         "noop": 20,
@@ -58,6 +62,7 @@ SIZES = {
         "sleep_s": 1,
         "kill_wait_s": 8,
         "liveness": {"JOBS_HEARTBEAT_TIMEOUT_MS": "3000", "JOBS_RELAY_INTERVAL_S": "1"},
+        "cpu": {"noop": 200, "email": 20},
     },
 }
 WORKLOADS = {"noop": "noop", "email": "send_confirmation"}
@@ -205,6 +210,22 @@ def benchmark(stack, size, names):
             seconds=sizes["seconds"],
             users=users,
         )
+    for workload, count in sizes["cpu"].items():
+        for name, column in columns.items():
+            timeline.run(
+                f"CPU per task, {workload}, {count} tasks, {column.label}",
+                guarded,
+                out[name],
+                f"cpu_{workload}",
+                cpu_per_task,
+                stack,
+                column,
+                workload,
+                count=count,
+                task_name=WORKLOADS[workload],
+                task_args=task_args,
+                users=users,
+            )
     run_kills(stack, out, kill_env, sizes, timeline)
     return {"timeline_s": {**timeline.parts, "total": timeline.total}, "columns": out}
 

@@ -1,0 +1,83 @@
+"""CPU per task of one ``python -m bench.tasks`` column: its worker processes' user + system time, from /proc.
+
+One worker process is started and warmed up (the task's modules imported,
+connections open), then left idle for ``IDLE_S`` to measure what it spends
+doing nothing (liveness stamps, polls); then ``count`` tasks are enqueued
+and run. A task's CPU is the processes' CPU over that run, less the idle
+rate over the same time, divided by ``count``. The caller's enqueue, the
+broker, the database server and the SMTP sink are not counted: what is
+measured is what each worker spends on a task, tracking included.
+"""
+
+import os
+import time
+from pathlib import Path
+
+from bench.task_kills import started_workers, stop_all
+from bench.task_runs import forget_runs, records_agree, wait_runs
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+WARM_UP = 20
+IDLE_S = 2.0
+
+
+def _stat(pid):
+    """(parent pid, user + system seconds) of ``pid``, or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def tree_cpu_s(root_pids):
+    """User + system seconds used so far by the live processes ``root_pids`` and all their descendants."""
+    stats = {int(pid): _stat(pid) for pid in filter(str.isdigit, os.listdir("/proc"))}
+    children = {}
+    for pid, stat in stats.items():
+        if stat is not None:
+            children.setdefault(stat[0], []).append(pid)
+    total, todo = 0.0, list(root_pids)
+    while todo:
+        pid = todo.pop()
+        if stats.get(pid) is not None:
+            total += stats[pid][1]
+        todo += children.get(pid, [])
+    return total
+
+
+def cpu_per_task(stack, column, workload, *, count, task_name, task_args, users):
+    """Milliseconds of worker CPU per task of ``workload`` (``count`` tasks into one idle worker process)."""
+    workers = started_workers(stack, column, 1)
+    pids = [worker.pid for worker in workers]
+    try:
+        warm = [f"{column.name}-cpu-warm-{workload}-{n}" for n in range(WARM_UP)]
+        forget_runs()
+        for n, key in enumerate(warm):
+            column.enqueue(task_name, *task_args(workload, key, n, users))
+        wait_runs(warm, timeout=60, workers=workers)
+        time.sleep(0.5)  # the warm-up's rows written
+        idle_from, idle_cpu = time.monotonic(), tree_cpu_s(pids)
+        time.sleep(IDLE_S)
+        started, cpu_before = time.monotonic(), tree_cpu_s(pids)
+        idle_rate = (cpu_before - idle_cpu) / (started - idle_from)
+        forget_runs()
+        stack.sink.clear()
+        keys = [f"{column.name}-cpu-{workload}-{n}" for n in range(count)]
+        ids = [column.enqueue(task_name, *task_args(workload, key, n, users)) for n, key in enumerate(keys)]
+        ran = wait_runs(keys, timeout=30 + count / 10, workers=workers)
+        addresses = [email for _, email in users[:count]] if workload == "email" else None
+        records = records_agree(
+            column, ids, keys, ran, sink_recipients=stack.sink.recipients(), addresses=addresses
+        )
+        ended, cpu_after = time.monotonic(), tree_cpu_s(pids)
+    finally:
+        stop_all(stack, workers)
+    busy_s = cpu_after - cpu_before - idle_rate * (ended - started)
+    return {
+        "tasks": count,
+        "cpu_ms_per_task": round(busy_s * 1000 / count, 3),
+        "idle_cpu_ms_per_s": round(idle_rate * 1000, 2),
+        "seconds": round(ended - started, 2),
+        "records": records,
+    }
