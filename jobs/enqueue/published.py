@@ -1,11 +1,14 @@
 """Notes in Redis of the messages the broker took, by message id: how the relay tells a lost hand-off."""
 
+import functools
 import logging
 import time
 
+from django.conf import settings
 from redis.exceptions import RedisError
 
-from jobs.worker.liveness import namespace, probe_client
+from jobs.brokers.clients import redis_client
+from jobs.worker.liveness import namespace
 
 logger = logging.getLogger("jobs.enqueue.published")
 
@@ -13,6 +16,14 @@ logger = logging.getLogger("jobs.enqueue.published")
 # The relay looks for the notes of jobs this young only; an older job whose hand-off was
 # lost is sent once overdue (jobs.enqueue.outbox.REQUEUE_AFTER_S).
 PUBLISHED_KEPT_S = 600
+# A Redis that hangs delays a publish by at most this much (RabbitMQ deployments: the broker is up).
+NOTE_TIMEOUT_S = 0.25
+
+
+@functools.cache
+def notes_client():
+    """A client on ``REDIS_URL`` that gives up after ``NOTE_TIMEOUT_S``."""
+    return redis_client(settings.REDIS_URL, timeout_s=NOTE_TIMEOUT_S)
 
 
 def published_key() -> str:
@@ -26,7 +37,7 @@ def note_published(message_id: str) -> None:
     down), the relay may send the job once more later: harmless (the claim).
     """
     try:
-        probe_client().zadd(published_key(), {message_id: time.time()})
+        notes_client().zadd(published_key(), {message_id: time.time()})
     except RedisError as exc:
         logger.info("message %s published but not noted (%s); the relay may send it again", message_id, exc)
 
@@ -36,7 +47,7 @@ def published_ids(message_ids: list[str]) -> set[str] | None:
     if not message_ids:
         return set()
     try:
-        scores = probe_client().zmscore(published_key(), message_ids)
+        scores = notes_client().zmscore(published_key(), message_ids)
     except RedisError:
         return None
     return {message_id for message_id, score in zip(message_ids, scores, strict=True) if score is not None}
@@ -45,6 +56,6 @@ def published_ids(message_ids: list[str]) -> set[str] | None:
 def forget_old_notes() -> None:
     """Drop the notes of publishes older than ``PUBLISHED_KEPT_S`` (the relay's sweep does, each time)."""
     try:
-        probe_client().zremrangebyscore(published_key(), "-inf", time.time() - PUBLISHED_KEPT_S)
+        notes_client().zremrangebyscore(published_key(), "-inf", time.time() - PUBLISHED_KEPT_S)
     except RedisError:
         pass  # the next sweep drops them

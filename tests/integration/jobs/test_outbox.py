@@ -1,5 +1,8 @@
 """The outbox: enqueue after commit, broker outages, and the relay of what the broker never got or lost."""
 
+import os
+import signal
+import time
 from datetime import timedelta
 
 import pytest
@@ -7,7 +10,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from jobs.enqueue import outbox
+from config.localredis import LocalRedis
+from jobs.enqueue import outbox, published
 from jobs.enqueue.published import PUBLISHED_KEPT_S, published_ids
 from jobs.models import Attempt, Job
 from tests.support.factories import enqueue_confirmation, make_job, make_user
@@ -171,3 +175,29 @@ def test_a_job_older_than_the_notes_is_left_to_the_overdue_rule(
     assert outbox.relay_unsent() == []  # no note is kept that long: its absence says nothing
     overdue = created + timedelta(seconds=outbox.REQUEUE_AFTER_S + 1)
     assert outbox.relay_unsent(now=max(overdue, timezone.now())) == [lost.pk]
+
+
+@pytest.fixture
+def frozen_notes_redis(settings, tmp_path):
+    """The notes of publishes on a redis-server of its own, frozen (SIGSTOP) as a hung Redis is."""
+    server = LocalRedis(tmp_path / "redis", appendonly=False).start()
+    settings.REDIS_URL = server.url
+    published.notes_client.cache_clear()
+    published.notes_client().ping()  # a pooled connection, as a busy web process has
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        yield server
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+        server.stop()
+        published.notes_client.cache_clear()
+
+
+def test_a_hung_redis_delays_a_publish_by_the_short_bound_only(db, broker, frozen_notes_redis):
+    job = make_job(message_id="m-hung")  # the broker (another Redis) is up: only the note hangs
+    started = time.monotonic()
+
+    assert outbox.publish(job.pk, "emails", message_id=job.message_id) == "m-hung"
+
+    assert time.monotonic() - started < published.NOTE_TIMEOUT_S + 1.0  # the test's own work, a busy machine
+    assert queue_size(broker) == 1
