@@ -52,6 +52,7 @@ SIZES = {
         "kill_wait_s": 60,
         "liveness": "shipped",
         "cpu": {"noop": 1000, "email": 300},
+        "idle_s": 2.0,
     },
     "tiny": {
         "noop": 20,
@@ -63,6 +64,7 @@ SIZES = {
         "kill_wait_s": 8,
         "liveness": {"JOBS_HEARTBEAT_TIMEOUT_MS": "3000", "JOBS_RELAY_INTERVAL_S": "1"},
         "cpu": {"noop": 200, "email": 20},
+        "idle_s": 0.5,
     },
 }
 WORKLOADS = {"noop": "noop", "email": "send_confirmation"}
@@ -126,13 +128,13 @@ def burst(stack, column, workload, *, count, processes, users):
     }
 
 
-def low_rate(stack, column, *, rate, seconds, users):
+def low_rate(stack, column, *, rate, seconds, users, idle_s=2):
     """Each workload paced at ``rate`` tasks/s for ``seconds`` into one idle worker process: enqueue -> start."""
     workers = started_workers(stack, column, 1)
     out = {}
     try:
         for workload in WORKLOADS:
-            time.sleep(2)  # the worker idles: the idle path is what is measured
+            time.sleep(idle_s)  # the worker idles: the idle path is what is measured
             forget_runs()
             stack.sink.clear()
             keys = [f"{column.name}-low-{workload}-{n}" for n in range(rate * seconds)]
@@ -209,23 +211,24 @@ def benchmark(stack, size, names):
             rate=sizes["rate"],
             seconds=sizes["seconds"],
             users=users,
+            idle_s=sizes["idle_s"],
         )
-    for workload, count in sizes["cpu"].items():
-        for name, column in columns.items():
-            timeline.run(
-                f"CPU per task, {workload}, {count} tasks, {column.label}",
-                guarded,
-                out[name],
-                f"cpu_{workload}",
-                cpu_per_task,
-                stack,
-                column,
-                workload,
-                count=count,
-                task_name=WORKLOADS[workload],
-                task_args=task_args,
-                users=users,
-            )
+    for name, column in columns.items():
+        timeline.run(
+            f"CPU per task, {' and '.join(f'{n} {w}' for w, n in sizes['cpu'].items())}, {column.label}",
+            guarded,
+            out[name],
+            "cpu",
+            cpu_per_task,
+            stack,
+            column,
+            sizes["cpu"],
+            idle_s=sizes["idle_s"],
+            task_names=WORKLOADS,
+            task_args=task_args,
+            users=users,
+        )
+        out[name].update(out[name].pop("cpu", {}))  # cpu_noop, cpu_email
     run_kills(stack, out, kill_env, sizes, timeline)
     return {"timeline_s": {**timeline.parts, "total": timeline.total}, "columns": out}
 
