@@ -1,8 +1,6 @@
 """Rate limits on a real redis-server that stops or freezes: the fallback still counts, and nothing stalls."""
 
 import logging
-import os
-import signal
 import time
 
 import pytest
@@ -10,9 +8,9 @@ from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
 
-from config.localredis import LocalRedis
 from jobs.models import Job
 from tests.support.accounts import post_resend, signup
+from tests.support.hung import hung_redis
 from tests.support.publishing import tasks_publishing
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_fallback")]
@@ -35,16 +33,14 @@ def test_resend_while_redis_is_stopped_still_queues_one_link(settings, inactive_
 @pytest.fixture
 def frozen_ratelimit_redis(settings, tmp_path):
     """The rate limits' cache on a redis-server of its own, then frozen (SIGSTOP) as a hung Redis is."""
-    server = LocalRedis(tmp_path / "redis", appendonly=False).start()
     alias = settings.RATELIMIT_USE_CACHE
-    settings.CACHES = {**settings.CACHES, alias: {**settings.CACHES[alias], "LOCATION": server.url}}
-    caches[alias].set("warm", 1)  # a pooled connection, as a busy web process has
-    os.kill(server.process.pid, signal.SIGSTOP)
-    try:
+
+    def warm(url):
+        settings.CACHES = {**settings.CACHES, alias: {**settings.CACHES[alias], "LOCATION": url}}
+        caches[alias].set("warm", 1)  # a pooled connection, as a busy web process has
+
+    with hung_redis(tmp_path / "redis", warm=warm) as server:
         yield server
-    finally:
-        os.kill(server.process.pid, signal.SIGCONT)
-        server.stop()
 
 
 def timed_answer(post):

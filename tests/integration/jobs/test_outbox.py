@@ -1,7 +1,5 @@
 """The outbox: enqueue after commit, broker outages, and the relay of what the broker never got or lost."""
 
-import os
-import signal
 import time
 from datetime import timedelta
 
@@ -10,11 +8,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config.localredis import LocalRedis
 from jobs.enqueue import outbox, published
 from jobs.enqueue.published import PUBLISHED_KEPT_S, published_ids
 from jobs.models import Attempt, Job
 from tests.support.factories import enqueue_confirmation, make_job, make_user
+from tests.support.hung import hung_redis
 
 Status = Job.Status
 
@@ -180,16 +178,16 @@ def test_a_job_older_than_the_notes_is_left_to_the_overdue_rule(
 @pytest.fixture
 def frozen_notes_redis(settings, tmp_path):
     """The notes of publishes on a redis-server of its own, frozen (SIGSTOP) as a hung Redis is."""
-    server = LocalRedis(tmp_path / "redis", appendonly=False).start()
-    settings.REDIS_URL = server.url
-    published.notes_client.cache_clear()
-    published.notes_client().ping()  # a pooled connection, as a busy web process has
-    os.kill(server.process.pid, signal.SIGSTOP)
+
+    def warm(url):
+        settings.REDIS_URL = url
+        published.notes_client.cache_clear()
+        published.notes_client().ping()  # a pooled connection, as a busy web process has
+
     try:
-        yield server
+        with hung_redis(tmp_path / "redis", warm=warm) as server:
+            yield server
     finally:
-        os.kill(server.process.pid, signal.SIGCONT)
-        server.stop()
         published.notes_client.cache_clear()
 
 
