@@ -1,9 +1,18 @@
-"""CPU seconds used by each kind of process a benchmark case runs, read from /proc (Linux)."""
+"""CPU seconds used by the processes a benchmark case runs, by kind or by process tree, read from /proc (Linux)."""
 
 import os
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stat(pid):
+    """(parent pid, user + system seconds) of process ``pid``, from /proc/PID/stat; None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def cpu_seconds_by_kind():
@@ -12,13 +21,29 @@ def cpu_seconds_by_kind():
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         kind = _process_kind(int(pid), command)
-        if kind:
-            out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        stat = proc_stat(pid) if kind else None
+        if stat is not None:
+            out[kind] = out.get(kind, 0.0) + stat[1]
     return out
+
+
+def tree_cpu_s(root_pids):
+    """User + system seconds used so far by the live processes ``root_pids`` and all their descendants."""
+    stats = {int(pid): proc_stat(pid) for pid in filter(str.isdigit, os.listdir("/proc"))}
+    children = {}
+    for pid, stat in stats.items():
+        if stat is not None:
+            children.setdefault(stat[0], []).append(pid)
+    total, todo = 0.0, list(root_pids)
+    while todo:
+        pid = todo.pop()
+        if stats.get(pid) is not None:
+            total += stats[pid][1]
+        todo += children.get(pid, [])
+    return total
 
 
 def _process_kind(pid, command):

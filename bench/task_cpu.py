@@ -9,40 +9,13 @@ broker, the database server and the SMTP sink are not counted: what is
 measured is what each worker spends on a task, tracking included.
 """
 
-import os
 import time
-from pathlib import Path
 
+from bench.cpu import tree_cpu_s
 from bench.task_kills import started_workers, stop_all
 from bench.task_runs import forget_runs, records_agree, wait_runs
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WARM_UP = 20
-
-
-def _stat(pid):
-    """(parent pid, user + system seconds) of ``pid``, or None when it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def tree_cpu_s(root_pids):
-    """User + system seconds used so far by the live processes ``root_pids`` and all their descendants."""
-    stats = {int(pid): _stat(pid) for pid in filter(str.isdigit, os.listdir("/proc"))}
-    children = {}
-    for pid, stat in stats.items():
-        if stat is not None:
-            children.setdefault(stat[0], []).append(pid)
-    total, todo = 0.0, list(root_pids)
-    while todo:
-        pid = todo.pop()
-        if stats.get(pid) is not None:
-            total += stats[pid][1]
-        todo += children.get(pid, [])
-    return total
 
 
 def cpu_per_task(stack, column, counts, *, idle_s, task_names, task_args, users):

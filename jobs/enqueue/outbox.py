@@ -50,8 +50,9 @@ def record_job(
 
     A worker never sees a job (or anything the job reads) that a rollback
     removes. The message's id is chosen before the INSERT and written with
-    the row, so nothing is written back when the publish succeeds: the relay
-    asks the broker for that id (:func:`relay_unsent`). A job due more than
+    the row, so the database is not written again when the publish succeeds:
+    the publish notes the id in Redis, where the relay looks for it
+    (:func:`relay_unsent`). A job due more than
     ``LONGEST_HELD_RETRY_MS`` from now gets no message (and no message id):
     the relay sends it when due, so no worker holds it meanwhile. With
     ``background`` this process's hand-off thread publishes it
@@ -127,8 +128,9 @@ def publish(
 ) -> str | None:
     """Hand job ``job_id`` to the broker as message ``message_id`` (a new id if None); that id, or None.
 
-    Writes nothing when the broker takes it: the row already names the
-    message (:func:`record_job`, :func:`_relay`). When the broker (Redis or
+    Writes nothing to the database when the broker takes it (the row already
+    names the message: :func:`record_job`, :func:`_relay`); notes the id in
+    Redis (``jobs.enqueue.published``). When the broker (Redis or
     RabbitMQ) is unreachable, logs it, clears the row's message id (the
     broker holds no such message; the relay sends the job at its next sweep)
     and returns None. ``retries``: how many retries the job has had, so that
